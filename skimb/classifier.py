@@ -1,0 +1,442 @@
+"""ImbalancedTorchClassifier: a skorch classifier with pluggable imbalance strategies."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.utils import check_random_state
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from skorch.dataset import ValidSplit
+from skorch.utils import is_dataset, to_numpy, to_tensor
+from torch.utils.data import DataLoader
+
+from ._data import TensorTable, WeightedTarget, labels_of, table_and_rows
+from ._device import resolve_device
+from ._training import EpochIndexSampler, ResidentBatches
+from ._validation import check_features, check_sample_weight, encode_labels
+from .losses import ImbalanceLoss, make_loss
+from .metrics import MacroF1Scoring
+from .modules import TabularMLP
+from .samplers import EpochSampler, ImblearnSampler, NoSampler, make_sampler
+
+__all__ = ["ImbalancedTorchClassifier"]
+
+_ACTIVATIONS = {
+    "softmax": lambda logits: torch.softmax(logits, dim=-1),
+    "sigmoid": torch.sigmoid,
+}
+
+
+class _FeatureProbe(BaseEstimator):
+    """Receives the feature checks of a new fit, so a failed fit leaves no trace."""
+
+
+class ImbalancedTorchClassifier(NeuralNetClassifier):
+    """A PyTorch classifier for class-imbalanced tables, in scikit-learn's shape.
+
+    A skorch ``NeuralNetClassifier`` whose imbalance handling is chosen with
+    ``sampler=`` (which rows each epoch visits) and ``loss=`` (how each row's
+    error counts). Strategy hyper-parameters are set as ``sampler__<name>`` and
+    ``loss__<name>``, so ``GridSearchCV`` can search them. Strategy state (class
+    counts, sampling weights, loss weights) is computed at every fit from the
+    training portion only, after the internal validation split.
+
+    In-memory data is moved to the training device once per fit; batches are
+    gathered there by index and no batch waits for the host.
+
+    Parameters
+    ----------
+    module : nn.Module class or instance, or None, default=None
+        ``None`` builds a :class:`~skimb.modules.TabularMLP` sized from the
+        data (``module__hidden_units``, ``module__dropout``,
+        ``module__batch_norm``). A module must return logits.
+    sampler : str, EpochSampler or imblearn sampler, default="none"
+        One of :func:`~skimb.list_samplers`, a skimb sampler object, or an
+        imbalanced-learn sampler instance (run on the training portion every
+        epoch with a fresh seed).
+    loss : str, ImbalanceLoss or nn.Module class, default="ce"
+        One of :func:`~skimb.list_losses`, a skimb loss object, or an
+        ``nn.Module`` class called as ``loss(logits, target)``.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+    lr : float, default=1e-3
+    max_epochs : int, default=20
+    batch_size : int, default=256
+    train_split : callable or None, default=ValidSplit(5, stratified=True)
+        skorch's internal validation split; ``None`` trains on all rows.
+    device : str or None, default="auto"
+        ``"auto"`` is ``"cuda"`` when available, else ``"cpu"``.
+    random_state : int, RandomState or None, default=None
+        Makes a fit reproducible: weight initialisation, dropout and sampling.
+    verbose : int, default=0
+        skorch's per-epoch log when 1.
+    **kwargs
+        Every other skorch ``NeuralNet`` parameter, with its skorch meaning,
+        plus ``module__*``, ``sampler__*`` and ``loss__*`` parameters.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Sorted unique labels seen in ``fit``.
+    class_counts_ : ndarray of shape (n_classes,)
+        Rows per class in the training portion the strategies were fit on.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when ``X`` was a DataFrame with string column names.
+    sampler_ : EpochSampler or ImblearnSampler
+        The fitted sampler.
+    history : skorch History
+        With a validation split, every epoch records ``valid_f1_macro``
+        computed once over the whole validation set.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from skimb import ImbalancedTorchClassifier
+    >>> X, y = make_classification(n_samples=400, weights=[0.9], random_state=0)
+    >>> clf = ImbalancedTorchClassifier(sampler="under", loss="weighted_ce",
+    ...                                 max_epochs=5, random_state=0)
+    >>> clf.fit(X, y).predict(X[:3]).shape
+    (3,)
+    >>> clf.predict_proba(X[:2]).sum(axis=1).round(6).tolist()
+    [1.0, 1.0]
+    """
+
+    prefixes_ = NeuralNetClassifier.prefixes_ + ["sampler", "loss"]
+
+    def __init__(
+        self,
+        module=None,
+        *,
+        sampler="none",
+        loss="ce",
+        optimizer=torch.optim.Adam,
+        lr: float = 1e-3,
+        max_epochs: int = 20,
+        batch_size: int = 256,
+        train_split=ValidSplit(5, stratified=True),
+        device: str | None = "auto",
+        random_state=None,
+        verbose: int = 0,
+        **kwargs,
+    ):
+        if "criterion" in kwargs:
+            raise TypeError("ImbalancedTorchClassifier takes the loss as loss=, not criterion=.")
+        super().__init__(
+            module,
+            criterion=None,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            device=device,
+            verbose=verbose,
+            **kwargs,
+        )
+        del self.criterion
+        self.sampler = sampler
+        self.loss = loss
+        self.random_state = random_state
+
+    # -- device: the parameter keeps "auto"; skorch's internals see the resolved one
+
+    @property
+    def device(self):
+        return resolve_device(self.__dict__["device"])
+
+    @device.setter
+    def device(self, value):
+        self.__dict__["device"] = value
+
+    def get_params(self, deep=True, **kwargs):
+        params = super().get_params(deep=deep, **kwargs)
+        params["device"] = self.__dict__["device"]
+        return params
+
+    def __setstate__(self, state):
+        requested = state["device"]
+        state["device"] = resolve_device(requested)
+        super().__setstate__(state)
+        if requested == "auto":
+            self.__dict__["device"] = requested
+
+    def set_params(self, **params):
+        strategy_keys = [
+            key for key in params
+            if key in ("sampler", "loss") or key.startswith(("sampler__", "loss__"))
+        ]
+        for key in strategy_keys:
+            setattr(self, key, params.pop(key))
+        return super().set_params(**params) if params else self
+
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("valid_f1_macro", MacroF1Scoring()),
+            ("print_log", PrintLog()),
+        ]
+
+    # -- fitting ------------------------------------------------------------------
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        """Fit the network and the imbalance strategies.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), DataFrame, or torch Dataset
+            Numeric features. A torch ``Dataset`` must yield ``(x, class_index)``
+            and then ``y`` gives the class index of every row.
+        y : array-like of shape (n_samples,)
+            Labels of any hashable kind.
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-row weights; they follow their rows through the validation
+            split, the sampler and the batches, and multiply the row's loss.
+        **fit_params
+            Passed to the module's ``forward``, as in skorch.
+
+        Returns
+        -------
+        self : ImbalancedTorchClassifier
+        """
+        data, y_encoded = self._prepare(X, y, sample_weight, first_fit=True)
+        with self._seeded():
+            return super().fit(data, y_encoded, **fit_params)
+
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initialising the module.
+
+        Parameters
+        ----------
+        X, y, sample_weight
+            As in :meth:`fit`; the labels must be among ``classes_`` once fitted.
+        classes : ignored
+            Kept for scikit-learn's signature.
+        **fit_params
+            Passed to the module's ``forward``.
+
+        Returns
+        -------
+        self : ImbalancedTorchClassifier
+        """
+        if not isinstance(X, TensorTable):
+            X, y = self._prepare(X, y, sample_weight, first_fit=not self.initialized_)
+        return super().partial_fit(X, y, classes, **fit_params)
+
+    def _prepare(self, X, y, sample_weight, first_fit):
+        """Validate the input; return the dataset and encoded labels skorch trains on."""
+        if is_dataset(X):
+            if sample_weight is not None:
+                raise ValueError("sample_weight is not supported with a torch Dataset as X.")
+            classes, y_encoded = encode_labels(y, len(X))
+            if not np.array_equal(classes, np.arange(len(classes))):
+                raise ValueError(
+                    "With a torch Dataset as X, y must hold each row's class index "
+                    f"0 .. n_classes - 1; got labels {classes[:10].tolist()}."
+                )
+            n_features = int(np.prod(X[0][0].shape))
+            data = X
+        elif first_fit:
+            probe = _FeatureProbe()
+            features = check_features(probe, X, reset=True)
+            classes, y_encoded = encode_labels(y, len(features))
+            weights = check_sample_weight(sample_weight, len(features))
+            n_features = probe.n_features_in_
+            for name in ("feature_names_in_",):
+                if hasattr(probe, name):
+                    self.feature_names_in_ = getattr(probe, name)
+                elif hasattr(self, name):
+                    delattr(self, name)
+            data = TensorTable(features, y_encoded, weights)
+        else:
+            features = check_features(self, X, reset=False)
+            labels = np.asarray(y)
+            unknown = ~np.isin(labels, self.classes_)
+            if unknown.any():
+                raise ValueError(f"y holds labels not seen in fit: {np.unique(labels[unknown])[:5].tolist()}.")
+            y_encoded = np.searchsorted(self.classes_, labels)
+            weights = check_sample_weight(sample_weight, len(features))
+            return TensorTable(features, y_encoded, weights), y_encoded
+        self.n_features_in_ = n_features
+        self.classes_inferred_ = classes
+        return data, y_encoded
+
+    @contextmanager
+    def _seeded(self):
+        """Seed torch for the fit (restoring the global RNG after) when random_state is set."""
+        if self.random_state is None:
+            self.sampling_seed_ = int(torch.randint(2**31 - 1, (1,)))
+            yield
+            return
+        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        cuda = torch.device(self.device or "cpu").type == "cuda"
+        devices = [torch.cuda.current_device()] if cuda else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            self.sampling_seed_ = seed
+            yield
+
+    def check_data(self, X, y=None):
+        """Input is validated in :meth:`fit`; nothing left to check here."""
+
+    def initialize_module(self):
+        """Build the module; ``module=None`` sizes a TabularMLP from the data."""
+        if self.module is not None:
+            return super().initialize_module()
+        if not hasattr(self, "n_features_in_"):
+            raise ValueError("module=None sizes the network from the data: call fit first.")
+        self.module_ = TabularMLP(
+            n_features=self.n_features_in_,
+            n_outputs=len(self.classes_),
+            **self.get_params_for("module"),
+        )
+        return self
+
+    def initialize_criterion(self):
+        """Build the loss strategy from ``loss`` and the ``loss__*`` parameters."""
+        self.criterion_ = make_loss(self.loss, self.get_params_for("loss"))
+        return self
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """Split off the validation rows, then fit the strategies on the rest.
+
+        This is where class counts, the sampler and the loss statistics are
+        computed, from the training portion alone, at every fit.
+        """
+        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
+        y_train = labels_of(dataset_train, np.asarray(y), X)
+        self.class_counts_ = np.bincount(y_train, minlength=len(self.classes_))
+        self.sampler_ = make_sampler(self.sampler, self.get_params_for("sampler"))
+        if isinstance(self.sampler_, EpochSampler):
+            self.sampler_.fit(torch.from_numpy(y_train), len(self.classes_), n_epochs=self.max_epochs)
+        located = table_and_rows(dataset_train)
+        weighted = located is not None and located[0].sample_weight is not None
+        if isinstance(self.criterion_, ImbalanceLoss):
+            self.criterion_.set_class_counts(torch.from_numpy(self.class_counts_), self.classes_)
+        elif weighted:
+            raise ValueError(
+                f"sample_weight needs a skimb loss; {type(self.criterion_).__name__} "
+                "cannot weight rows."
+            )
+        return dataset_train, dataset_valid
+
+    # -- batching -----------------------------------------------------------------
+
+    def _batch_size(self, training):
+        kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+        return kwargs.get("batch_size", self.batch_size)
+
+    def get_iterator(self, dataset, training=False):
+        """Device-resident batches for in-memory data, a DataLoader otherwise."""
+        batch_size = self._batch_size(training)
+        if batch_size == -1:
+            batch_size = len(dataset)
+        located = table_and_rows(dataset)
+        iterator = self.iterator_train if training else self.iterator_valid
+        sampler = self.sampler_ if training else None
+        if located is not None and iterator is DataLoader:
+            X, y, w = located[0].take(located[1])
+            return ResidentBatches(
+                X, y, w, torch.device(self.device or "cpu"), batch_size,
+                sampler=sampler, seed=self.sampling_seed_ if training else 0,
+            )
+        if isinstance(sampler, ImblearnSampler) or (
+            iterator is not DataLoader and sampler is not None
+            and not isinstance(sampler, NoSampler)
+        ):
+            raise ValueError(
+                f"sampler={self.sampler!r} needs skorch's default iterator_train "
+                "(DataLoader), and imbalanced-learn samplers need in-memory arrays."
+            )
+        if sampler is None or iterator is not DataLoader:
+            return super().get_iterator(dataset, training=training)
+        kwargs = self.get_params_for("iterator_train")
+        kwargs.pop("shuffle", None)
+        kwargs["batch_size"] = batch_size
+        generator = torch.Generator().manual_seed(self.sampling_seed_)
+        kwargs["sampler"] = EpochIndexSampler(sampler, batch_size, generator)
+        return DataLoader(dataset, **kwargs)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """Run one epoch, recording batch losses at its end (one host sync per epoch)."""
+        if iterator is None:
+            return
+        losses, sizes = [], []
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            losses.append(step["loss"].detach())
+            sizes.append(len(batch[0]))
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+        batches = self.history[-1]["batches"][-len(losses):] if losses else []
+        values = torch.stack(losses).float().cpu().tolist() if losses else []
+        for row, value, size in zip(batches, values, sizes):
+            row[prefix + "_loss"] = value
+            row[prefix + "_batch_size"] = size
+        self.history.record(prefix + "_batch_count", len(losses))
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """Loss of a batch; sample weights arrive with the targets."""
+        sample_weight = None
+        if isinstance(y_true, WeightedTarget):
+            y_true, sample_weight = y_true
+        y_true = to_tensor(y_true, device=y_pred.device)
+        if isinstance(self.criterion_, ImbalanceLoss):
+            if sample_weight is not None:
+                sample_weight = to_tensor(sample_weight, device=y_pred.device)
+            return self.criterion_(y_pred, y_true, sample_weight=sample_weight)
+        return self.criterion_(y_pred, y_true)
+
+    # -- prediction ---------------------------------------------------------------
+
+    def _as_prediction_data(self, X):
+        if is_dataset(X):
+            return X
+        return TensorTable(check_features(self, X, reset=False))
+
+    def _to_probabilities(self, output):
+        nonlinearity = self.predict_nonlinearity
+        if nonlinearity is None:
+            return output
+        if callable(nonlinearity):
+            return nonlinearity(output)
+        activation = getattr(self.criterion_, "output_activation", "softmax")
+        return _ACTIVATIONS[activation](output)
+
+    def predict_proba(self, X):
+        """Class probabilities of the model's raw output, whatever the loss.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), DataFrame or torch Dataset
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Rows sum to 1; columns follow ``classes_``.
+        """
+        self.check_is_fitted()
+        output = self.forward(self._as_prediction_data(X), training=False,
+                              device=torch.device(self.device or "cpu"))
+        if isinstance(output, tuple):
+            output = output[0]
+        return to_numpy(self._to_probabilities(output.float()))
+
+    def predict(self, X):
+        """Predicted labels, of the same kind as the ``y`` given to ``fit``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), DataFrame or torch Dataset
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]

@@ -1,0 +1,70 @@
+"""The built-in tabular network."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import nn
+
+__all__ = ["TabularMLP"]
+
+
+class TabularMLP(nn.Module):
+    """A multi-layer perceptron for tabular features that returns logits.
+
+    ``ImbalancedTorchClassifier(module=None)`` builds one sized from the data:
+    ``n_features`` from ``X`` and ``n_outputs`` from the number of classes. The
+    rest is set through ``module__*`` parameters.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input.
+    n_outputs : int
+        Number of logits (one per class).
+    hidden_units : sequence of int, default=(128, 128)
+        Width of each hidden layer; its length is the depth.
+    dropout : float, default=0.1
+        Dropout probability after each hidden layer.
+    batch_norm : bool, default=False
+        Add ``BatchNorm1d`` after each hidden linear layer.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimb.modules import TabularMLP
+    >>> net = TabularMLP(n_features=4, n_outputs=3, hidden_units=(8,))
+    >>> net(torch.zeros(5, 4)).shape
+    torch.Size([5, 3])
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_outputs: int,
+        hidden_units: Sequence[int] = (128, 128),
+        dropout: float = 0.1,
+        batch_norm: bool = False,
+    ):
+        super().__init__()
+        if isinstance(hidden_units, int):
+            hidden_units = (hidden_units,)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"module__dropout must be in [0, 1), got {dropout!r}.")
+        layers = []
+        width = n_features
+        for units in hidden_units:
+            if int(units) < 1:
+                raise ValueError(f"module__hidden_units must be positive, got {hidden_units!r}.")
+            layers.append(nn.Linear(width, int(units)))
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(int(units)))
+            layers.append(nn.ReLU())
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            width = int(units)
+        layers.append(nn.Linear(width, n_outputs))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, X):
+        return self.layers(X)
