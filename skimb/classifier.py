@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -18,18 +19,12 @@ from ._data import TensorTable, WeightedTarget, labels_of, table_and_rows
 from ._device import resolve_device
 from ._training import EpochIndexSampler, ResidentBatches
 from ._validation import check_features, check_sample_weight, encode_labels
-from .losses import ImbalanceLoss, make_loss
+from .losses import ImbalanceLoss, loss_class, make_loss, output_probabilities
 from .metrics import MacroF1Scoring
 from .modules import TabularMLP
 from .samplers import EpochSampler, ImblearnSampler, NoSampler, make_sampler
 
 __all__ = ["ImbalancedTorchClassifier"]
-
-_ACTIVATIONS = {
-    "softmax": lambda logits: torch.softmax(logits, dim=-1),
-    "sigmoid": torch.sigmoid,
-}
-
 
 class _FeatureProbe(BaseEstimator):
     """Receives the feature checks of a new fit, so a failed fit leaves no trace."""
@@ -286,15 +281,27 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         """Input is validated in :meth:`fit`; nothing left to check here."""
 
     def initialize_module(self):
-        """Build the module; ``module=None`` sizes a TabularMLP from the data."""
+        """Build the module; ``module=None`` sizes a TabularMLP from the data and the loss."""
+        loss = loss_class(self.loss)
+        needs_cosine = getattr(loss, "needs_normalized_output", False)
         if self.module is not None:
+            if needs_cosine:
+                warnings.warn(
+                    f"loss={self.loss!r} expects cosine logits from a normalised last "
+                    "layer (e.g. skimb.modules.CosineLinear); check that your module "
+                    "has one.", UserWarning, stacklevel=2)
             return super().initialize_module()
         if not hasattr(self, "n_features_in_"):
             raise ValueError("module=None sizes the network from the data: call fit first.")
+        n_classes = len(self.classes_)
+        width = getattr(loss, "output_width", None)
+        kwargs = self.get_params_for("module")
+        if needs_cosine:
+            kwargs.setdefault("normalized_output", True)
         self.module_ = TabularMLP(
             n_features=self.n_features_in_,
-            n_outputs=len(self.classes_),
-            **self.get_params_for("module"),
+            n_outputs=width(n_classes) if width else n_classes,
+            **kwargs,
         )
         return self
 
@@ -302,6 +309,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         """Build the loss strategy from ``loss`` and the ``loss__*`` parameters."""
         self.criterion_ = make_loss(self.loss, self.get_params_for("loss"))
         return self
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Start a history row and tell the loss which epoch begins (for DRW)."""
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)
+        if isinstance(self.criterion_, ImbalanceLoss):
+            self.criterion_.set_epoch(len(self.history) - 1)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Split off the validation rows, then fit the strategies on the rest.
@@ -406,8 +419,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             return output
         if callable(nonlinearity):
             return nonlinearity(output)
-        activation = getattr(self.criterion_, "output_activation", "softmax")
-        return _ACTIVATIONS[activation](output)
+        return output_probabilities(self.criterion_, output)
 
     def predict_proba(self, X):
         """Class probabilities of the model's raw output, whatever the loss.

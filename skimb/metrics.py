@@ -7,6 +7,8 @@ import torch
 from skorch.callbacks import Callback
 from sklearn.metrics import f1_score, make_scorer
 
+from .losses import output_probabilities
+
 __all__ = ["macro_f1", "macro_f1_scorer", "MacroF1Scoring"]
 
 
@@ -126,7 +128,7 @@ class MacroF1Scoring(Callback):
             return
         target = batch[1]
         target = getattr(target, "y", target)
-        self._pred.append(y_pred.argmax(dim=1))
+        self._pred.append(output_probabilities(net.criterion_, y_pred).argmax(dim=1))
         self._true.append(target)
 
     def on_epoch_end(self, net, **kwargs):

@@ -4,9 +4,38 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
+import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["TabularMLP"]
+__all__ = ["TabularMLP", "CosineLinear"]
+
+
+class CosineLinear(nn.Module):
+    """Linear layer with normalised inputs and weights: outputs are cosines in [-1, 1].
+
+    The last layer LDAM (Cao et al., 2019) expects: ``z_c = <x/|x|, w_c/|w_c|>``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimb.modules import CosineLinear
+    >>> out = CosineLinear(4, 3)(torch.randn(5, 4))
+    >>> bool(out.abs().max() <= 1.0 + 1e-6)
+    True
+    """
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.empty(out_features, in_features))
+        nn.init.kaiming_uniform_(self.weight, a=5**0.5)
+
+    def forward(self, X):
+        return F.normalize(X, dim=1) @ F.normalize(self.weight, dim=1).T
 
 
 class TabularMLP(nn.Module):
@@ -28,6 +57,9 @@ class TabularMLP(nn.Module):
         Dropout probability after each hidden layer.
     batch_norm : bool, default=False
         Add ``BatchNorm1d`` after each hidden linear layer.
+    normalized_output : bool, default=False
+        Make the last layer a :class:`CosineLinear` (switched on for
+        ``loss="ldam"``).
 
     Examples
     --------
@@ -45,6 +77,7 @@ class TabularMLP(nn.Module):
         hidden_units: Sequence[int] = (128, 128),
         dropout: float = 0.1,
         batch_norm: bool = False,
+        normalized_output: bool = False,
     ):
         super().__init__()
         if isinstance(hidden_units, int):
@@ -63,7 +96,8 @@ class TabularMLP(nn.Module):
             if dropout:
                 layers.append(nn.Dropout(dropout))
             width = int(units)
-        layers.append(nn.Linear(width, n_outputs))
+        layers.append(CosineLinear(width, n_outputs) if normalized_output
+                      else nn.Linear(width, n_outputs))
         self.layers = nn.Sequential(*layers)
 
     def forward(self, X):

@@ -424,10 +424,11 @@ class BalancedBatchSampler(EpochSampler):
     """Every batch holds (near) equal counts of each class (``"balanced_batch"``).
 
     An epoch has as many rows as the training portion (or ``C * max_per_class``
-    when that is smaller). Within each batch the classes take turns, starting
-    from a random class, so every class fills ``floor(b / C)`` or
-    ``ceil(b / C)`` of the ``b`` slots; the row of each slot is drawn uniformly
-    from its class, with replacement.
+    when that is smaller). Along the epoch the classes take turns, starting
+    from a random class, so every batch of ``b`` rows holds ``floor(b / C)`` or
+    ``ceil(b / C)`` of each class and the epoch holds every class equally
+    often; the row of each slot is drawn uniformly from its class, with
+    replacement.
 
     Parameters
     ----------
@@ -452,13 +453,11 @@ class BalancedBatchSampler(EpochSampler):
         n_epoch = self.n_samples_
         if self._cap is not None:
             n_epoch = min(n_epoch, n_present * self._cap)
-        n_batches = -(-n_epoch // batch_size)
-        slot = torch.arange(n_epoch, device=device)
-        batch_of_slot = slot // batch_size
-        shift = torch.randint(
-            n_present, (n_batches,), generator=generator, device=device
-        )
-        labels = present[(slot % batch_size + shift[batch_of_slot]) % n_present]
+        # Classes take turns along the whole epoch from a random start, so any
+        # window of b consecutive slots (a batch) holds floor/ceil(b / C) of each
+        # class, and the epoch holds each class equally often (to within one).
+        shift = torch.randint(n_present, (1,), generator=generator, device=device)
+        labels = present[(torch.arange(n_epoch, device=device) + shift) % n_present]
         offsets = (
             torch.rand(n_epoch, generator=generator, device=device) * counts[labels]
         ).long()
