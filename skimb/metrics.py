@@ -15,9 +15,9 @@ __all__ = ["macro_f1", "macro_f1_scorer", "MacroF1Scoring"]
 def _as_label_set(exclude):
     if exclude is None:
         return set()
-    if isinstance(exclude, (str, bytes)) or np.ndim(exclude) == 0:
-        return {exclude}
-    return set(np.asarray(exclude).tolist())
+    if isinstance(exclude, (set, frozenset, list, tuple, np.ndarray)):
+        return set(np.asarray(list(exclude), dtype=object).tolist())
+    return {exclude}
 
 
 def macro_f1(y_true, y_pred, exclude=None) -> float:

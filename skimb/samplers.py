@@ -373,8 +373,9 @@ class ProgressiveSampler(PowerSampler):
     """From instance-balanced to class-balanced over the epochs (``"progressive"``).
 
     Kang et al., "Decoupling Representation and Classifier for Long-Tailed
-    Recognition", ICLR 2020: at epoch ``t`` of ``T``,
-    ``P(c) = (1 - t/T) * n_c / N + (t/T) / C``, draws with replacement.
+    Recognition", ICLR 2020: at epoch ``t`` (0-based) of ``T``, with
+    ``r = t / (T - 1)``, ``P(c) = (1 - r) * n_c / N + r / C``, draws with
+    replacement; the last epoch is class-balanced.
 
     Parameters
     ----------
@@ -581,7 +582,7 @@ def make_sampler(spec, params: dict):
 
     Parameters
     ----------
-    spec : str, EpochSampler or object with ``fit_resample``
+    spec : str, EpochSampler, ImblearnSampler or object with ``fit_resample``
         What the user passed as ``sampler=``. It is never modified.
     params : dict
         The ``sampler__*`` parameters, without the prefix.
@@ -607,6 +608,9 @@ def make_sampler(spec, params: dict):
         return _REGISTRY[spec]().set_params(**params)
     if isinstance(spec, EpochSampler):
         return clone(spec).set_params(**params)
+    if isinstance(spec, ImblearnSampler):
+        params = {"max_per_class": spec.max_per_class, **params}
+        spec = spec.sampler
     if hasattr(spec, "fit_resample"):
         params = dict(params)
         cap = params.pop("max_per_class", None)
