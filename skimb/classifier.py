@@ -150,6 +150,10 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     def get_params(self, deep=True, **kwargs):
         params = super().get_params(deep=deep, **kwargs)
         params["device"] = self.__dict__["device"]
+        # Explicit sampler__*/loss__* values win over the expansion of an
+        # estimator passed as sampler= (e.g. SMOTE's own k_neighbors).
+        params.update({key: value for key, value in vars(self).items()
+                       if key.startswith(("sampler__", "loss__"))})
         return params
 
     def __setstate__(self, state):
@@ -200,9 +204,25 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         -------
         self : ImbalancedTorchClassifier
         """
-        data, y_encoded = self._prepare(X, y, sample_weight, first_fit=True)
-        with self._seeded():
-            return super().fit(data, y_encoded, **fit_params)
+        if self.warm_start and self.initialized_:
+            return self.partial_fit(X, y, sample_weight=sample_weight, **fit_params)
+        try:
+            data, y_encoded = self._prepare(X, y, sample_weight, first_fit=True)
+            with self._seeded():
+                return super().fit(data, y_encoded, **fit_params)
+        except Exception:
+            self._forget_fit()
+            raise
+
+    _FITTED = ("n_features_in_", "feature_names_in_", "classes_inferred_", "class_counts_",
+               "sampler_", "sampling_seed_", "module_", "criterion_", "optimizer_")
+
+    def _forget_fit(self):
+        """Drop everything a failed fit may have set, so no half-fitted model remains."""
+        for name in self._FITTED:
+            if name in vars(self):
+                delattr(self, name)
+        self.initialized_ = False
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising the module.
@@ -451,4 +471,5 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         -------
         y_pred : ndarray of shape (n_samples,)
         """
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]

@@ -1,0 +1,247 @@
+"""Quality benchmark: macro-F1 of skimb against what a user would otherwise pick.
+
+On the real imbalanced tables of ``../shared/datasets`` (any that are absent are
+skipped), with stratified 70/30 splits over several seeds (RWIS: time-ordered
+70/30 split), it compares
+
+* plain skorch ``NeuralNetClassifier`` with the same MLP, loss and schedule;
+* skimb, with the strategy chosen by an inner ``GridSearchCV`` (3 folds,
+  macro-F1) over a default grid of samplers x losses;
+* ``LogisticRegression(class_weight="balanced")``,
+  ``HistGradientBoostingClassifier(class_weight="balanced")`` and, when
+  installed, LightGBM with ``class_weight="balanced"``.
+
+Prints a markdown table (mean test macro-F1 over seeds) and writes it to
+``--out``. Run: ``python bench/quality.py --out docs/benchmarks/quality.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, LabelEncoder, StandardScaler
+from skorch import NeuralNetClassifier
+
+from skimb import ImbalancedTorchClassifier
+from skimb.datasets import load_rwis_csv
+from skimb.modules import TabularMLP
+
+DATASETS = {
+    "page_blocks": "page_blocks_pmlb.csv.gz",
+    "shuttle": "shuttle_statlog_pmlb.csv.gz",
+    "wine_quality": "wine_quality_red_white.csv.gz",
+    "sleep": "sleep_pmlb.csv.gz",
+    "ann_thyroid": "ann_thyroid_pmlb.csv.gz",
+    "coil2000": "coil2000_caravan_pmlb.csv.gz",
+    "adult": "adult_pmlb.csv.gz",
+    "rwis_iowa": "rwis_iowa_RTOI4_2019.csv.gz",
+}
+TIME_ORDERED = {"rwis_iowa"}
+HIDDEN_UNITS = (128, 128)
+DROPOUT = 0.1
+
+
+def default_grid(max_epochs: int) -> list[dict]:
+    """The samplers x losses the inner search chooses from."""
+    return [
+        {"sampler": ["none"], "loss": ["ce", "logit_adjusted", "focal", "balanced_softmax"]},
+        {"sampler": ["none"], "loss": ["weighted_ce"], "loss__weights": ["balanced", "sqrt"]},
+        {"sampler": ["none"], "loss": ["ldam"], "loss__drw_epoch": [max_epochs * 2 // 3]},
+        {"sampler": ["sqrt", "over", "under"], "loss": ["ce"]},
+    ]
+
+
+def load_table(name: str, folder: Path):
+    path = folder / DATASETS[name]
+    if name == "rwis_iowa":
+        X, y = load_rwis_csv(path)
+        return X.reset_index(drop=True), y.reset_index(drop=True)
+    frame = pd.read_csv(path)
+    y = frame.pop(frame.columns[-1])
+    X = frame.drop(columns=[c for c in frame if c.startswith("meta_")])
+    return X.astype(np.float64), y
+
+
+def split(name, X, y, seed, max_train_rows):
+    if name in TIME_ORDERED:
+        cut = int(0.7 * len(X))
+        X_train, X_test, y_train, y_test = X[:cut], X[cut:], y[:cut], y[cut:]
+    else:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.3, stratify=y, random_state=seed)
+    if len(X_train) > max_train_rows:
+        if name in TIME_ORDERED:
+            X_train, y_train = X_train[-max_train_rows:], y_train[-max_train_rows:]
+        else:
+            X_train, _, y_train, _ = train_test_split(
+                X_train, y_train, train_size=max_train_rows, stratify=y_train, random_state=seed)
+    return X_train, X_test, y_train, y_test
+
+
+def to_float32(X):
+    return np.asarray(X, dtype=np.float32)
+
+
+def fit_plain_skorch(X_train, y_train, X_test, n_classes, args, seed):
+    encoder = LabelEncoder().fit(y_train)
+    torch.manual_seed(seed)
+    net = NeuralNetClassifier(
+        TabularMLP, module__n_features=X_train.shape[1], module__n_outputs=n_classes,
+        module__hidden_units=HIDDEN_UNITS, module__dropout=DROPOUT,
+        criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.Adam, lr=args.lr,
+        max_epochs=args.max_epochs, batch_size=args.batch_size, train_split=None,
+        iterator_train__shuffle=True, verbose=0,
+    )
+    model = make_pipeline(StandardScaler(), FunctionTransformer(to_float32), net)
+    model.fit(X_train, encoder.transform(y_train).astype(np.int64))
+    return encoder.inverse_transform(model.predict(X_test)), None
+
+
+def fit_skimb_tuned(name, X_train, y_train, X_test, args, seed):
+    clf = ImbalancedTorchClassifier(
+        module__hidden_units=HIDDEN_UNITS, module__dropout=DROPOUT, lr=args.lr,
+        max_epochs=args.max_epochs, batch_size=args.batch_size, train_split=None,
+        random_state=seed,
+    )
+    grid = [{f"imbalancedtorchclassifier__{k}": v for k, v in part.items()}
+            for part in default_grid(args.max_epochs)]
+    cv = (KFold(3) if name in TIME_ORDERED
+          else StratifiedKFold(3, shuffle=True, random_state=seed))
+    search = GridSearchCV(make_pipeline(StandardScaler(), clf), grid, scoring="f1_macro",
+                          cv=cv, error_score="raise")
+    search.fit(X_train, y_train)
+    chosen = ", ".join(f"{k.split('__', 1)[1]}={v}" for k, v in sorted(search.best_params_.items(),
+                                                                      reverse=True))
+    return search.predict(X_test), chosen
+
+
+def fit_sklearn(model, X_train, y_train, X_test):
+    return model.fit(X_train, y_train).predict(X_test), None
+
+
+def contenders(seed):
+    yield "logreg_balanced", lambda: make_pipeline(
+        StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=2000))
+    yield "histgb_balanced", lambda: HistGradientBoostingClassifier(
+        class_weight="balanced", random_state=seed)
+    try:
+        from lightgbm import LGBMClassifier
+    except ImportError:
+        return
+    yield "lightgbm_balanced", lambda: LGBMClassifier(
+        class_weight="balanced", random_state=seed, verbose=-1)
+
+
+def run(args):
+    folder = Path(args.datasets_dir)
+    names = args.only or list(DATASETS)
+    rows, chosen_by_dataset = [], {}
+    for name in names:
+        if not (folder / DATASETS[name]).exists():
+            print(f"skip {name}: {folder / DATASETS[name]} not found", file=sys.stderr)
+            continue
+        X, y = load_table(name, folder)
+        n_classes = y.nunique()
+        for seed in range(args.seeds):
+            X_train, X_test, y_train, y_test = split(name, X, y, seed, args.max_train_rows)
+            runs = {
+                "plain_skorch": lambda: fit_plain_skorch(X_train, y_train, X_test, n_classes, args, seed),
+                "skimb_tuned": lambda: fit_skimb_tuned(name, X_train, y_train, X_test, args, seed),
+            }
+            for label, factory in contenders(seed):
+                runs[label] = lambda factory=factory: fit_sklearn(factory(), X_train, y_train, X_test)
+            for label, fit in runs.items():
+                start = time.perf_counter()
+                y_pred, chosen = fit()
+                score = f1_score(y_test, y_pred, average="macro")
+                rows.append({"dataset": name, "seed": seed, "model": label, "macro_f1": score,
+                             "seconds": time.perf_counter() - start})
+                if chosen:
+                    chosen_by_dataset.setdefault(name, []).append(chosen)
+                print(f"{name:13s} seed={seed} {label:18s} macro-F1={score:.3f} "
+                      f"({rows[-1]['seconds']:.0f}s){'  ' + chosen if chosen else ''}", flush=True)
+    return pd.DataFrame(rows), chosen_by_dataset
+
+
+def report(results: pd.DataFrame, chosen: dict, args) -> str:
+    table = results.pivot_table(index="dataset", columns="model", values="macro_f1", aggfunc="mean")
+    order = [c for c in ["plain_skorch", "skimb_tuned", "logreg_balanced", "histgb_balanced",
+                         "lightgbm_balanced"] if c in table.columns]
+    table = table.loc[[d for d in DATASETS if d in table.index], order]
+    table["gain_vs_skorch"] = table["skimb_tuned"] - table["plain_skorch"]
+    boosting = [c for c in ("histgb_balanced", "lightgbm_balanced") if c in table.columns]
+    table["gap_to_best_gb"] = table["skimb_tuned"] - table[boosting].max(axis=1)
+    table["strategy chosen (most often)"] = [
+        Counter(chosen.get(d, ["-"])).most_common(1)[0][0] for d in table.index]
+    numeric = table.columns[:-1]
+    mean = table[numeric].mean().to_frame().T
+    mean.index = ["**mean**"]
+    mean["strategy chosen (most often)"] = ""
+    table = pd.concat([table, mean])
+    header = (
+        f"Mean test macro-F1 over {args.seeds} seed(s); stratified 70/30 split "
+        f"(rwis_iowa: time-ordered), at most {args.max_train_rows} training rows. "
+        f"MLP {HIDDEN_UNITS}, dropout {DROPOUT}, Adam lr={args.lr}, batch {args.batch_size}, "
+        f"{args.max_epochs} epochs for both neural contenders; skimb's strategy from a 3-fold "
+        f"inner GridSearchCV over {sum(len(list(_product(g))) for g in default_grid(args.max_epochs))} "
+        f"sampler x loss settings.\n\n"
+    )
+    body = table.to_markdown(floatfmt=".3f") if _has_tabulate() else table.to_string(float_format="%.3f")
+    return header + body + "\n"
+
+
+def _product(grid_part):
+    from sklearn.model_selection import ParameterGrid
+    return ParameterGrid(grid_part)
+
+
+def _has_tabulate():
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets-dir", default=os.environ.get(
+        "SKIMB_DATASETS", str(Path(__file__).resolve().parents[1].parent / "shared" / "datasets")))
+    parser.add_argument("--only", nargs="*", choices=list(DATASETS))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--max-train-rows", type=int, default=30_000)
+    parser.add_argument("--max-epochs", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--out", help="write the markdown table here")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: one seed, 3 epochs, 2000 training rows")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds, args.max_epochs, args.max_train_rows = 1, 3, 2000
+    results, chosen = run(args)
+    if results.empty:
+        print("no dataset found; nothing to report")
+        return
+    text = report(results, chosen, args)
+    print("\n" + text)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text("# Quality benchmark\n\n" + text)
+
+
+if __name__ == "__main__":
+    main()
