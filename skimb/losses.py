@@ -674,8 +674,9 @@ class ClassRectificationLoss(ImbalanceLoss):
     3. for each of the up to ``k * k`` triplets,
        ``t = max(0, |p_ac - p_pc| - |p_ac - p_nc| + margin)``;
 
-    and ``loss = alpha * mean(t) + (1 - alpha) * CE``. Sample weights apply
-    to the CE part. A batch with no triplet uses CE alone. Mining is
+    and ``loss = alpha * mean(t) + (1 - alpha) * CE``. Sample weights weight
+    the CE rows and each triplet by its anchor's weight; rows of zero weight
+    take no part in mining. A batch with no triplet uses CE alone. Mining is
     vectorised: no Python loop over anchors.
 
     Parameters
@@ -715,17 +716,23 @@ class ClassRectificationLoss(ImbalanceLoss):
     def per_sample(self, logits, target):
         return F.cross_entropy(logits, target, reduction="none")
 
-    def triplet_term(self, logits, target):
-        """Mean triplet loss over the batch's mined triplets and their count.
+    def triplet_term(self, logits, target, sample_weight=None):
+        """Weighted mean triplet loss over the batch's mined triplets, and their count.
 
-        Every row is considered as an anchor and masked when its class is not
-        a minority class, so the batch never waits for the host; memory grows
-        with the square of the batch size.
+        Rows with zero sample weight are treated as absent; each triplet counts
+        with its anchor's weight. Every row is considered as an anchor and
+        masked when its class is not a minority class, so the batch never waits
+        for the host; memory grows with the square of the batch size.
         """
         n, n_classes = logits.shape
-        counts = torch.bincount(target, minlength=n_classes)
+        if sample_weight is None:
+            weight = torch.ones(n, device=logits.device, dtype=logits.dtype)
+        else:
+            weight = sample_weight.to(logits.dtype)
+        present = weight > 0
+        counts = torch.bincount(target, weights=present.to(logits.dtype), minlength=n_classes)
         order = torch.argsort(counts, stable=True)
-        within_half = torch.cumsum(counts[order], 0) <= n / 2
+        within_half = torch.cumsum(counts[order], 0) <= present.sum() / 2
         minority = torch.zeros(n_classes, dtype=torch.bool, device=logits.device)
         minority[order] = within_half
         minority &= counts >= 2
@@ -735,25 +742,27 @@ class ClassRectificationLoss(ImbalanceLoss):
         score = proba[:, target].T                                     # p_{class of anchor} of each row
         inf = torch.full((), float("inf"), device=logits.device, dtype=score.dtype)
         not_self = ~torch.eye(n, dtype=torch.bool, device=logits.device)
-        positives = torch.topk(torch.where(same & not_self, score, inf), k, dim=1,
+        candidates = present[None, :]
+        positives = torch.topk(torch.where(same & not_self & candidates, score, inf), k, dim=1,
                                largest=False).values
-        negatives = torch.topk(torch.where(same, -inf, score), k, dim=1).values
+        negatives = torch.topk(torch.where(~same & candidates, score, -inf), k, dim=1).values
         anchor_score = torch.diagonal(score)[:, None]
         d_pos = (anchor_score - positives).abs()
         d_neg = (anchor_score - negatives).abs()
         valid = (
-            minority[target][:, None, None]
+            (minority[target] & present)[:, None, None]
             & torch.isfinite(positives)[:, :, None]
             & torch.isfinite(negatives)[:, None, :]
         )
         triplets = torch.relu(d_pos[:, :, None] - d_neg[:, None, :] + self.margin)
-        n_valid = valid.sum()
-        mean = torch.where(valid, triplets, torch.zeros_like(triplets)).sum() / n_valid.clamp_min(1)
-        return mean, n_valid
+        anchor_weight = torch.where(valid, weight[:, None, None], torch.zeros_like(triplets))
+        total = (anchor_weight * torch.where(valid, triplets, torch.zeros_like(triplets))).sum()
+        mean = total / anchor_weight.sum().clamp_min(torch.finfo(logits.dtype).tiny)
+        return mean, valid.sum()
 
     def forward(self, logits, target, sample_weight=None):
         ce = _weighted_mean(self.per_sample(logits, target), sample_weight)
-        triplet, n_valid = self.triplet_term(logits, target)
+        triplet, n_valid = self.triplet_term(logits, target, sample_weight)
         return torch.where(n_valid > 0, self.alpha * triplet + (1.0 - self.alpha) * ce, ce)
 
 
