@@ -1,0 +1,289 @@
+"""Epoch time of skimb against plain skorch and a hand-written device-resident loop.
+
+Usage::
+
+    python bench/speed.py                        # defaults for the detected device
+    python bench/speed.py --device cpu --epochs 3 --out speed.md
+    python bench/speed.py --quick --device cpu   # smoke run, a few seconds
+
+All three contenders train the same module (``skimb.modules.TabularMLP``,
+32-256-256-7, ReLU, no dropout) with Adam (lr 1e-3) and cross-entropy on the
+same synthetic imbalanced data, one after the other in this process, with every
+training row visited once per epoch in shuffled order:
+
+* ``skorch``: a plain ``skorch.NeuralNetClassifier`` fed float32 ``X`` and
+  int64 ``y`` (a DataLoader over a skorch Dataset, per-batch ``loss.item()``);
+* ``skimb``: ``ImbalancedTorchClassifier(sampler="none", loss="ce")``;
+* ``hand loop``: ``X`` and ``y`` moved to the device once, a ``randperm`` per
+  epoch drawn on the device, each batch gathered by index, batch losses kept on
+  the device and read once at the end of the epoch.
+
+skorch and skimb epoch times are read from ``net.history[:, "dur"]`` (skorch's
+``EpochTimer``); the hand loop is timed with ``time.perf_counter`` around each
+epoch (after a ``torch.cuda.synchronize()`` on CUDA). The first epoch of each
+run is a warm-up and is not counted; the median of the remaining ones is
+reported (with ``--repeats R``, the contenders run R times interleaved and the
+fastest of each one's medians is kept, which damps other load on the machine).
+
+Targets (from the issue; reported, never enforced — the exit code is 0):
+
+* CPU, 200,000 x 32, batch 1024: skimb <= 0.6 x plain skorch's epoch time.
+* GPU, 1,000,000 x 32, batch 1024 and 8192: skimb <= 1.3 x the hand loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+import skorch
+from skorch import NeuralNetClassifier
+
+from skimb import ImbalancedTorchClassifier
+from skimb.modules import TabularMLP
+
+#: Class proportions of the synthetic data (7 classes, heavily imbalanced).
+CLASS_PROPORTIONS = (0.62, 0.15, 0.10, 0.10, 0.01, 0.01, 0.01)
+HIDDEN_UNITS = (256, 256)
+LR = 1e-3
+CPU_TARGET = 0.6   # skimb / skorch
+CUDA_TARGET = 1.3  # skimb / hand loop
+TABLE_HEADER = "| contender | batch size | median s/epoch | vs skorch | vs hand loop |"
+
+
+def make_data(n_rows, n_features, n_classes, seed=0):
+    """Imbalanced Gaussian-blob data: float32 ``X``, int64 ``y``."""
+    rng = np.random.default_rng(seed)
+    props = np.asarray(CLASS_PROPORTIONS[:n_classes], dtype=np.float64)
+    if len(props) < n_classes:  # more classes than listed: spread the rest evenly
+        props = np.full(n_classes, 1.0 / n_classes)
+    props = props / props.sum()
+    y = rng.choice(n_classes, size=n_rows, p=props).astype(np.int64)
+    centers = rng.normal(scale=0.75, size=(n_classes, n_features)).astype(np.float32)
+    X = rng.standard_normal((n_rows, n_features), dtype=np.float32)
+    X += centers[y]
+    return X, y
+
+
+def _median_measured(durations, warmup):
+    measured = list(durations)[warmup:]
+    return statistics.median(measured)
+
+
+def time_skorch(X, y, n_classes, batch_size, device, warmup, epochs):
+    torch.manual_seed(0)
+    net = NeuralNetClassifier(
+        TabularMLP,
+        module__n_features=X.shape[1],
+        module__n_outputs=n_classes,
+        module__hidden_units=HIDDEN_UNITS,
+        module__dropout=0.0,
+        criterion=nn.CrossEntropyLoss,
+        optimizer=torch.optim.Adam,
+        lr=LR,
+        max_epochs=warmup + epochs,
+        batch_size=batch_size,
+        train_split=None,
+        iterator_train__shuffle=True,
+        device=device,
+        verbose=0,
+    )
+    net.fit(X, y)
+    return _median_measured(net.history[:, "dur"], warmup)
+
+
+def time_skimb(X, y, n_classes, batch_size, device, warmup, epochs):
+    net = ImbalancedTorchClassifier(
+        module=None,
+        module__hidden_units=HIDDEN_UNITS,
+        module__dropout=0.0,
+        sampler="none",
+        loss="ce",
+        optimizer=torch.optim.Adam,
+        lr=LR,
+        max_epochs=warmup + epochs,
+        batch_size=batch_size,
+        train_split=None,
+        device=device,
+        random_state=0,
+        verbose=0,
+    )
+    net.fit(X, y)
+    return _median_measured(net.history[:, "dur"], warmup)
+
+
+def _sync(dev):
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+
+
+def time_hand_loop(X, y, n_classes, batch_size, device, warmup, epochs):
+    dev = torch.device(device)
+    torch.manual_seed(0)
+    module = TabularMLP(X.shape[1], n_classes, hidden_units=HIDDEN_UNITS, dropout=0.0).to(dev)
+    optimizer = torch.optim.Adam(module.parameters(), lr=LR)
+    criterion = nn.CrossEntropyLoss()
+    Xd = torch.from_numpy(X).to(dev)
+    yd = torch.from_numpy(y).to(dev)
+    n = len(yd)
+    module.train()
+    durations = []
+    for _ in range(warmup + epochs):
+        _sync(dev)
+        start = time.perf_counter()
+        perm = torch.randperm(n, device=dev)
+        losses = []
+        for i in range(0, n, batch_size):
+            idx = perm[i:i + batch_size]
+            optimizer.zero_grad(set_to_none=True)
+            loss = criterion(module(Xd[idx]), yd[idx])
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.detach())
+        torch.stack(losses).cpu()  # the one host sync of the epoch
+        _sync(dev)
+        durations.append(time.perf_counter() - start)
+    return _median_measured(durations, warmup)
+
+
+CONTENDERS = (
+    ("skorch", time_skorch),
+    ("skimb", time_skimb),
+    ("hand loop", time_hand_loop),
+)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=None,
+                        help="rows of synthetic data (default: 200000 on CPU, 1000000 on CUDA)")
+    parser.add_argument("--features", type=int, default=32)
+    parser.add_argument("--classes", type=int, default=7)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=None,
+                        help="default: 1024 on CPU, 1024 8192 on CUDA")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="measured epochs per run, after one warm-up epoch (default 3)")
+    parser.add_argument("--warmup", type=int, default=1, help="warm-up epochs per run (default 1)")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="run every contender this many times, interleaved, and keep "
+                             "each one's fastest median (default 1)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch.set_num_threads before timing (default: torch's own default)")
+    parser.add_argument("--only", nargs="+", choices=[name for name, _ in CONTENDERS],
+                        default=None, help="run only these contenders")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 20000 rows, 1 measured epoch")
+    parser.add_argument("--out", default=None, help="also write the report to this markdown file")
+    args = parser.parse_args(argv)
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: CUDA is not available")
+    cuda = args.device == "cuda"
+    if args.rows is None:
+        args.rows = 20_000 if args.quick else (1_000_000 if cuda else 200_000)
+    if args.batch_sizes is None:
+        args.batch_sizes = [1024, 8192] if cuda else [1024]
+    if args.epochs is None:
+        args.epochs = 1 if args.quick else 3
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be >= 1")
+    if args.epochs < 1 or args.warmup < 0 or args.repeats < 1:
+        parser.error("--epochs and --repeats must be >= 1, --warmup >= 0")
+    return args
+
+
+def _loadavg():
+    try:
+        return " ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return "n/a"
+
+
+def _fmt_ratio(value):
+    return "—" if value is None else f"{value:.2f}x"
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    names = args.only or [name for name, _ in CONTENDERS]
+    header = [
+        "# skimb epoch-time benchmark",
+        "",
+        f"- device: {args.device}"
+        + (f" ({torch.cuda.get_device_name(0)})" if args.device == "cuda" else
+           f" ({platform.processor() or platform.machine()})"),
+        f"- torch {torch.__version__}, skorch {skorch.__version__}, "
+        f"python {platform.python_version()}, torch threads {torch.get_num_threads()}",
+        f"- data: {args.rows:,} rows x {args.features} features, {args.classes} classes "
+        f"(imbalanced), MLP {args.features}-{'-'.join(map(str, HIDDEN_UNITS))}-{args.classes}, "
+        f"Adam lr {LR}, cross-entropy, shuffled epochs",
+        f"- {args.warmup} warm-up + {args.epochs} measured epoch(s) per run; median of measured"
+        + (f"; best of {args.repeats} interleaved runs" if args.repeats > 1 else ""),
+        f"- load average at start: {_loadavg()}",
+        "",
+    ]
+    print("\n".join(header), flush=True)
+
+    X, y = make_data(args.rows, args.features, args.classes)
+    results = {}  # (name, batch_size) -> fastest median seconds over the repeats
+    for batch_size in args.batch_sizes:
+        for repeat in range(args.repeats):
+            for name, fn in CONTENDERS:
+                if name not in names:
+                    continue
+                seconds = fn(X, y, args.classes, batch_size, args.device,
+                             args.warmup, args.epochs)
+                key = (name, batch_size)
+                results[key] = min(seconds, results.get(key, float("inf")))
+                print(f"  {name:<9} batch {batch_size:>5} run {repeat + 1}: "
+                      f"{seconds:.3f} s/epoch", flush=True)
+
+    lines = ["", TABLE_HEADER, "|---|---:|---:|---:|---:|"]
+    for batch_size in args.batch_sizes:
+        base_skorch = results.get(("skorch", batch_size))
+        base_hand = results.get(("hand loop", batch_size))
+        for name in names:
+            seconds = results[name, batch_size]
+            vs_skorch = None if base_skorch is None else seconds / base_skorch
+            vs_hand = None if base_hand is None else seconds / base_hand
+            lines.append(f"| {name} | {batch_size} | {seconds:.3f} | "
+                         f"{_fmt_ratio(vs_skorch)} | {_fmt_ratio(vs_hand)} |")
+    lines.append("")
+    for batch_size in args.batch_sizes:
+        skimb_s = results.get(("skimb", batch_size))
+        if skimb_s is None:
+            continue
+        if args.device == "cpu" and ("skorch", batch_size) in results:
+            ratio = skimb_s / results["skorch", batch_size]
+            verdict = "PASS" if ratio <= CPU_TARGET else "FAIL"
+            lines.append(f"- target (CPU) batch {batch_size}: skimb/skorch = {ratio:.2f} "
+                         f"<= {CPU_TARGET}: {verdict}")
+        if args.device == "cuda" and ("hand loop", batch_size) in results:
+            ratio = skimb_s / results["hand loop", batch_size]
+            verdict = "PASS" if ratio <= CUDA_TARGET else "FAIL"
+            lines.append(f"- target (CUDA) batch {batch_size}: skimb/hand loop = {ratio:.2f} "
+                         f"<= {CUDA_TARGET}: {verdict}")
+    if args.quick:
+        lines.append("- (--quick smoke run: sizes too small for the targets to mean anything)")
+    report = "\n".join(lines)
+    print(report, flush=True)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(header) + report + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
