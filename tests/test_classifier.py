@@ -8,34 +8,15 @@ import pytest
 import torch
 from imblearn.over_sampling import SMOTE
 from imblearn.under_sampling import RandomUnderSampler
-from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
-from skimb import ImbalancedTorchClassifier, list_losses, list_samplers
+from skimb import list_losses, list_samplers
 
-N_FEATURES = 6
-FAST = dict(max_epochs=2, module__hidden_units=(16,), device="cpu", random_state=0)
-
-
-def make_data(n=300, seed=0):
-    X, y = make_classification(
-        n_samples=n, n_features=N_FEATURES, n_informative=4, n_redundant=0,
-        n_classes=3, weights=[0.7, 0.2, 0.1], class_sep=1.5, random_state=seed,
-    )
-    return X, y
-
-
-@pytest.fixture(scope="module")
-def data():
-    return make_data()
-
-
-def clf_(**params):
-    return ImbalancedTorchClassifier(**{**FAST, **params})
+from helpers import FAST, N_FEATURES, clf_, make_data  # noqa: F401
 
 
 def internal_split(y_encoded):

@@ -13,7 +13,6 @@ from imblearn.pipeline import Pipeline as ImbPipeline
 from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
-from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -23,24 +22,7 @@ from skimb import ImbalancedTorchClassifier
 from skimb.metrics import macro_f1, macro_f1_scorer
 from skimb.modules import TabularMLP
 
-N_FEATURES = 6
-FAST = dict(max_epochs=2, module__hidden_units=(16,), device="cpu", random_state=0)
-
-
-def make_data(n=300, seed=0):
-    return make_classification(
-        n_samples=n, n_features=N_FEATURES, n_informative=4, n_redundant=0,
-        n_classes=3, weights=[0.7, 0.2, 0.1], class_sep=1.5, random_state=seed,
-    )
-
-
-@pytest.fixture(scope="module")
-def data():
-    return make_data()
-
-
-def clf_(**params):
-    return ImbalancedTorchClassifier(**{**FAST, **params})
+from helpers import FAST, N_FEATURES, clf_, make_data  # noqa: F401
 
 
 def internal_train_rows(y_encoded):

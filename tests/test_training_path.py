@@ -5,7 +5,6 @@ construction and history recording."""
 import numpy as np
 import pytest
 import torch
-from sklearn.datasets import make_classification
 from sklearn.model_selection import StratifiedKFold
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -16,24 +15,7 @@ from skimb._data import TensorTable
 from skimb._training import ResidentBatches
 from skimb.modules import TabularMLP
 
-N_FEATURES = 6
-FAST = dict(max_epochs=2, module__hidden_units=(16,), device="cpu", random_state=0)
-
-
-def make_data(n=300, seed=0):
-    return make_classification(
-        n_samples=n, n_features=N_FEATURES, n_informative=4, n_redundant=0,
-        n_classes=3, weights=[0.7, 0.2, 0.1], class_sep=1.5, random_state=seed,
-    )
-
-
-@pytest.fixture(scope="module")
-def data():
-    return make_data()
-
-
-def clf_(**params):
-    return ImbalancedTorchClassifier(**{**FAST, **params})
+from helpers import FAST, N_FEATURES, clf_, make_data  # noqa: F401
 
 
 def custom_(**params):
