@@ -30,13 +30,15 @@ import torch
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import (GridSearchCV, KFold, ParameterGrid, StratifiedKFold,
+                                     train_test_split)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, LabelEncoder, StandardScaler
 from skorch import NeuralNetClassifier
 
 from skimb import ImbalancedTorchClassifier
 from skimb.datasets import load_rwis_csv
+from skimb.grid import default_strategy_grid
 from skimb.modules import TabularMLP
 
 DATASETS = {
@@ -52,16 +54,6 @@ DATASETS = {
 TIME_ORDERED = {"rwis_iowa"}
 HIDDEN_UNITS = (128, 128)
 DROPOUT = 0.1
-
-
-def default_grid(max_epochs: int) -> list[dict]:
-    """The samplers x losses the inner search chooses from."""
-    return [
-        {"sampler": ["none"], "loss": ["ce", "logit_adjusted", "focal", "balanced_softmax"]},
-        {"sampler": ["none"], "loss": ["weighted_ce"], "loss__weights": ["balanced", "sqrt"]},
-        {"sampler": ["none"], "loss": ["ldam"], "loss__drw_epoch": [max_epochs * 2 // 3]},
-        {"sampler": ["sqrt", "over", "under"], "loss": ["ce"]},
-    ]
 
 
 def load_table(name: str, folder: Path):
@@ -116,8 +108,7 @@ def fit_skimb_tuned(name, X_train, y_train, X_test, args, seed):
         max_epochs=args.max_epochs, batch_size=args.batch_size, train_split=None,
         random_state=seed,
     )
-    grid = [{f"imbalancedtorchclassifier__{k}": v for k, v in part.items()}
-            for part in default_grid(args.max_epochs)]
+    grid = default_strategy_grid(args.max_epochs, prefix="imbalancedtorchclassifier__")
     cv = (KFold(3) if name in TIME_ORDERED
           else StratifiedKFold(3, shuffle=True, random_state=seed))
     search = GridSearchCV(make_pipeline(StandardScaler(), clf), grid, scoring="f1_macro",
@@ -196,16 +187,11 @@ def report(results: pd.DataFrame, chosen: dict, args) -> str:
         f"(rwis_iowa: time-ordered), at most {args.max_train_rows} training rows. "
         f"MLP {HIDDEN_UNITS}, dropout {DROPOUT}, Adam lr={args.lr}, batch {args.batch_size}, "
         f"{args.max_epochs} epochs for both neural contenders; skimb's strategy from a 3-fold "
-        f"inner GridSearchCV over {sum(len(list(_product(g))) for g in default_grid(args.max_epochs))} "
+        f"inner GridSearchCV over {len(ParameterGrid(default_strategy_grid(args.max_epochs)))} "
         f"sampler x loss settings.\n\n"
     )
     body = table.to_markdown(floatfmt=".3f") if _has_tabulate() else table.to_string(float_format="%.3f")
     return header + body + "\n"
-
-
-def _product(grid_part):
-    from sklearn.model_selection import ParameterGrid
-    return ParameterGrid(grid_part)
 
 
 def _has_tabulate():

@@ -1,0 +1,219 @@
+"""``python -m skimb compare``: rank imbalance strategies on a table.
+
+By default it runs on the embedded, simulated RWIS road-surface table
+(:func:`skimb.datasets.make_rwis`); ``--data CSV --target COLUMN`` runs it on
+your own table, and a raw Iowa DOT RWIS export is recognised by its columns.
+Every strategy of the grid (samplers x losses) is scored by cross-validated
+macro-F1 on the training part, then refit on it and scored on the held-out
+part, per class too. Plots go to ``--out`` as PNG.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer, make_column_selector
+from sklearn.metrics import f1_score
+from sklearn.model_selection import (KFold, ParameterGrid, StratifiedKFold, cross_val_score,
+                                     train_test_split)
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from .classifier import ImbalancedTorchClassifier
+from .grid import default_strategy_grid
+from .metrics import macro_f1, macro_f1_scorer
+
+__all__ = ["main"]
+
+_RWIS_COLUMNS = {"STATION_ID", "OBTAINED_DATE", "SURFACE_TEMP", "SURFACE_CONDITION"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="skimb",
+        description="skimb: PyTorch classifiers that are good at class-imbalanced data.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    compare = commands.add_parser(
+        "compare",
+        help="rank imbalance strategies (samplers x losses) by macro-F1 on a table",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    compare.add_argument("--data", help="CSV file (plain or gzip); default: simulated RWIS data")
+    compare.add_argument("--target", help="target column of --data (default: the last one)")
+    compare.add_argument("--n-samples", type=int, default=6000,
+                         help="rows of simulated RWIS data (ignored with --data)")
+    compare.add_argument("--max-epochs", type=int, default=20)
+    compare.add_argument("--batch-size", type=int, default=256)
+    compare.add_argument("--cv", type=int, default=3, help="cross-validation folds")
+    compare.add_argument("--exclude", nargs="*", default=[],
+                         help="classes left out of macro-F1 (they are still predicted)")
+    compare.add_argument("--out", default="skimb_compare", help="folder for the PNG plots and CSV")
+    compare.add_argument("--random-state", type=int, default=0)
+    compare.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    compare.set_defaults(fail=compare.error)
+    return parser
+
+
+def _load(args):
+    """Return ``(X, y, time_ordered)`` for the requested data."""
+    if args.data is None:
+        from .datasets import make_rwis
+
+        if args.n_samples < 100:
+            args.fail("--n-samples must be at least 100")
+        X, y = make_rwis(n_samples=args.n_samples, random_state=args.random_state)
+        return X, y, False
+    if not os.path.exists(args.data):
+        args.fail(f"--data file not found: {args.data}")
+    header = pd.read_csv(args.data, nrows=0, encoding="utf-8-sig").columns
+    columns = [str(c).strip() for c in header]
+    if args.target is None and _RWIS_COLUMNS <= set(columns):
+        from .datasets import load_rwis_csv
+
+        X, y = load_rwis_csv(args.data)
+        return X.reset_index(drop=True), y.reset_index(drop=True), True
+    frame = pd.read_csv(args.data, encoding="utf-8-sig")
+    frame.columns = columns
+    target = args.target or columns[-1]
+    if target not in frame.columns:
+        args.fail(f"--target {target!r} is not a column of {args.data}; columns: {columns}")
+    y = frame.pop(target)
+    X = frame.drop(columns=[c for c in frame if c.startswith("meta_")])
+    keep = y.notna()
+    return X[keep].reset_index(drop=True), y[keep].reset_index(drop=True), False
+
+
+def _pipeline(args) -> Pipeline:
+    prepare = ColumnTransformer(
+        [("numeric", StandardScaler(), make_column_selector(dtype_include="number")),
+         ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+          make_column_selector(dtype_exclude="number"))],
+    )
+    clf = ImbalancedTorchClassifier(
+        max_epochs=args.max_epochs, batch_size=args.batch_size,
+        random_state=args.random_state, module__hidden_units=(64, 64),
+    )
+    return Pipeline([("prepare", prepare), ("clf", clf)])
+
+
+def _describe(params: dict) -> str:
+    short = {key.removeprefix("clf__"): value for key, value in params.items()}
+    text = f"{short.pop('sampler')} + {short.pop('loss')}"
+    extras = ", ".join(f"{key.split('__', 1)[1]}={value}" for key, value in short.items())
+    return f"{text} ({extras})" if extras else text
+
+
+def compare(args) -> pd.DataFrame:
+    """Run the comparison; return the ranked table (also printed and saved)."""
+    X, y, time_ordered = _load(args)
+    labels = np.asarray(y)
+    if time_ordered:
+        cut = int(0.7 * len(X))
+        X_train, X_test, y_train, y_test = X[:cut], X[cut:], labels[:cut], labels[cut:]
+        cv = KFold(args.cv)
+    else:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, labels, test_size=0.3, stratify=labels, random_state=args.random_state)
+        cv = StratifiedKFold(args.cv, shuffle=True, random_state=args.random_state)
+    excluded = [c for c in args.exclude if c not in set(labels)]
+    if excluded:
+        args.fail(f"--exclude names classes not in the data: {excluded}; "
+                     f"classes: {sorted(set(labels))}")
+    exclude = args.exclude or None
+    classes = sorted(set(labels))
+    print(f"{len(X)} rows, {X.shape[1]} features, {len(classes)} classes; "
+          f"train {len(X_train)} / test {len(X_test)}"
+          f"{' (time-ordered split)' if time_ordered else ''}; "
+          f"device {ImbalancedTorchClassifier().device}", flush=True)
+    print(pd.Series(labels).value_counts(normalize=True).round(3).to_string(), flush=True)
+
+    from tqdm.auto import tqdm
+
+    base = _pipeline(args)
+    scorer = macro_f1_scorer(exclude=exclude)
+    rows, fitted = [], {}
+    candidates = list(ParameterGrid(default_strategy_grid(args.max_epochs, prefix="clf__")))
+    for params in tqdm(candidates, desc="strategies", file=sys.stdout):
+        start = time.perf_counter()
+        model = clone(base).set_params(**params)
+        scores = cross_val_score(model, X_train, y_train, cv=cv, scoring=scorer)
+        model.fit(X_train, y_train)
+        y_pred = model.predict(X_test)
+        name = _describe(params)
+        fitted[name] = (model, y_pred)
+        per_class = f1_score(y_test, y_pred, labels=classes, average=None, zero_division=0)
+        rows.append({
+            "strategy": name,
+            "cv_macro_f1": scores.mean(),
+            "cv_std": scores.std(),
+            "test_macro_f1": macro_f1(y_test, y_pred, exclude=exclude),
+            **{f"F1 {c}": f for c, f in zip(classes, per_class)},
+            "seconds": time.perf_counter() - start,
+        })
+    table = pd.DataFrame(rows).sort_values("cv_macro_f1", ascending=False).reset_index(drop=True)
+    table.index += 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "ranking.csv", index_label="rank")
+    scope = f" (without {', '.join(args.exclude)})" if args.exclude else ""
+    print(f"\nStrategies ranked by {args.cv}-fold CV macro-F1{scope} on the training part; "
+          "test = held-out part:")
+    print(table.drop(columns="seconds").to_string(float_format=lambda v: f"{v:.3f}"))
+    best = table.iloc[0]["strategy"]
+    if not args.no_plots:
+        written = _plots(out, fitted[best], X_train, y_train, y_test, best, args)
+        print(f"\nBest: {best}. Wrote {', '.join(str(p) for p in written)} and {out / 'ranking.csv'}")
+    return table
+
+
+def _plots(out, best_fit, X_train, y_train, y_test, best, args):
+    try:
+        import matplotlib
+    except ImportError:
+        print("matplotlib is not installed: no plots (pip install 'skimb[plots]').")
+        return []
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import plot_class_distribution, plot_confusion_matrix, plot_history
+
+    model, y_pred = best_fit
+    clf = model.named_steps["clf"]
+    written = []
+    figures = {
+        "class_distribution.png": lambda ax: plot_class_distribution(
+            y_train, sampler=clf.sampler, n_epochs=3, batch_size=args.batch_size,
+            random_state=args.random_state, ax=ax,
+            X=model.named_steps["prepare"].transform(X_train)),
+        "confusion_matrix.png": lambda ax: plot_confusion_matrix(
+            y_test, y_pred, normalize="true", ax=ax),
+        "history.png": lambda ax: plot_history(clf, ax=ax),
+    }
+    for filename, draw in figures.items():
+        fig, ax = plt.subplots(figsize=(9, 6))
+        draw(ax)
+        ax.set_title(f"{ax.get_title()}\n{best}".strip())
+        fig.tight_layout()
+        fig.savefig(out / filename, dpi=110)
+        plt.close(fig)
+        written.append(out / filename)
+    return written
+
+
+def main(argv=None) -> int:
+    """Entry point of ``python -m skimb`` and the ``skimb`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "compare":
+        compare(args)
+    return 0

@@ -1,0 +1,65 @@
+"""The main job: ``python -m skimb compare``."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_classification
+
+from skimb.cli import main
+
+
+@pytest.fixture(scope="module")
+def toy_csv(tmp_path_factory):
+    X, y = make_classification(n_samples=400, n_classes=3, n_informative=4,
+                               weights=[0.8, 0.15], random_state=0)
+    frame = pd.DataFrame(X[:, :5], columns=list("abcde"))
+    frame["color"] = np.where(X[:, 5] > 0, "red", "blue")
+    frame["meta_id"] = np.arange(len(frame))
+    frame["label"] = np.array(["Dry", "Wet", "Frost"])[y]
+    path = tmp_path_factory.mktemp("data") / "toy.csv.gz"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_compare_on_a_csv_ranks_every_strategy(toy_csv, tmp_path, capsys):
+    main(["compare", "--data", str(toy_csv), "--target", "label", "--max-epochs", "2",
+          "--cv", "2", "--no-plots", "--out", str(tmp_path)])
+    printed = capsys.readouterr().out
+    ranking = pd.read_csv(tmp_path / "ranking.csv")
+    assert len(ranking) == 10
+    assert ranking["cv_macro_f1"].is_monotonic_decreasing
+    assert {"F1 Dry", "F1 Wet", "F1 Frost"} <= set(ranking.columns)
+    assert ranking["strategy"].iloc[0] in printed
+    assert ranking[["cv_macro_f1", "test_macro_f1"]].stack().between(0, 1).all()
+
+
+def test_exclude_changes_the_scores(toy_csv, tmp_path):
+    args = ["compare", "--data", str(toy_csv), "--max-epochs", "2", "--cv", "2", "--no-plots"]
+    main(args + ["--out", str(tmp_path / "all")])
+    main(args + ["--out", str(tmp_path / "excl"), "--exclude", "Frost"])
+    full = pd.read_csv(tmp_path / "all" / "ranking.csv").set_index("strategy")
+    part = pd.read_csv(tmp_path / "excl" / "ranking.csv").set_index("strategy")
+    f1 = full.loc[:, ["F1 Dry", "F1 Wet"]]
+    assert np.allclose(part.loc[f1.index, "test_macro_f1"], f1.mean(axis=1))
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--data", "no/such/file.csv"], "not found"),
+    (["--target", "nope"], "is not a column"),
+    (["--exclude", "Snow"], "not in the data"),
+])
+def test_bad_arguments_exit_with_a_clear_message(toy_csv, extra, message, capsys):
+    args = ["compare", "--data", str(toy_csv), "--no-plots", *extra]
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_module_help_describes_compare():
+    result = subprocess.run([sys.executable, "-m", "skimb", "--help"],
+                            capture_output=True, text=True, check=True)
+    assert "compare" in result.stdout
