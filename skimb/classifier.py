@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_consistent_length
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import ValidSplit
@@ -263,15 +264,15 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             classes, y_encoded = encode_labels(y, len(features))
             weights = check_sample_weight(sample_weight, len(features))
             n_features = probe.n_features_in_
-            for name in ("feature_names_in_",):
-                if hasattr(probe, name):
-                    self.feature_names_in_ = getattr(probe, name)
-                elif hasattr(self, name):
-                    delattr(self, name)
+            if hasattr(probe, "feature_names_in_"):
+                self.feature_names_in_ = probe.feature_names_in_
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
             data = TensorTable(features, y_encoded, weights)
         else:
             features = check_features(self, X, reset=False)
             labels = np.asarray(y)
+            check_consistent_length(features, labels)
             unknown = ~np.isin(labels, self.classes_)
             if unknown.any():
                 raise ValueError(f"y holds labels not seen in fit: {np.unique(labels[unknown])[:5].tolist()}.")
