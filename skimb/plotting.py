@@ -1,0 +1,488 @@
+"""Figures for imbalanced classification: class shares per epoch, confusion matrix, history.
+
+Three functions, each drawing on a matplotlib ``Axes`` (a new figure when
+``ax`` is None) and returning it:
+
+* :func:`plot_class_distribution` — the class proportions of ``y`` beside the
+  proportions each of the first epochs of a sampler draws (the "before/after"
+  figures of epoch-level sampling);
+* :func:`plot_confusion_matrix` — counts or normalised rates with the original
+  labels on the axes;
+* :func:`plot_history` — training/validation loss and validation macro-F1 per
+  epoch of a fitted :class:`~skimb.ImbalancedTorchClassifier`.
+
+matplotlib is an optional dependency (``pip install skimb[plots]``); it is
+imported only when one of these functions is called, so ``import skimb`` does
+not need it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import unique_labels
+
+from ._validation import check_features, encode_labels
+from .samplers import EpochSampler, ImblearnSampler, make_sampler
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+
+__all__ = ["plot_class_distribution", "plot_confusion_matrix", "plot_history"]
+
+_NORMALIZE = (None, "true", "pred", "all")
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "skimb.plotting needs matplotlib: pip install 'skimb[plots]' "
+            "(or pip install matplotlib)."
+        ) from exc
+    return plt
+
+
+def _new_axes(figsize):
+    plt = _pyplot()
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _label_texts(labels) -> list[str]:
+    return [str(label) for label in labels]
+
+
+def _tick_rotation(texts: list[str]) -> float:
+    """Rotate tick labels when they are long or many, so they do not collide."""
+    longest = max((len(t) for t in texts), default=0)
+    if longest * len(texts) > 48 or longest > 10:
+        return 35.0
+    return 0.0
+
+
+def _check_positive_int(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}.")
+    return int(value)
+
+
+# -- class distribution per epoch ------------------------------------------------
+
+
+def _encode(y):
+    if y is None:
+        raise ValueError("y is required: the labels whose class proportions are plotted.")
+    if len(y) == 0:
+        raise ValueError("y is empty: there are no labels to plot.")
+    return encode_labels(y, len(y))
+
+
+def _epoch_class_counts(y_encoded, n_classes, sampler, X, n_epochs, batch_size, seed):
+    """Rows per class in each of the first ``n_epochs`` epochs the sampler draws.
+
+    Draws the epochs the way the classifier does: an ``EpochSampler`` is fit on
+    the labels and asked for ``epoch_indices`` with one seeded CPU generator; an
+    imbalanced-learn sampler resamples ``X, y`` once per epoch with a seed taken
+    from that generator.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    counts = np.zeros((n_epochs, n_classes), dtype=np.int64)
+    if isinstance(sampler, EpochSampler):
+        y_tensor = torch.from_numpy(y_encoded)
+        sampler.fit(y_tensor, n_classes, n_epochs=n_epochs)
+        for epoch in range(n_epochs):
+            indices = sampler.epoch_indices(epoch, batch_size, generator)
+            counts[epoch] = torch.bincount(y_tensor[indices.cpu()], minlength=n_classes).numpy()
+        return counts
+    for epoch in range(n_epochs):
+        epoch_seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
+        _, y_epoch, _ = sampler.resample(X, y_encoded, None, seed=epoch_seed)
+        counts[epoch] = np.bincount(np.asarray(y_epoch, dtype=np.int64), minlength=n_classes)
+    return counts
+
+
+def _sampler_name(spec) -> str:
+    if spec is None:
+        return "none"
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, ImblearnSampler):
+        spec = spec.sampler
+    return type(spec).__name__
+
+
+def plot_class_distribution(
+    y,
+    sampler: Any = "none",
+    n_epochs: int = 3,
+    batch_size: int = 256,
+    random_state: int | np.random.RandomState | None = 0,
+    ax: Axes | None = None,
+    *,
+    X=None,
+    **sampler_params,
+) -> Axes:
+    """Bar chart of the class proportions of ``y`` and of the epochs a sampler draws.
+
+    For every class (in sorted order, as in the classifier's ``classes_``) the
+    first bar is its share of ``y``; the next ``n_epochs`` bars are its share of
+    each epoch the sampler draws from ``y``, re-drawn every epoch exactly as
+    :class:`~skimb.ImbalancedTorchClassifier` does during ``fit``. The legend
+    gives the number of rows of ``y`` and of every epoch; a dotted line marks
+    the class-balanced share ``1 / n_classes``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels of any hashable kind (strings, ints, pandas categoricals).
+    sampler : str, EpochSampler or imblearn sampler, default="none"
+        Anything ``ImbalancedTorchClassifier(sampler=...)`` accepts: a name
+        from :func:`~skimb.list_samplers`, a skimb sampler object, or an
+        imbalanced-learn sampler instance (which then needs ``X``).
+    n_epochs : int, default=3
+        How many epochs to draw and plot. Samplers with a schedule
+        (``"progressive"``) spread it over these epochs unless
+        ``sampler__n_epochs`` says otherwise.
+    batch_size : int, default=256
+        Batch size passed to the sampler (``"balanced_batch"`` uses it).
+    random_state : int, RandomState or None, default=0
+        Seeds the draws; ``None`` draws differently at every call.
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new figure is created.
+    X : array-like of shape (n_samples, n_features), optional
+        Features; required with an imbalanced-learn sampler (SMOTE and friends
+        build rows from them), ignored otherwise.
+    **sampler_params
+        Sampler hyper-parameters, with or without the ``sampler__`` prefix the
+        classifier uses (``max_per_class=50`` or ``sampler__max_per_class=50``).
+        Write ``sampler__n_epochs`` for the sampler's own ``n_epochs``.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The axes drawn on. ``ax.containers[0]`` holds the bars of ``y``,
+        ``ax.containers[k]`` those of epoch ``k``.
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is empty or not a single-label target, the sampler name is
+        unknown, ``n_epochs`` or ``batch_size`` is not a positive integer, or
+        an imbalanced-learn sampler is given without ``X`` (or with ``X`` of
+        another length).
+
+    See Also
+    --------
+    skimb.list_samplers : The sampler names.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from skimb.plotting import plot_class_distribution
+    >>> y = ["Dry"] * 62 + ["Wet"] * 20 + ["Ice Watch"] * 15 + ["Frost"] * 3
+    >>> ax = plot_class_distribution(y, sampler="under", n_epochs=2)
+    >>> [round(float(bar.get_height()), 2) for bar in ax.containers[1]]
+    [0.25, 0.25, 0.25, 0.25]
+    >>> ax.containers[1].get_label()
+    'epoch 1 (n=12)'
+    >>> plt.close(ax.figure)
+    """
+    n_epochs = _check_positive_int(n_epochs, "n_epochs")
+    batch_size = _check_positive_int(batch_size, "batch_size")
+    classes, y_encoded = _encode(y)
+    n_classes = len(classes)
+    params = {key.removeprefix("sampler__"): value for key, value in sampler_params.items()}
+    strategy = make_sampler(sampler, params)
+    if isinstance(strategy, ImblearnSampler):
+        if X is None:
+            raise ValueError(
+                f"sampler={_sampler_name(sampler)} is an imbalanced-learn sampler: it "
+                "builds each epoch from the features, so pass them as X=."
+            )
+        X = check_features(BaseEstimator(), X, reset=True)
+        if len(X) != len(y_encoded):
+            raise ValueError(
+                f"X has {len(X)} rows but y has {len(y_encoded)}; they must match."
+            )
+    seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
+    epoch_counts = _epoch_class_counts(
+        y_encoded, n_classes, strategy, X, n_epochs, batch_size, seed
+    )
+    data_counts = np.bincount(y_encoded, minlength=n_classes)
+
+    groups = [("data", data_counts)] + [
+        (f"epoch {k + 1}", counts) for k, counts in enumerate(epoch_counts)
+    ]
+    texts = _label_texts(classes)
+    if ax is None:
+        # Room for the bars plus the legend outside on the right.
+        width = 3.2 + n_classes * (0.35 + 0.14 * len(groups))
+        ax = _new_axes((min(max(8.0, width), 20.0), 4.4))
+
+    from matplotlib import colormaps
+    from matplotlib.ticker import PercentFormatter
+
+    x = np.arange(n_classes)
+    bar_width = 0.84 / len(groups)
+    palette = colormaps["viridis"](np.linspace(0.2, 0.85, max(n_epochs, 1)))
+    for k, (name, counts) in enumerate(groups):
+        total = int(counts.sum())
+        shares = counts / total if total else np.zeros(n_classes)
+        color = "0.55" if k == 0 else palette[k - 1]
+        ax.bar(
+            x + (k - (len(groups) - 1) / 2) * bar_width, shares, bar_width,
+            label=f"{name} (n={total:,})", color=color,
+            edgecolor="white", linewidth=0.5,
+        )
+    ax.axhline(1.0 / n_classes, color="0.2", linestyle=":", linewidth=1,
+               label=f"balanced (1/{n_classes})")
+    rotation = _tick_rotation(texts)
+    ax.set_xticks(x, texts, rotation=rotation, ha="right" if rotation else "center",
+                  rotation_mode="anchor" if rotation else "default")
+    ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    ax.set_ylim(0, min(1.0, ax.get_ylim()[1] * 1.08))
+    ax.set_xlabel("class")
+    ax.set_ylabel("share of rows")
+    name = _sampler_name(sampler)
+    drawn_by = f"sampler={name!r}" if sampler is None or isinstance(sampler, str) else name
+    ax.set_title(f"Class proportions: data vs. epochs drawn by {drawn_by}")
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    handles, legend_labels = ax.get_legend_handles_labels()
+    # Bars first (data, then epochs), the balanced line last; outside the axes
+    # so the legend never hides a tall bar.
+    order = sorted(range(len(handles)), key=lambda i: legend_labels[i].startswith("balanced"))
+    ax.legend([handles[i] for i in order], [legend_labels[i] for i in order],
+              fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              borderaxespad=0.0)
+    return ax
+
+
+# -- confusion matrix -----------------------------------------------------------------
+
+
+def plot_confusion_matrix(
+    y_true,
+    y_pred,
+    labels=None,
+    normalize: str | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Confusion matrix with the original labels on the axes.
+
+    Rows are true classes, columns predicted ones (scikit-learn's convention).
+    Drawn with :class:`sklearn.metrics.ConfusionMatrixDisplay`; cells hold
+    counts, or rates when ``normalize`` is set.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_pred : array-like of shape (n_samples,)
+        Predicted labels, e.g. ``clf.predict(X)``.
+    labels : array-like, optional
+        Classes to show, in this order; by default every label of ``y_true``
+        and ``y_pred``, sorted.
+    normalize : {None, "true", "pred", "all"}, default=None
+        As in :func:`sklearn.metrics.confusion_matrix`: ``"true"`` divides each
+        row by its total (the diagonal is per-class recall), ``"pred"`` each
+        column (the diagonal is per-class precision), ``"all"`` everything by
+        the number of rows.
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new figure is created.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        ``ax.images[0].get_array()`` holds the matrix drawn.
+
+    Raises
+    ------
+    ValueError
+        If ``normalize`` is not one of the allowed values, or ``y_true`` /
+        ``y_pred`` are empty or of different lengths.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from skimb.plotting import plot_confusion_matrix
+    >>> y_true = ["Dry", "Dry", "Dry", "Frost", "Wet", "Wet"]
+    >>> y_pred = ["Dry", "Dry", "Wet", "Dry", "Wet", "Wet"]
+    >>> ax = plot_confusion_matrix(y_true, y_pred, normalize="true")
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['Dry', 'Frost', 'Wet']
+    >>> ax.images[0].get_array()[0].round(2).tolist()
+    [0.67, 0.0, 0.33]
+    >>> plt.close(ax.figure)
+    """
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    if normalize not in _NORMALIZE:
+        raise ValueError(
+            f"normalize must be None, 'true', 'pred' or 'all'; got {normalize!r}."
+        )
+    y_true = _as_label_array(y_true, "y_true")
+    y_pred = _as_label_array(y_pred, "y_pred")
+    if len(y_true) != len(y_pred):
+        raise ValueError(
+            f"y_true has {len(y_true)} labels but y_pred has {len(y_pred)}; they must match."
+        )
+    shown = unique_labels(y_true, y_pred) if labels is None else np.asarray(labels)
+    if len(shown) == 0:
+        raise ValueError("labels is empty: there is no class to show.")
+    texts = _label_texts(shown)
+    n_classes = len(texts)
+    if ax is None:
+        side = min(max(5.0, 2.6 + 0.75 * n_classes), 16.0)
+        ax = _new_axes((side + 1.0, side))
+    rotation = _tick_rotation(texts)
+    fontsize = max(6.0, min(10.0, 120.0 / max(n_classes, 1)))
+    display = ConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=labels, normalize=normalize, display_labels=texts,
+        ax=ax, cmap="Blues", colorbar=True, xticks_rotation=rotation,
+        values_format=".2f" if normalize else "d", text_kw={"fontsize": fontsize},
+    )
+    if rotation:
+        ax.set_xticks(ax.get_xticks(), texts, rotation=rotation, ha="right",
+                      rotation_mode="anchor")
+    title = {
+        None: "Confusion matrix (counts)",
+        "true": "Confusion matrix (rows normalised: recall on the diagonal)",
+        "pred": "Confusion matrix (columns normalised: precision on the diagonal)",
+        "all": "Confusion matrix (share of all rows)",
+    }[normalize]
+    ax.set_title(title, fontsize="medium")
+    return display.ax_
+
+
+def _as_label_array(y, name):
+    if y is None:
+        raise ValueError(f"{name} is required.")
+    if isinstance(y, pd.Series) and isinstance(y.dtype, pd.CategoricalDtype):
+        y = y.astype(object)
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.ravel()
+    if y.ndim != 1:
+        raise ValueError(f"{name} must be 1-D labels; got an array of shape {y.shape}.")
+    if len(y) == 0:
+        raise ValueError(f"{name} is empty: there are no labels to count.")
+    return y
+
+
+# -- training history -----------------------------------------------------------------
+
+
+def _history_of(clf):
+    history = clf if isinstance(clf, list) else getattr(clf, "history", None)
+    if not history or not any("train_loss" in row for row in history):
+        name = type(clf).__name__
+        raise NotFittedError(
+            f"This {name} has no training history yet: call fit before plot_history."
+        )
+    return history
+
+
+def _series(history, key):
+    points = [(row["epoch"], row[key]) for row in history
+              if key in row and row[key] is not None]
+    epochs = np.array([p[0] for p in points], dtype=float)
+    values = np.array([p[1] for p in points], dtype=float)
+    return epochs, values
+
+
+def plot_history(clf, ax: Axes | None = None) -> Axes:
+    """Loss and validation macro-F1 per epoch of a fitted classifier.
+
+    Draws ``train_loss`` and, when the fit had a validation split,
+    ``valid_loss`` on ``ax`` (left axis), and ``valid_f1_macro`` on a twin
+    axis on the right (0 to 1), with its best epoch starred. Without a
+    validation split (``train_split=None``) only the training loss is drawn.
+
+    Parameters
+    ----------
+    clf : ImbalancedTorchClassifier or skorch History
+        A fitted classifier (any skorch net), or its ``history``.
+    ax : matplotlib Axes, optional
+        Where to draw the losses; by default a new figure is created.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The loss axes: ``ax.lines`` are the loss curves, one point per epoch.
+        The macro-F1 axes, when drawn, is ``ax.right_ax``.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        (a ``ValueError``) if ``clf`` has not been fitted.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.datasets import make_classification
+    >>> from skimb import ImbalancedTorchClassifier
+    >>> from skimb.plotting import plot_history
+    >>> X, y = make_classification(n_samples=300, weights=[0.8], random_state=0)
+    >>> clf = ImbalancedTorchClassifier(max_epochs=4, device="cpu", random_state=0).fit(X, y)
+    >>> ax = plot_history(clf)
+    >>> [(line.get_label(), len(line.get_xdata())) for line in ax.lines]
+    [('train loss', 4), ('valid loss', 4)]
+    >>> ax.right_ax.lines[0].get_label()
+    'valid macro-F1'
+    >>> plt.close(ax.figure)
+    """
+    history = _history_of(clf)
+    if ax is None:
+        ax = _new_axes((7.0, 4.2))
+
+    from matplotlib.ticker import MaxNLocator
+
+    n_epochs = len(history)
+    marker = "o" if n_epochs <= 30 else None
+    handles = []
+    for key, label, color in (("train_loss", "train loss", "C0"),
+                              ("valid_loss", "valid loss", "C1")):
+        epochs, values = _series(history, key)
+        if len(values):
+            (line,) = ax.plot(epochs, values, color=color, marker=marker, markersize=4,
+                              label=label)
+            handles.append(line)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+
+    epochs, f1 = _series(history, "valid_f1_macro")
+    if len(f1):
+        twin = ax.twinx()
+        (line,) = twin.plot(epochs, f1, color="C2", linestyle="--", marker=marker,
+                            markersize=4, label="valid macro-F1")
+        handles.append(line)
+        best = int(np.argmax(f1))
+        star = twin.scatter([epochs[best]], [f1[best]], marker="*", s=160, color="C2",
+                            edgecolor="black", linewidth=0.6, zorder=3,
+                            label=f"best macro-F1 {f1[best]:.3f} (epoch {int(epochs[best])})")
+        handles.append(star)
+        twin.set_ylim(0.0, 1.02)
+        twin.set_ylabel("validation macro-F1")
+        ax.right_ax = twin
+    ax.set_title("Training history")
+    # Below the axes: curves can run anywhere inside them.
+    ax.legend(handles=handles, fontsize="small", loc="upper center",
+              bbox_to_anchor=(0.5, -0.14), ncol=min(len(handles), 4), frameon=False)
+    return ax
