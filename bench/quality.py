@@ -186,7 +186,8 @@ def report(results: pd.DataFrame, chosen: dict, args) -> str:
         f"Mean test macro-F1 over {args.seeds} seed(s); stratified 70/30 split "
         f"(rwis_iowa: time-ordered), at most {args.max_train_rows} training rows. "
         f"MLP {HIDDEN_UNITS}, dropout {DROPOUT}, Adam lr={args.lr}, batch {args.batch_size}, "
-        f"{args.max_epochs} epochs for both neural contenders; skimb's strategy from a 3-fold "
+        f"{args.max_epochs} epochs for both neural contenders, {torch.get_num_threads()} torch "
+        f"thread(s); skimb's strategy from a 3-fold "
         f"inner GridSearchCV over {len(ParameterGrid(default_strategy_grid(args.max_epochs)))} "
         f"sampler x loss settings.\n\n"
     )
@@ -212,12 +213,15 @@ def main(argv=None):
     parser.add_argument("--max-epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--out", help="write the markdown table here")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: one seed, 3 epochs, 2000 training rows")
     args = parser.parse_args(argv)
     if args.quick:
         args.seeds, args.max_epochs, args.max_train_rows = 1, 3, 2000
+    if args.threads:
+        torch.set_num_threads(args.threads)
     results, chosen = run(args)
     if results.empty:
         print("no dataset found; nothing to report")
