@@ -133,7 +133,7 @@ def contenders(seed):
     except ImportError:
         return
     yield "lightgbm_balanced", lambda: LGBMClassifier(
-        class_weight="balanced", random_state=seed, verbose=-1)
+        class_weight="balanced", random_state=seed, verbose=-1, n_jobs=1)
 
 
 def run(args):

@@ -63,3 +63,13 @@ def test_module_help_describes_compare():
     result = subprocess.run([sys.executable, "-m", "skimb", "--help"],
                             capture_output=True, text=True, check=True)
     assert "compare" in result.stdout
+
+
+def test_compare_on_the_simulated_rwis_data_writes_plots(tmp_path, capsys):
+    main(["compare", "--n-samples", "700", "--max-epochs", "2", "--cv", "2",
+          "--out", str(tmp_path)])
+    ranking = pd.read_csv(tmp_path / "ranking.csv")
+    assert {"F1 Dry", "F1 Frost", "F1 Ice Warning", "F1 Chemical Wet"} <= set(ranking.columns)
+    for name in ("class_distribution.png", "confusion_matrix.png", "history.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Best:" in capsys.readouterr().out
