@@ -73,7 +73,7 @@ class ResidentBatches:
         if self.sampler is None:
             return self._columns, None
         if isinstance(self.sampler, ImblearnSampler):
-            seed = int(torch.randint(2**31 - 1, (1,), generator=self.generator))
+            seed = int(torch.randint(2**31 - 1, (1,), generator=self.generator, device=self.store))
             X, y, w = self.sampler.resample(*self._host, seed=seed)
             columns = self._place(
                 torch.from_numpy(X), torch.from_numpy(y),
