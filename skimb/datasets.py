@@ -263,26 +263,26 @@ def make_rwis(n_samples: int = 20000, random_state=None) -> tuple[pd.DataFrame, 
 
     Columns (all numeric: ``station`` is int64, the rest float64):
 
-    ==========================  ===========================================
-    ``station``                 station id, 0–7
-    ``is_bridge``               1 for a bridge-deck sensor, else 0
-    ``hour_sin``, ``hour_cos``  time of day on the circle
-    ``doy_sin``, ``doy_cos``    day of the year on the circle
-    ``air_temp``                air temperature, °F
-    ``surface_temp``            pavement temperature, °F (sensor, ±0.8 °F)
-    ``subsurface_temp``         temperature under the pavement, °F
-    ``dew_point``               dew point, °F (sensor, ±1 °F)
-    ``surface_minus_dew_point`` ``surface_temp - dew_point``, °F
-    ``relative_humidity``       %, from air temperature and dew point
-    ``wind_speed``              mph
-    ``cloud_cover``             fraction of the sky, 0–1
-    ``solar_radiation``         incoming short-wave, W/m²
-    ``precip_rate``             water equivalent, in/h (0 when dry)
-    ``precip_type``             0 none, 1 rain, 2 mixed/freezing rain, 3 snow
-    ``hours_since_precip``      h since precipitation ended (0 while it falls,
-                                capped at 96)
-    ``hours_since_treatment``   h since salt/brine was applied (capped at 168)
-    ==========================  ===========================================
+    ============================  ==============================================
+    ``station``                   station id, 0–7
+    ``is_bridge``                 1 for a bridge-deck sensor, else 0
+    ``hour_sin``, ``hour_cos``    time of day on the circle
+    ``doy_sin``, ``doy_cos``      day of the year on the circle
+    ``air_temp``                  air temperature, °F
+    ``surface_temp``              pavement temperature, °F (sensor, ±0.8 °F)
+    ``subsurface_temp``           temperature under the pavement, °F
+    ``dew_point``                 dew point, °F (sensor, ±1 °F)
+    ``surface_minus_dew_point``   ``surface_temp - dew_point``, °F
+    ``relative_humidity``         %, from air temperature and dew point
+    ``wind_speed``                mph
+    ``cloud_cover``               fraction of the sky, 0–1
+    ``solar_radiation``           incoming short-wave, W/m²
+    ``precip_rate``               water equivalent, in/h (0 when dry)
+    ``precip_type``               0 none, 1 rain, 2 mixed/freezing rain, 3 snow
+    ``hours_since_precip``        h since precipitation ended (0 while it falls,
+                                  capped at 96)
+    ``hours_since_treatment``     h since salt/brine was applied (capped at 168)
+    ============================  ==============================================
 
     Labels follow the surface physics on the *true*, partly unobserved road
     state: the water film (from the last precipitation amount, drying faster in
