@@ -1,0 +1,57 @@
+"""load_rwis_csv on small exports the tests write: gzip, byte-order mark, order, errors."""
+
+import gzip
+
+import numpy as np
+import pytest
+
+from skimb.datasets import load_rwis_csv
+
+EXPORT = (
+    "STATION_ID,OBTAINED_DATE,SURFACE_TEMP,SURFACE_CONDITION,EXTRA\r\n"
+    "RTOI4,1/1/2019 1:10,30.0,Ice Watch,x\r\n"
+    "RTOI4,1/1/2019 0:10,32.9,Wet,x\r\n"
+    "RAMI4,1/1/2019 0:20,40.0,Dry,x\r\n"
+    "RTOI4,1/1/2019 0:30,,Wet,x\r\n"
+    "RTOI4,1/1/2019 0:40,31.5, Trace Moisture ,x\r\n"
+)
+
+
+def write(path, text, *, gz=False, bom=False):
+    data = ("\ufeff" if bom else "") + text
+    if gz:
+        with gzip.open(path, "wt", encoding="utf-8", newline="") as f:
+            f.write(data)
+    else:
+        path.write_text(data, encoding="utf-8", newline="")
+    return path
+
+
+@pytest.mark.parametrize("gz, bom", [(False, False), (True, False), (False, True), (True, True)])
+def test_reads_plain_gzip_and_bom_exports_in_time_order(tmp_path, gz, bom):
+    path = write(tmp_path / ("rwis.csv.gz" if gz else "rwis.csv"), EXPORT, gz=gz, bom=bom)
+    X, y = load_rwis_csv(path)
+    # the row without a temperature is dropped; labels are stripped; rows sorted by time
+    assert y.tolist() == ["Wet", "Dry", "Trace Moisture", "Ice Watch"]
+    assert X.index.is_monotonic_increasing
+    assert list(X.columns) == ["surface_temp", "below_freezing", "temp_change",
+                               "minutes_since_previous", "temp_mean_6", "hour_sin", "hour_cos",
+                               "doy_sin", "doy_cos"]
+    assert not X.isna().any().any()
+    # lags are per station: RTOI4 0:10 -> 0:40 -> 1:10, RAMI4 alone
+    assert X["temp_change"].round(2).tolist() == [0.0, 0.0, -1.4, -1.5]
+    assert X["minutes_since_previous"].tolist() == [0.0, 0.0, 30.0, 30.0]
+    assert X["below_freezing"].tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert np.allclose(X["temp_mean_6"].iloc[-1], np.mean([32.9, 31.5, 30.0]))
+
+
+def test_missing_file_and_missing_columns_raise_value_error(tmp_path):
+    with pytest.raises(ValueError, match="not found"):
+        load_rwis_csv(tmp_path / "absent.csv")
+    bad = write(tmp_path / "bad.csv", "STATION_ID,SURFACE_TEMP\nA,1\n")
+    with pytest.raises(ValueError, match="missing columns"):
+        load_rwis_csv(bad)
+    empty = write(tmp_path / "empty.csv",
+                  "STATION_ID,OBTAINED_DATE,SURFACE_TEMP,SURFACE_CONDITION\nA,,,\n")
+    with pytest.raises(ValueError, match="no complete RWIS rows"):
+        load_rwis_csv(empty)
