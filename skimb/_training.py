@@ -4,7 +4,7 @@ The fast path keeps the whole in-memory training portion on the training
 device for the entire fit, asks the sampler for an epoch of indices drawn on
 that device, and gathers each batch with one indexing operation. Nothing in it
 waits for the device. When the features do not fit in the device's free
-memory they stay in pinned host memory and each gathered batch is copied over
+memory they stay in host memory; each gathered batch is pinned and copied over
 asynchronously instead.
 """
 
@@ -50,23 +50,25 @@ class ResidentBatches:
         in order (validation and prediction).
     seed : int, default=0
         Seeds the generator the sampler draws with, on the storage device.
+    first_epoch : int, default=0
+        Epoch number of the first iteration (continued fits go on counting).
     """
 
-    def __init__(self, X, y, sample_weight, device, batch_size, sampler=None, seed=0):
+    def __init__(self, X, y, sample_weight, device, batch_size, sampler=None, seed=0,
+                 first_epoch=0):
         self.device = device
         self.batch_size = batch_size
         self.sampler = sampler
-        self.epoch = 0
+        self.epoch = first_epoch
         self.store = storage_device(X.element_size() * X.numel(), device)
         if isinstance(sampler, ImblearnSampler):
             self._host = (X.numpy(), None if y is None else y.numpy(),
                           None if sample_weight is None else sample_weight.numpy())
-        self._columns = self._place(X, y, sample_weight)
+        else:
+            self._columns = self._place(X, y, sample_weight)
         self.generator = torch.Generator(device=self.store).manual_seed(seed)
 
     def _place(self, X, y, w):
-        if self.store.type == "cpu" and self.device.type == "cuda":
-            return tuple(None if t is None else t.pin_memory() for t in (X, y, w))
         return tuple(None if t is None else t.to(self.store) for t in (X, y, w))
 
     def _epoch_columns_and_order(self):
@@ -96,7 +98,9 @@ class ResidentBatches:
                 part = order[start:start + self.batch_size]
             columns = (None if t is None else t[part] for t in (X, y, w))
             if copy:
-                columns = (None if t is None else t.to(self.device, non_blocking=True)
+                pin = self.device.type == "cuda"
+                columns = (None if t is None else
+                           (t.pin_memory() if pin else t).to(self.device, non_blocking=True)
                            for t in columns)
             yield _batch(*columns)
 
@@ -115,13 +119,15 @@ class EpochIndexSampler(Sampler):
     batch_size : int
     generator : torch.Generator
         CPU generator.
+    first_epoch : int, default=0
+        Epoch number of the first iteration (continued fits go on counting).
     """
 
-    def __init__(self, sampler, batch_size, generator):
+    def __init__(self, sampler, batch_size, generator, first_epoch=0):
         self.sampler = sampler
         self.batch_size = batch_size
         self.generator = generator
-        self.epoch = 0
+        self.epoch = first_epoch
 
     def __iter__(self):
         order = self.sampler.epoch_indices(self.epoch, self.batch_size, self.generator)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_consistent_length
+from sklearn.utils.validation import check_consistent_length, column_or_1d
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import ValidSplit
@@ -241,8 +241,10 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         -------
         self : ImbalancedTorchClassifier
         """
+        if not self.initialized_:
+            return self.fit(X, y, sample_weight=sample_weight, **fit_params)
         if not isinstance(X, TensorTable):
-            X, y = self._prepare(X, y, sample_weight, first_fit=not self.initialized_)
+            X, y = self._prepare(X, y, sample_weight, first_fit=False)
         return super().partial_fit(X, y, classes, **fit_params)
 
     def _prepare(self, X, y, sample_weight, first_fit):
@@ -271,7 +273,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             data = TensorTable(features, y_encoded, weights)
         else:
             features = check_features(self, X, reset=False)
-            labels = np.asarray(y)
+            if y is None:
+                raise ValueError("y is required: ImbalancedTorchClassifier is a supervised classifier.")
+            labels = column_or_1d(np.asarray(y, dtype=object), warn=True)
             check_consistent_length(features, labels)
             unknown = ~np.isin(labels, self.classes_)
             if unknown.any():
@@ -291,8 +295,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             yield
             return
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-        cuda = torch.device(self.device or "cpu").type == "cuda"
-        devices = [torch.cuda.current_device()] if cuda else []
+        device = torch.device(self.device or "cpu")
+        devices = [device.index if device.index is not None else torch.cuda.current_device()
+                   ] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)
             self.sampling_seed_ = seed
@@ -326,6 +331,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         )
         return self
 
+    @property
+    def loss_(self):
+        """The fitted loss module (unwrapped from ``torch.compile`` when ``compile=True``)."""
+        return getattr(self.criterion_, "_orig_mod", self.criterion_)
+
     def initialize_criterion(self):
         """Build the loss strategy from ``loss`` and the ``loss__*`` parameters."""
         self.criterion_ = make_loss(self.loss, self.get_params_for("loss"))
@@ -334,8 +344,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         """Start a history row and tell the loss which epoch begins (for DRW)."""
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)
-        if isinstance(self.criterion_, ImbalanceLoss):
-            self.criterion_.set_epoch(len(self.history) - 1)
+        if isinstance(self.loss_, ImbalanceLoss):
+            self.loss_.set_epoch(len(self.history) - 1)
 
     def get_split_datasets(self, X, y=None, **fit_params):
         """Split off the validation rows, then fit the strategies on the rest.
@@ -351,11 +361,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             self.sampler_.fit(torch.from_numpy(y_train), len(self.classes_), n_epochs=self.max_epochs)
         located = table_and_rows(dataset_train)
         weighted = located is not None and located[0].sample_weight is not None
-        if isinstance(self.criterion_, ImbalanceLoss):
-            self.criterion_.set_class_counts(torch.from_numpy(self.class_counts_), self.classes_)
+        if isinstance(self.loss_, ImbalanceLoss):
+            self.loss_.set_class_counts(torch.from_numpy(self.class_counts_), self.classes_)
         elif weighted:
             raise ValueError(
-                f"sample_weight needs a skimb loss; {type(self.criterion_).__name__} "
+                f"sample_weight needs a skimb loss; {type(self.loss_).__name__} "
                 "cannot weight rows."
             )
         return dataset_train, dataset_valid
@@ -377,8 +387,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if located is not None and iterator is DataLoader:
             X, y, w = located[0].take(located[1])
             return ResidentBatches(
-                X, y, w, torch.device(self.device or "cpu"), batch_size,
-                sampler=sampler, seed=self.sampling_seed_ if training else 0,
+                X, y, w, torch.device(self.device or "cpu"), batch_size, sampler=sampler,
+                seed=self.sampling_seed_ + len(self.history) if training else 0,
+                first_epoch=len(self.history),
             )
         if isinstance(sampler, ImblearnSampler) or (
             iterator is not DataLoader and sampler is not None
@@ -393,8 +404,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         kwargs = self.get_params_for("iterator_train")
         kwargs.pop("shuffle", None)
         kwargs["batch_size"] = batch_size
-        generator = torch.Generator().manual_seed(self.sampling_seed_)
-        kwargs["sampler"] = EpochIndexSampler(sampler, batch_size, generator)
+        generator = torch.Generator().manual_seed(self.sampling_seed_ + len(self.history))
+        kwargs["sampler"] = EpochIndexSampler(sampler, batch_size, generator,
+                                              first_epoch=len(self.history))
         return DataLoader(dataset, **kwargs)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
@@ -421,7 +433,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if isinstance(y_true, WeightedTarget):
             y_true, sample_weight = y_true
         y_true = to_tensor(y_true, device=y_pred.device)
-        if isinstance(self.criterion_, ImbalanceLoss):
+        if isinstance(self.loss_, ImbalanceLoss):
             if sample_weight is not None:
                 sample_weight = to_tensor(sample_weight, device=y_pred.device)
             return self.criterion_(y_pred, y_true, sample_weight=sample_weight)
@@ -440,7 +452,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             return output
         if callable(nonlinearity):
             return nonlinearity(output)
-        return output_probabilities(self.criterion_, output)
+        return output_probabilities(self.loss_, output)
 
     def predict_proba(self, X):
         """Class probabilities of the model's raw output, whatever the loss.

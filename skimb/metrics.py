@@ -128,7 +128,7 @@ class MacroF1Scoring(Callback):
             return
         target = batch[1]
         target = getattr(target, "y", target)
-        self._pred.append(output_probabilities(net.criterion_, y_pred).argmax(dim=1))
+        self._pred.append(output_probabilities(net.loss_, y_pred).argmax(dim=1))
         self._true.append(target)
 
     def on_epoch_end(self, net, **kwargs):

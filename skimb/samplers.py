@@ -104,6 +104,12 @@ class EpochSampler(BaseEstimator):
         self._cache = {}
         return self
 
+    def __getstate__(self):
+        # Device copies are a cache: drop them so a model trained on CUDA unpickles anywhere.
+        state = super().__getstate__()
+        state["_cache"] = {}
+        return state
+
     @property
     def n_samples_(self) -> int:
         return int(self.class_counts_.sum())

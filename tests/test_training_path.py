@@ -322,3 +322,44 @@ def test_custom_module_is_reproducible(data):
     a = custom_(**params).fit(X, y).predict_proba(X)
     b = custom_(**params).fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(a, b)
+
+
+def test_partial_fit_on_a_fresh_estimator_fits(data):
+    X, y = data
+    clf = clf_().partial_fit(X, y)
+    assert clf.predict(X).shape == (len(X),)
+    assert len(clf.history) == FAST["max_epochs"]
+
+
+def test_continued_fits_draw_new_epochs(data):
+    X, y = data
+    clf = clf_(sampler="under", warm_start=True, train_split=None)
+    clf.fit(X, y)
+    table = TensorTable(X.astype(np.float32), y)
+    first = next(iter(clf.get_iterator(table, training=True)))[0]
+    clf.fit(X, y)
+    second = next(iter(clf.get_iterator(table, training=True)))[0]
+    assert len(clf.history) == 2 * FAST["max_epochs"]
+    assert not torch.equal(first, second)
+
+
+def test_fitted_sampler_pickles_without_device_copies(data):
+    import pickle
+
+    X, y = data
+    clf = clf_(sampler="under").fit(X, y)
+    assert clf.sampler_._cache  # device copies made while training
+    restored = pickle.loads(pickle.dumps(clf.sampler_))
+    assert restored._cache == {}
+    gen = torch.Generator().manual_seed(0)
+    assert torch.equal(restored.epoch_indices(0, 8, gen),
+                       clf.sampler_.epoch_indices(0, 8, torch.Generator().manual_seed(0)))
+
+
+def test_partial_fit_rejects_bad_labels(data):
+    X, y = data
+    clf = clf_().fit(X, y)
+    with pytest.raises(ValueError, match="required"):
+        clf.partial_fit(X, None)
+    with pytest.raises(ValueError, match="not seen in fit"):
+        clf.partial_fit(X, np.full(len(X), 7))
