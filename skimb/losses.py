@@ -122,6 +122,12 @@ def class_weights(
     return raw * counts.sum() / (raw * counts).sum()
 
 
+def _check_finite(value, name):
+    if not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"loss__{name} must be a finite number, got {value!r}.")
+    return float(value)
+
+
 def _check_nonnegative(value, name):
     if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
         raise ValueError(f"loss__{name} must be a finite number >= 0, got {value!r}.")
@@ -517,8 +523,7 @@ class LogitAdjustedLoss(ImbalanceLoss):
         self.register_buffer("log_prior", torch.zeros(0, dtype=torch.float64))
 
     def fit_class_statistics(self, counts):
-        if not isinstance(self.tau, numbers.Real) or not np.isfinite(self.tau):
-            raise ValueError(f"loss__tau must be a finite number, got {self.tau!r}.")
+        _check_finite(self.tau, "tau")
         self._buffer("log_prior", _log_prior(counts))
 
     def per_sample(self, logits, target):
@@ -586,8 +591,7 @@ class VSLoss(ImbalanceLoss):
 
     def fit_class_statistics(self, counts):
         _check_nonnegative(self.gamma, "gamma")
-        if not isinstance(self.tau, numbers.Real) or not np.isfinite(self.tau):
-            raise ValueError(f"loss__tau must be a finite number, got {self.tau!r}.")
+        _check_finite(self.tau, "tau")
         safe = np.maximum(counts, 1.0)
         self._buffer("logit_scale", (safe / safe.max()) ** self.gamma)
         self._buffer("log_prior", _log_prior(counts))

@@ -522,7 +522,7 @@ class ImblearnSampler:
         X_epoch, y_epoch, sample_weight_epoch
         """
         cap = _check_cap(self.max_per_class, "ImblearnSampler")
-        sampler = clone(self.sampler) if hasattr(self.sampler, "get_params") else copy.deepcopy(self.sampler)
+        sampler = _fresh_copy(self.sampler)
         if "random_state" in getattr(sampler, "get_params", dict)():
             sampler.set_params(random_state=seed)
         X_epoch, y_epoch = sampler.fit_resample(X, y)
@@ -543,6 +543,11 @@ class ImblearnSampler:
             X_epoch, y_epoch = X_epoch[keep], y_epoch[keep]
             w_epoch = None if w_epoch is None else w_epoch[keep]
         return X_epoch, y_epoch, w_epoch
+
+
+def _fresh_copy(sampler):
+    """An unfitted copy of an imblearn-style sampler; the original is never touched."""
+    return clone(sampler) if hasattr(sampler, "get_params") else copy.deepcopy(sampler)
 
 
 def _rows_under_cap(y, cap, rng):
@@ -620,7 +625,7 @@ def make_sampler(spec, params: dict):
     if hasattr(spec, "fit_resample"):
         params = dict(params)
         cap = params.pop("max_per_class", None)
-        inner = clone(spec) if hasattr(spec, "get_params") else copy.deepcopy(spec)
+        inner = _fresh_copy(spec)
         if params:
             inner.set_params(**params)
         return ImblearnSampler(inner, max_per_class=cap)

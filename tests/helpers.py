@@ -1,10 +1,19 @@
 """Small shared pieces of the estimator tests: tiny data and a fast classifier."""
 
+import numpy as np
 from sklearn.datasets import make_classification
 
 from skimb import ImbalancedTorchClassifier
 
 N_FEATURES = 6
+
+#: Imbalanced class counts for 2, 3 and 7 classes, used by the loss tests.
+COUNTS = {
+    2: np.array([500, 20]),
+    3: np.array([300, 50, 7]),
+    7: np.array([1000, 400, 120, 60, 25, 9, 3]),
+}
+
 FAST = dict(max_epochs=2, module__hidden_units=(16,), device="cpu", random_state=0)
 
 

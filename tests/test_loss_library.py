@@ -39,11 +39,7 @@ from skimb.losses import (
 )
 from skimb.modules import CosineLinear
 
-COUNTS = {
-    2: np.array([500, 20]),
-    3: np.array([300, 50, 7]),
-    7: np.array([1000, 400, 120, 60, 25, 9, 3]),
-}
+from helpers import COUNTS  # noqa: E402
 LABELS = {c: np.array([f"class_{i}" for i in range(c)]) for c in COUNTS}
 
 

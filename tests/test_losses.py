@@ -18,11 +18,7 @@ from skimb.losses import (
     make_loss,
 )
 
-COUNTS = {
-    2: np.array([500, 20]),
-    3: np.array([300, 50, 7]),
-    7: np.array([1000, 400, 120, 60, 25, 9, 3]),
-}
+from helpers import COUNTS  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
