@@ -15,6 +15,12 @@ All losses share one protocol (:class:`ImbalanceLoss`):
   priors) — and :meth:`~ImbalanceLoss.output_width` says how many outputs the
   module needs.
 
+Multi-label (indicator) targets reach the losses that support them through
+:meth:`~ImbalanceLoss.set_label_counts` instead (per-label positive counts and
+the number of training rows); the module then has one output per label and
+probabilities are the sigmoid of each. ``ce``, ``bce``, ``focal``, ``asl`` and
+``crl`` support multi-label targets; the others raise a ValueError.
+
 Everything is computed in log-space (``log_softmax``, ``logsigmoid``), so
 extreme logits stay finite. ``z`` below is the row of logits, ``y`` its class,
 ``n_c`` the training rows of class c, ``N = sum_c n_c``, ``pi_c = n_c / N``.
@@ -42,9 +48,11 @@ __all__ = [
     "BalancedSoftmaxLoss",
     "VSLoss",
     "BinaryCrossEntropy",
+    "AsymmetricLoss",
     "ClassRectificationLoss",
     "class_weights",
     "list_losses",
+    "multilabel_losses",
     "make_loss",
     "output_probabilities",
 ]
@@ -151,11 +159,15 @@ class ImbalanceLoss(nn.Module):
     0.6931...
     """
 
+    #: Whether :meth:`set_label_counts` (multi-label targets) is supported.
+    supports_multilabel = False
+
     def __init__(self):
         super().__init__()
         self.register_buffer("class_counts", torch.zeros(0, dtype=torch.long))
         self.classes = None
         self.epoch = 0
+        self.multilabel = False
 
     def set_class_counts(self, counts: torch.Tensor, classes=None) -> None:
         """Take the class statistics of the training portion.
@@ -167,6 +179,7 @@ class ImbalanceLoss(nn.Module):
         classes : array-like of shape (n_classes,), optional
             The original labels, for parameters given per label (dicts).
         """
+        self.multilabel = False
         self.class_counts = torch.as_tensor(
             counts, dtype=torch.long, device=self.class_counts.device
         )
@@ -175,6 +188,35 @@ class ImbalanceLoss(nn.Module):
 
     def fit_class_statistics(self, counts: np.ndarray) -> None:
         """Derive buffers from the class counts; nothing by default."""
+
+    def set_label_counts(self, positives: torch.Tensor, n_samples: int, labels=None) -> None:
+        """Take the label statistics of a multi-label training portion.
+
+        Parameters
+        ----------
+        positives : torch.Tensor of shape (n_labels,)
+            Training rows in which each label is present (1).
+        n_samples : int
+            Rows in the training portion; ``n_samples - positives`` are the
+            negatives of each label.
+        labels : array-like of shape (n_labels,), optional
+            The label names, for parameters given per label (dicts).
+        """
+        if not self.supports_multilabel:
+            raise ValueError(
+                f"{type(self).__name__} is for single-label targets; with a multi-label "
+                f"(indicator) y use one of: {', '.join(multilabel_losses())}."
+            )
+        self.multilabel = True
+        self.class_counts = torch.as_tensor(
+            positives, dtype=torch.long, device=self.class_counts.device
+        )
+        self.classes = None if labels is None else np.asarray(labels)
+        self.fit_label_statistics(self.class_counts.cpu().numpy().astype(np.float64),
+                                  float(n_samples))
+
+    def fit_label_statistics(self, positives: np.ndarray, n_samples: float) -> None:
+        """Derive buffers from per-label positive counts; nothing by default."""
 
     def _buffer(self, name, values):
         """Register ``values`` (float64) as buffer ``name`` on the loss's device."""
@@ -192,7 +234,10 @@ class ImbalanceLoss(nn.Module):
         return n_classes
 
     def probabilities(self, output: torch.Tensor) -> torch.Tensor:
-        """Class probabilities of the module's raw output: ``softmax(z)``."""
+        """Probabilities of the module's raw output: ``softmax(z)``, or per-label
+        ``sigmoid(z)`` for multi-label targets."""
+        if self.multilabel:
+            return torch.sigmoid(output)
         return torch.softmax(output, dim=-1)
 
     def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -223,8 +268,21 @@ def _log_prior(counts: np.ndarray) -> np.ndarray:
     return np.log(safe) - np.log(safe.sum())
 
 
+def _sigmoid_cross_entropy(z, y, pos_weight=None):
+    """Per-label binary cross-entropy ``-[w y log s(z) + (1 - y) log(1 - s(z))]``."""
+    positive = F.logsigmoid(z) * y
+    if pos_weight is not None:
+        positive = positive * pos_weight
+    return -(positive + (1.0 - y) * F.logsigmoid(-z))
+
+
 class CrossEntropy(ImbalanceLoss):
     """Cross-entropy, ``l = -log softmax(z)_y`` (``loss="ce"``).
+
+    With multi-label targets it is the binary cross-entropy of every label,
+    averaged over the labels: ``l = -(1/L) sum_j [y_j log s(z_j) +
+    (1 - y_j) log(1 - s(z_j))]`` (``s`` the sigmoid), i.e. ``bce`` without
+    weights.
 
     Examples
     --------
@@ -235,7 +293,11 @@ class CrossEntropy(ImbalanceLoss):
     0.1269
     """
 
+    supports_multilabel = True
+
     def per_sample(self, logits, target):
+        if self.multilabel:
+            return _sigmoid_cross_entropy(logits, target.to(logits.dtype)).mean(dim=1)
         return F.cross_entropy(logits, target, reduction="none")
 
 
@@ -330,15 +392,24 @@ class FocalLoss(ImbalanceLoss):
     this is also the binary (sigmoid) form. ``gamma=0`` and no ``alpha`` is
     plain cross-entropy.
 
+    With multi-label targets it takes its sigmoid form on every label,
+    averaged over the labels (``p_j = s(z_j)``)::
+
+        l_j = -[alpha y_j (1 - p_j)^gamma log p_j
+                + (1 - alpha) (1 - y_j) p_j^gamma log(1 - p_j)]
+
+    with ``alpha`` and ``1 - alpha`` both 1 when ``alpha`` is None.
+
     Parameters
     ----------
     gamma : float, default=2.0
         Focusing parameter, >= 0.
     alpha : None, float, {"balanced", "sqrt", "effective"} or dict, default=None
-        Class weights. A float in (0, 1) is for binary targets: ``alpha`` for
-        the second class (``classes_[1]``, the positive one) and ``1 - alpha``
-        for the first, as in torchvision's ``sigmoid_focal_loss``. A scheme
-        name or dict gives per-class weights as in :func:`class_weights`.
+        Class weights. A float in (0, 1) is for binary and multi-label
+        targets: ``alpha`` for the positive class (``classes_[1]``, or a
+        label's present rows) and ``1 - alpha`` for the other, as in
+        torchvision's ``sigmoid_focal_loss``. A scheme name or dict gives
+        per-class weights as in :func:`class_weights` (single-label only).
     beta : float, default=0.999
         For ``alpha="effective"``.
 
@@ -359,6 +430,22 @@ class FocalLoss(ImbalanceLoss):
         self.beta = beta
         self.register_buffer("alpha_weights", torch.zeros(0, dtype=torch.float64))
 
+    supports_multilabel = True
+
+    def fit_label_statistics(self, positives, n_samples):
+        _check_nonnegative(self.gamma, "gamma")
+        if self.alpha is None:
+            weights = np.ones(2)
+        elif (isinstance(self.alpha, numbers.Real) and not isinstance(self.alpha, bool)
+              and 0.0 < self.alpha < 1.0):
+            weights = np.array([1.0 - self.alpha, self.alpha])
+        else:
+            raise ValueError(
+                "With multi-label targets loss__alpha must be None or a float in (0, 1) "
+                f"(the weight of present labels); got {self.alpha!r}."
+            )
+        self._buffer("alpha_weights", weights)
+
     def fit_class_statistics(self, counts):
         _check_nonnegative(self.gamma, "gamma")
         if self.alpha is None:
@@ -375,8 +462,15 @@ class FocalLoss(ImbalanceLoss):
         self._buffer("alpha_weights", weights)
 
     def per_sample(self, logits, target):
+        alpha = self.alpha_weights.to(logits.dtype)
+        if self.multilabel:
+            y = target.to(logits.dtype)
+            log_p, log_q = F.logsigmoid(logits), F.logsigmoid(-logits)
+            positive = alpha[1] * y * _focal_term(log_p, self.gamma) * log_p
+            negative = alpha[0] * (1.0 - y) * _focal_term(log_q, self.gamma) * log_q
+            return -(positive + negative).mean(dim=1)
         log_p = F.log_softmax(logits, dim=-1).gather(1, target[:, None]).squeeze(1)
-        return -self.alpha_weights.to(log_p.dtype)[target] * _focal_term(log_p, self.gamma) * log_p
+        return -alpha[target] * _focal_term(log_p, self.gamma) * log_p
 
 
 class ClassBalancedLoss(_ClassWeightedLoss):
@@ -601,20 +695,123 @@ class VSLoss(ImbalanceLoss):
         return F.cross_entropy(adjusted, target, reduction="none")
 
 
-class BinaryCrossEntropy(ImbalanceLoss):
-    """Binary cross-entropy on one logit, ``l = -[w_p y log s(z) + (1 - y) log(1 - s(z))]`` (``"bce"``).
+def _per_label_values(value, name, positives, labels):
+    """A loss parameter given per label (number, sequence or dict) as a float64 array."""
+    n_labels = len(positives)
+    if isinstance(value, Mapping):
+        names = np.arange(n_labels) if labels is None else np.asarray(labels)
+        missing = [c for c in names.tolist() if c not in value]
+        unknown = [k for k in value if k not in set(names.tolist())]
+        if missing or unknown:
+            raise ValueError(
+                f"loss__{name} given as a dict needs a value for every label and only "
+                f"for labels of y; missing: {missing}, unknown: {unknown}."
+            )
+        value = [value[c] for c in names.tolist()]
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        values = np.full(n_labels, float(value))
+    else:
+        try:
+            values = np.asarray(value, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"loss__{name} must be a number, a sequence or a dict of numbers; "
+                f"got {value!r}."
+            ) from None
+        if len(values) != n_labels:
+            raise ValueError(
+                f"loss__{name} has {len(values)} values; y has {n_labels} labels."
+            )
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError(f"loss__{name} must be finite and >= 0, got {value!r}.")
+    return values
+
+
+class _SigmoidLoss(ImbalanceLoss):
+    """Losses on sigmoid outputs: one per label, or a single one for a binary
+    target (then ``y`` is 1 for its second class, ``classes_[1]``).
+
+    Subclasses give the loss of every (row, label) in :meth:`per_label`; a
+    row's loss is the mean over its labels (see :meth:`reduce_labels`).
+    """
+
+    supports_multilabel = True
+
+    @classmethod
+    def output_width(cls, n_classes):
+        if n_classes != 2:
+            name = next((k for k, v in _REGISTRY.items() if v is cls), cls.__name__)
+            raise ValueError(
+                f"loss={name!r} takes binary or multi-label targets; y has "
+                f"{n_classes} classes. Use 'ce', 'focal' or another multi-class loss."
+            )
+        return 1
+
+    def fit_class_statistics(self, counts):
+        self.output_width(len(counts))
+        self.fit_label_statistics(counts[1:], float(counts.sum()))
+
+    def probabilities(self, output):
+        p = torch.sigmoid(output)
+        if self.multilabel:
+            return p
+        p = p.reshape(len(output), -1)[:, :1]
+        return torch.cat([1.0 - p, p], dim=1)
+
+    def per_sample(self, logits, target):
+        if self.multilabel:
+            z, y = logits, target.to(logits.dtype)
+        else:
+            z = logits.reshape(len(logits), -1)[:, :1]
+            y = target.to(z.dtype)[:, None]
+        return self.reduce_labels(self.per_label(z, y))
+
+    def per_label(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Loss of every row and label, shape ``(n_samples, n_labels)``."""
+        raise NotImplementedError
+
+    def reduce_labels(self, losses: torch.Tensor) -> torch.Tensor:
+        """A row's loss from its labels' losses: their mean."""
+        return losses.mean(dim=1)
+
+
+class BinaryCrossEntropy(_SigmoidLoss):
+    """Binary cross-entropy on sigmoid outputs (``"bce"``), for binary and multi-label targets.
+
+    For each label ``j`` of a row (a binary target is one label, ``y`` = 1
+    for ``classes_[1]``)::
+
+        l_j = -[p_j y_j log s(z_j) + (1 - y_j) log(1 - s(z_j))]
+        l   = sum_j v_j l_j / sum_j v_j
 
     ``s`` is the sigmoid, computed as ``logsigmoid`` so extreme logits stay
-    finite; ``y`` is 1 for the second class (``classes_[1]``). The module
-    needs one output (the built-in MLP is sized so); ``predict_proba``
-    returns ``[1 - s(z), s(z)]``. Binary targets only.
+    finite; ``p_j`` the positive weight and ``v_j`` the label weight. A
+    binary target needs one module output (the built-in MLP is sized so) and
+    ``predict_proba`` returns ``[1 - s(z), s(z)]``; a multi-label target one
+    output per label and ``predict_proba`` returns ``s(z)``.
+
+    ``pos_weight`` and ``label_weights`` do different things (seed 003):
+    ``pos_weight`` multiplies only the positive term of a label, as if its
+    positive rows were repeated — it moves that label's decision towards
+    recall and is the per-label answer to imbalance. ``label_weights``
+    multiplies a label's whole loss, positives and negatives alike — it sets
+    how much each label matters in training, not where its threshold lies.
+    With neither, the loss is torch's ``BCEWithLogitsLoss()``.
 
     Parameters
     ----------
-    pos_weight : "auto", float or None, default="auto"
-        Weight ``w_p`` of the positive rows. ``"auto"`` is
-        negatives / positives of the training portion (seed 001), which
-        equals torch's ``BCEWithLogitsLoss(pos_weight=neg/pos)``.
+    pos_weight : "auto", float, sequence, dict or None, default="auto"
+        Positive weight of every label. ``"auto"`` is negatives / positives
+        of the label in the training portion (seed 001; torch's
+        ``BCEWithLogitsLoss(pos_weight=neg/pos)``), and 1 for a label with
+        no positive or no negative training rows. A float applies to every
+        label; a sequence or ``{label: weight}`` dict gives one per label.
+    label_weights : None, "balanced", "sqrt", sequence or dict, default=None
+        Multi-label only. ``"balanced"`` weights each label by the inverse of
+        its positive count, ``"sqrt"`` by its inverse square root (a label
+        without positives counts as one); a sequence or ``{label: weight}``
+        dict gives them. The weights are normalised to sum to 1, so the loss
+        keeps the scale of the unweighted mean.
 
     Examples
     --------
@@ -622,45 +819,179 @@ class BinaryCrossEntropy(ImbalanceLoss):
     >>> from skimb.losses import BinaryCrossEntropy
     >>> loss = BinaryCrossEntropy(pos_weight="auto")
     >>> loss.set_class_counts(torch.tensor([90, 10]))
-    >>> float(loss.positive_weight)
-    9.0
+    >>> loss.positive_weight.tolist()
+    [9.0]
+    >>> loss.set_label_counts(torch.tensor([50, 10, 1]), n_samples=100)
+    >>> loss.positive_weight.tolist()
+    [1.0, 9.0, 99.0]
     """
 
-    def __init__(self, pos_weight="auto"):
+    def __init__(self, pos_weight="auto", label_weights=None):
         super().__init__()
         self.pos_weight = pos_weight
-        self.register_buffer("positive_weight", torch.ones((), dtype=torch.float64))
+        self.label_weights = label_weights
+        self.register_buffer("positive_weight", torch.ones(1, dtype=torch.float64))
+        self.register_buffer("label_weight", torch.ones(1, dtype=torch.float64))
 
-    @staticmethod
-    def output_width(n_classes):
-        if n_classes != 2:
-            raise ValueError(
-                f"loss='bce' is for binary targets; y has {n_classes} classes. "
-                "Use 'ce', 'focal' or another multi-class loss."
-            )
-        return 1
-
-    def fit_class_statistics(self, counts):
-        self.output_width(len(counts))
-        if self.pos_weight == "auto":
-            if counts[1] == 0:
-                raise ValueError("pos_weight='auto' needs positive rows in the training portion.")
-            weight = counts[0] / counts[1]
+    def fit_label_statistics(self, positives, n_samples):
+        negatives = n_samples - positives
+        if isinstance(self.pos_weight, str):
+            if self.pos_weight != "auto":
+                raise ValueError(
+                    f"loss__pos_weight must be 'auto', a number, a sequence, a dict or "
+                    f"None; got {self.pos_weight!r}."
+                )
+            both = (positives > 0) & (negatives > 0)
+            weight = np.where(both, negatives / np.maximum(positives, 1.0), 1.0)
         elif self.pos_weight is None:
-            weight = 1.0
+            weight = np.ones_like(positives)
         else:
-            weight = _check_nonnegative(self.pos_weight, "pos_weight")
+            weight = _per_label_values(self.pos_weight, "pos_weight", positives, self.classes)
         self._buffer("positive_weight", weight)
+        self._buffer("label_weight", self._label_weights(positives))
 
-    def probabilities(self, output):
-        p = torch.sigmoid(output.reshape(len(output), -1)[:, :1])
-        return torch.cat([1.0 - p, p], dim=1)
+    def _label_weights(self, positives):
+        if self.label_weights is None:
+            return np.ones_like(positives)
+        if not self.multilabel:
+            raise ValueError(
+                "loss__label_weights is for multi-label targets; with a binary target "
+                "use loss__pos_weight."
+            )
+        if isinstance(self.label_weights, str):
+            exponents = {"balanced": -1.0, "sqrt": -0.5}
+            if self.label_weights not in exponents:
+                raise ValueError(
+                    "loss__label_weights must be None, 'balanced', 'sqrt', a sequence or "
+                    f"a dict; got {self.label_weights!r}."
+                )
+            weights = np.maximum(positives, 1.0) ** exponents[self.label_weights]
+        else:
+            weights = _per_label_values(self.label_weights, "label_weights", positives,
+                                        self.classes)
+        if weights.sum() <= 0:
+            raise ValueError("loss__label_weights are all zero: no label would count.")
+        return weights / weights.sum()
 
-    def per_sample(self, logits, target):
-        z = logits.reshape(len(logits), -1)[:, 0]
-        y = target.to(z.dtype)
-        w = self.positive_weight.to(z.dtype)
-        return -(w * y * F.logsigmoid(z) + (1.0 - y) * F.logsigmoid(-z))
+    def per_label(self, z, y):
+        return _sigmoid_cross_entropy(z, y, self.positive_weight.to(z.dtype))
+
+    def reduce_labels(self, losses):
+        weight = self.label_weight.to(losses.dtype)
+        return (losses * weight).sum(dim=1) / weight.sum()
+
+
+class AsymmetricLoss(_SigmoidLoss):
+    """Asymmetric loss for multi-label targets (``"asl"``).
+
+    Ridnik et al., "Asymmetric Loss For Multi-Label Classification", ICCV
+    2021. Positives and negatives get different focusing, and easy negatives
+    are discarded by a probability margin ``m`` (``clip``). With
+    ``p = s(z)`` and the shifted probability ``p_m = max(p - m, 0)``::
+
+        l_j = -[y_j (1 - p)^gamma_pos log p
+                + (1 - y_j) p_m^gamma_neg log(1 - p_m)]
+
+    averaged over the labels and then over the rows (the reference
+    implementation sums instead; that only rescales the learning rate).
+    ``gamma_neg = gamma_pos = clip = 0`` is plain binary cross-entropy. A
+    binary target is one label (``y`` = 1 for ``classes_[1]``), with one
+    module output.
+
+    Parameters
+    ----------
+    gamma_neg : float, default=4.0
+        Focusing of the negatives, >= 0.
+    gamma_pos : float, default=1.0
+        Focusing of the positives, >= 0.
+    clip : float, default=0.05
+        Probability margin ``m`` in [0, 1) shifting the negatives.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimb.losses import AsymmetricLoss
+    >>> loss = AsymmetricLoss(gamma_neg=4.0, gamma_pos=1.0, clip=0.05)
+    >>> loss.set_label_counts(torch.tensor([30, 5]), n_samples=100)
+    >>> z = torch.tensor([[-4.0, 0.0]])
+    >>> round(float(loss(z, torch.tensor([[0.0, 1.0]]))), 4)  # easy negative: 0
+    0.1733
+    """
+
+    def __init__(self, gamma_neg: float = 4.0, gamma_pos: float = 1.0, clip: float = 0.05):
+        super().__init__()
+        self.gamma_neg = gamma_neg
+        self.gamma_pos = gamma_pos
+        self.clip = clip
+
+    def fit_label_statistics(self, positives, n_samples):
+        _check_nonnegative(self.gamma_neg, "gamma_neg")
+        _check_nonnegative(self.gamma_pos, "gamma_pos")
+        if _check_nonnegative(self.clip, "clip") >= 1.0:
+            raise ValueError(f"loss__clip must be in [0, 1), got {self.clip!r}.")
+
+    def per_label(self, z, y):
+        log_p = F.logsigmoid(z)
+        positive = _focal_term(log_p, self.gamma_pos) * log_p
+        if self.clip > 0:
+            shifted_p = torch.clamp(torch.sigmoid(z) - self.clip, min=0.0)
+            log_q = torch.log(torch.clamp(torch.sigmoid(-z) + self.clip, max=1.0))
+        else:
+            shifted_p, log_q = torch.sigmoid(z), F.logsigmoid(-z)
+        if self.gamma_neg == 0:
+            negative = log_q
+        else:
+            tiny = torch.finfo(z.dtype).tiny
+            negative = shifted_p.clamp_min(tiny) ** self.gamma_neg * log_q
+        return -(y * positive + (1.0 - y) * negative)
+
+
+def _minority(counts, n_present):
+    """The rarest classes (or labels) that together hold at most half of
+    ``n_present`` rows, keeping those with at least two rows."""
+    order = torch.argsort(counts, stable=True)
+    within_half = torch.cumsum(counts[order], 0) <= n_present / 2
+    minority = torch.zeros_like(within_half)
+    minority[order] = within_half
+    return minority & (counts >= 2)
+
+
+def _rectification_triplets(member, score, weight, k, margin):
+    """Weighted mean triplet loss of the hard examples mined in one batch, and
+    the number of triplets.
+
+    ``member[t, r]``: row ``r`` belongs to class (or has label) ``t``;
+    ``score[t, r]``: its predicted probability of ``t``; ``weight[r]``: its
+    sample weight (rows of weight 0 are absent). The lowest-scored ``k + 1``
+    members and highest-scored ``k`` non-members of each ``t`` are taken
+    once; an anchor's hard positives are the first ``k`` of the former that
+    are not the anchor itself. Memory grows as ``T * n * k^2``.
+    """
+    n_tasks, n = member.shape
+    present = weight > 0
+    own = member & present[None, :]
+    minority = _minority(own.sum(dim=1), present.sum())
+    inf = torch.full((), float("inf"), device=score.device, dtype=score.dtype)
+    lowest, lowest_rows = torch.topk(torch.where(own, score, inf), min(k + 1, n), dim=1,
+                                     largest=False)
+    negatives = torch.topk(torch.where(~member & present[None, :], score, -inf), min(k, n),
+                           dim=1).values
+    rows = torch.arange(n, device=score.device)
+    usable = torch.isfinite(lowest)[:, None, :] & (lowest_rows[:, None, :] != rows[None, :, None])
+    usable &= torch.cumsum(usable.int(), dim=2) <= k                        # (t, anchor, positive)
+    anchor_score = score[:, :, None]
+    d_pos = (anchor_score - lowest[:, None, :]).abs()
+    d_neg = (anchor_score - negatives[:, None, :]).abs()
+    valid = (
+        (own & minority[:, None])[:, :, None, None]
+        & usable[:, :, :, None]
+        & torch.isfinite(negatives)[:, None, None, :]
+    )
+    triplets = torch.relu(d_pos[..., None] - d_neg[:, :, None, :] + margin)
+    zero = torch.zeros_like(triplets)
+    anchor_weight = torch.where(valid, weight[None, :, None, None], zero)
+    total = (anchor_weight * torch.where(valid, triplets, zero)).sum()
+    return total / anchor_weight.sum().clamp_min(torch.finfo(score.dtype).tiny), valid.sum()
 
 
 class ClassRectificationLoss(ImbalanceLoss):
@@ -683,6 +1014,15 @@ class ClassRectificationLoss(ImbalanceLoss):
     take no part in mining. A batch with no triplet uses CE alone. Mining is
     vectorised: no Python loop over anchors.
 
+    With multi-label targets (the attribute labels of the paper) each label
+    plays the part of a class: the minority labels are the rarest labels
+    whose positive rows together make up at most half the batch (at least
+    two positives each); a row where such a label ``j`` is present is an
+    anchor, its hard positives the other rows with ``j`` present and the
+    lowest ``p_j = s(z_j)``, its hard negatives the rows without ``j`` and
+    the highest ``p_j``; the base loss is the binary cross-entropy averaged
+    over the labels (``ce``'s multi-label form).
+
     Parameters
     ----------
     alpha : float, default=0.5
@@ -704,6 +1044,8 @@ class ClassRectificationLoss(ImbalanceLoss):
     0.5966
     """
 
+    supports_multilabel = True
+
     def __init__(self, alpha: float = 0.5, margin: float = 0.5, k: int = 3):
         super().__init__()
         self.alpha = alpha
@@ -717,57 +1059,37 @@ class ClassRectificationLoss(ImbalanceLoss):
         if not isinstance(self.k, numbers.Integral) or self.k < 1:
             raise ValueError(f"loss__k must be a positive integer, got {self.k!r}.")
 
+    def fit_label_statistics(self, positives, n_samples):
+        self.fit_class_statistics(positives)
+
     def per_sample(self, logits, target):
+        if self.multilabel:
+            return _sigmoid_cross_entropy(logits, target.to(logits.dtype)).mean(dim=1)
         return F.cross_entropy(logits, target, reduction="none")
 
     def triplet_term(self, logits, target, sample_weight=None):
         """Weighted mean triplet loss over the batch's mined triplets, and their count.
 
         Rows with zero sample weight are treated as absent; each triplet counts
-        with its anchor's weight. Every row is considered as an anchor and
-        masked when its class is not a minority class, so the batch never waits
-        for the host; memory grows with the square of the batch size.
+        with its anchor's weight. Every class (or label) and row is considered
+        at once and masked where it does not apply, so the batch never waits
+        for the host.
         """
-        n, n_classes = logits.shape
         if sample_weight is None:
-            weight = torch.ones(n, device=logits.device, dtype=logits.dtype)
+            weight = torch.ones(len(logits), device=logits.device, dtype=logits.dtype)
         else:
             weight = sample_weight.to(logits.dtype)
-        present = weight > 0
-        counts = torch.bincount(target, weights=present.to(logits.dtype), minlength=n_classes)
-        order = torch.argsort(counts, stable=True)
-        within_half = torch.cumsum(counts[order], 0) <= present.sum() / 2
-        minority = torch.zeros(n_classes, dtype=torch.bool, device=logits.device)
-        minority[order] = within_half
-        minority &= counts >= 2
-        proba = torch.softmax(logits, dim=-1)
-        k = min(self.k, n)
-        same = target[None, :] == target[:, None]                     # (anchor, row)
-        score = proba[:, target].T                                     # p_{class of anchor} of each row
-        inf = torch.full((), float("inf"), device=logits.device, dtype=score.dtype)
-        not_self = ~torch.eye(n, dtype=torch.bool, device=logits.device)
-        candidates = present[None, :]
-        positives = torch.topk(torch.where(same & not_self & candidates, score, inf), k, dim=1,
-                               largest=False).values
-        negatives = torch.topk(torch.where(~same & candidates, score, -inf), k, dim=1).values
-        anchor_score = torch.diagonal(score)[:, None]
-        d_pos = (anchor_score - positives).abs()
-        d_neg = (anchor_score - negatives).abs()
-        valid = (
-            (minority[target] & present)[:, None, None]
-            & torch.isfinite(positives)[:, :, None]
-            & torch.isfinite(negatives)[:, None, :]
-        )
-        triplets = torch.relu(d_pos[:, :, None] - d_neg[:, None, :] + self.margin)
-        anchor_weight = torch.where(valid, weight[:, None, None], torch.zeros_like(triplets))
-        total = (anchor_weight * torch.where(valid, triplets, torch.zeros_like(triplets))).sum()
-        mean = total / anchor_weight.sum().clamp_min(torch.finfo(logits.dtype).tiny)
-        return mean, valid.sum()
+        if self.multilabel:
+            member, score = (target > 0.5).T, torch.sigmoid(logits).T
+        else:
+            member = F.one_hot(target, logits.shape[-1]).T.bool()
+            score = torch.softmax(logits, dim=-1).T
+        return _rectification_triplets(member, score, weight, self.k, self.margin)
 
     def forward(self, logits, target, sample_weight=None):
-        ce = _weighted_mean(self.per_sample(logits, target), sample_weight)
+        base = _weighted_mean(self.per_sample(logits, target), sample_weight)
         triplet, n_valid = self.triplet_term(logits, target, sample_weight)
-        return torch.where(n_valid > 0, self.alpha * triplet + (1.0 - self.alpha) * ce, ce)
+        return torch.where(n_valid > 0, self.alpha * triplet + (1.0 - self.alpha) * base, base)
 
 
 _REGISTRY = {
@@ -780,8 +1102,25 @@ _REGISTRY = {
     "balanced_softmax": BalancedSoftmaxLoss,
     "vs": VSLoss,
     "bce": BinaryCrossEntropy,
+    "asl": AsymmetricLoss,
     "crl": ClassRectificationLoss,
 }
+
+
+def multilabel_losses() -> list[str]:
+    """Names of the losses that accept multi-label (indicator) targets.
+
+    Returns
+    -------
+    names : list of str
+
+    Examples
+    --------
+    >>> from skimb.losses import multilabel_losses
+    >>> multilabel_losses()
+    ['asl', 'bce', 'ce', 'crl', 'focal']
+    """
+    return sorted(name for name, cls in _REGISTRY.items() if cls.supports_multilabel)
 
 
 def list_losses() -> list[str]:
@@ -851,8 +1190,12 @@ def make_loss(spec, params: dict) -> nn.Module:
     )
 
 
-def output_probabilities(loss, output: torch.Tensor) -> torch.Tensor:
-    """Probabilities of a module's raw output as ``loss`` defines them (softmax otherwise)."""
+def output_probabilities(loss, output: torch.Tensor, multilabel: bool = False) -> torch.Tensor:
+    """Probabilities of a module's raw output as ``loss`` defines them.
+
+    Other losses get the softmax, or the sigmoid of every output for
+    multi-label targets.
+    """
     if isinstance(loss, ImbalanceLoss):
         return loss.probabilities(output)
-    return torch.softmax(output, dim=-1)
+    return torch.sigmoid(output) if multilabel else torch.softmax(output, dim=-1)

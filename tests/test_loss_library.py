@@ -566,6 +566,8 @@ CONFIGS = [
     ("vs", {"gamma": 0.5, "tau": 0.0}, False),
     ("bce", {"pos_weight": "auto"}, True),
     ("bce", {"pos_weight": None}, True),
+    ("asl", {}, True),
+    ("asl", {"gamma_neg": 0.5, "gamma_pos": 0.0, "clip": 0.0}, True),
     ("crl", {}, False),
     ("crl", {"alpha": 1.0, "k": 20}, False),
 ]
@@ -578,12 +580,15 @@ def test_configs_cover_every_registered_loss():
     assert {name for name, _, _ in CONFIGS} == set(list_losses())
 
 
+SIGMOID_LOSSES = ("bce", "asl")
+
+
 def _width(name, n_classes):
-    return 1 if name == "bce" else n_classes
+    return 1 if name in SIGMOID_LOSSES else n_classes
 
 
 def _classes_for(name, binary_only):
-    return [2] if name == "bce" or binary_only else [2, 3, 7]
+    return [2] if binary_only else [2, 3, 7]
 
 
 @EVERY_LOSS
@@ -670,7 +675,7 @@ def _floating_buffers(loss):
 
 @EVERY_LOSS
 def test_buffers_follow_to_and_double(name, kwargs, binary_only):
-    n_classes = 2 if binary_only or name == "bce" else 3
+    n_classes = 2 if binary_only else 3
     loss = fitted_loss(make_loss(name, kwargs), n_classes)
     z, y, s = batch(n_classes, n=24, seed=50, scale=1.0)
     z = z[:, :_width(name, n_classes)]
@@ -699,7 +704,7 @@ def test_buffers_follow_to_and_double(name, kwargs, binary_only):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 @EVERY_LOSS
 def test_buffers_follow_to_cuda(name, kwargs, binary_only):
-    n_classes = 2 if binary_only or name == "bce" else 3
+    n_classes = 2 if binary_only else 3
     loss = fitted_loss(make_loss(name, kwargs), n_classes)
     z, y, s = batch(n_classes, n=24, seed=51, scale=1.0)
     z = z[:, :_width(name, n_classes)]
@@ -715,18 +720,16 @@ def test_buffers_follow_to_cuda(name, kwargs, binary_only):
 
 @EVERY_LOSS
 def test_class_with_zero_count_stays_finite(name, kwargs, binary_only):
-    if name == "bce" or binary_only:
+    if binary_only:
         cases = [(np.array([0, 12]), 0), (np.array([12, 0]), 1)]
     else:
         cases = [(np.array([40, 0, 10]), 1), (np.array([100, 30, 0, 8, 0, 5, 2]), 2)]
     rng = np.random.default_rng(60)
     for counts, empty in cases:
         loss = make_loss(name, kwargs)
-        if name == "bce" and kwargs["pos_weight"] == "auto" and counts[1] == 0:
-            with pytest.raises(ValueError, match="positive"):
-                loss.set_class_counts(torch.as_tensor(counts))
-            continue
         loss.set_class_counts(torch.as_tensor(counts))
+        if name == "bce":  # no positive (or no negative) rows: the weight is moot, 1
+            assert loss.positive_weight.tolist() == [1.0]
         for key, value in loss.named_buffers():
             assert torch.isfinite(value.double()).all(), (key, value)
         width = _width(name, len(counts))
@@ -889,7 +892,7 @@ def _raw_output(clf, X):
         return clf.module_(torch.as_tensor(X, dtype=torch.float32)).double()
 
 
-@pytest.mark.parametrize("loss", sorted(set(list_losses()) - {"bce"}))
+@pytest.mark.parametrize("loss", sorted(set(list_losses()) - set(SIGMOID_LOSSES)))
 def test_every_multiclass_loss_fits_and_predicts(loss):
     clf, X, y = fitted(loss, 3)
     proba = clf.predict_proba(X)
@@ -907,10 +910,11 @@ def test_every_multiclass_loss_fits_and_predicts(loss):
     assert (last.weight.shape[0]) == 3
 
 
-def test_bce_rejects_multiclass_targets():
+@pytest.mark.parametrize("loss", SIGMOID_LOSSES)
+def test_sigmoid_losses_reject_multiclass_targets(loss):
     X, y = _data(3)
-    clf = ImbalancedTorchClassifier(loss="bce", **FAST)
-    with pytest.raises(ValueError, match="binary"):
+    clf = ImbalancedTorchClassifier(loss=loss, **FAST)
+    with pytest.raises(ValueError, match=f"loss='{loss}' takes binary or multi-label"):
         clf.fit(X, y)
 
 
@@ -923,8 +927,8 @@ def test_every_loss_fits_binary(loss):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
     assert set(np.unique(clf.predict(X))) <= {0, 1}
     last = clf.module_.layers[-1]
-    assert last.weight.shape[0] == (1 if loss == "bce" else 2)
-    if loss == "bce":
+    assert last.weight.shape[0] == (1 if loss in SIGMOID_LOSSES else 2)
+    if loss in SIGMOID_LOSSES:
         assert isinstance(last, nn.Linear) and last.out_features == 1
 
 
@@ -973,8 +977,9 @@ def test_predict_proba_ldam_is_scaled_softmax_without_margins():
     assert np.abs(proba - with_margin).max() > 0.05
 
 
-def test_predict_proba_bce_columns():
-    clf, X, _ = fitted("bce", 2)
+@pytest.mark.parametrize("loss", SIGMOID_LOSSES)
+def test_predict_proba_sigmoid_loss_columns(loss):
+    clf, X, _ = fitted(loss, 2)
     proba = clf.predict_proba(X)
     z = _raw_output(clf, X)
     assert z.shape == (len(X), 1)
@@ -1085,6 +1090,7 @@ GRIDS = {
     "balanced_softmax": (3, {"lr": [1e-3, 1e-2]}),
     "vs": (3, {"loss__gamma": [0.1, 0.3], "loss__tau": [0.0, 1.0]}),
     "bce": (2, {"loss__pos_weight": ["auto", None, 4.0]}),
+    "asl": (2, {"loss__gamma_neg": [0.0, 4.0], "loss__clip": [0.0, 0.05]}),
     "crl": (3, {"loss__alpha": [0.2, 0.8], "loss__k": [1, 3]}),
 }
 
