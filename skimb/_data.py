@@ -26,13 +26,17 @@ class TensorTable(Dataset):
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), float32
-    y : ndarray of shape (n_samples,), int64, optional
+    y : ndarray of shape (n_samples,) or (n_samples, n_labels), optional
+        Encoded class indices (kept as int64) or a multi-label 0/1 indicator
+        matrix (kept as float32).
     sample_weight : ndarray of shape (n_samples,), optional
     """
 
     def __init__(self, X: np.ndarray, y=None, sample_weight=None):
         self.X = torch.from_numpy(X)
-        self.y = None if y is None else torch.from_numpy(np.asarray(y, dtype=np.int64))
+        if y is not None:
+            y = np.asarray(y, dtype=np.float32 if np.ndim(y) == 2 else np.int64)
+        self.y = None if y is None else torch.from_numpy(y)
         self.sample_weight = (
             None
             if sample_weight is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d, validate_data
 
@@ -55,11 +56,6 @@ def encode_labels(y, n_samples: int):
         raise ValueError("y is required: ImbalancedTorchClassifier is a supervised classifier.")
     y_arr = np.asarray(y.astype(object) if isinstance(y, pd.Series) and
                        isinstance(y.dtype, pd.CategoricalDtype) else y)
-    if y_arr.ndim == 2 and y_arr.shape[1] > 1:
-        raise ValueError(
-            "y is 2-D with several columns (multi-label); only single-label "
-            "targets are supported so far."
-        )
     y_arr = column_or_1d(y_arr, warn=True)
     check_consistent_length(np.empty(n_samples), y_arr)
     if y_arr.dtype == object and pd.isna(y_arr).any():
@@ -74,6 +70,59 @@ def encode_labels(y, n_samples: int):
             f"y holds a single class ({classes[0]}); a classifier needs at least two."
         )
     return classes, encoded.astype(np.int64)
+
+
+def is_multilabel(y) -> bool:
+    """Whether ``y`` is 2-D with several columns: a multi-label indicator target."""
+    if sp.issparse(y):
+        return y.ndim == 2 and y.shape[1] > 1
+    shape = getattr(y, "shape", None)
+    if shape is None:
+        try:
+            shape = np.shape(y)
+        except ValueError:  # ragged nested lists: not a matrix
+            return False
+    return len(shape) == 2 and shape[1] > 1
+
+
+def encode_indicator(y, n_samples: int):
+    """Return ``(labels, indicator)`` for a multi-label target, or raise ValueError.
+
+    ``labels`` are the DataFrame's column names, else ``0 .. n_labels - 1``;
+    ``indicator`` is a float32 0/1 array of shape (n_samples, n_labels).
+    """
+    labels = None
+    if isinstance(y, pd.DataFrame):
+        labels = np.asarray(y.columns, dtype=object)
+        bad = [c for c in y.columns if not (pd.api.types.is_numeric_dtype(y[c])
+                                           or pd.api.types.is_bool_dtype(y[c]))]
+        if bad:
+            raise ValueError(
+                f"A multi-label y must be a 0/1 indicator matrix; columns {bad} are not numeric."
+            )
+        values = y.to_numpy(dtype=np.float64, na_value=np.nan)
+    elif sp.issparse(y):
+        values = y.toarray().astype(np.float64)
+    else:
+        try:
+            values = np.asarray(y, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                "y is 2-D, so it is read as a multi-label indicator matrix, but it holds "
+                "non-numeric values. Multi-output multi-class targets are not supported."
+            ) from None
+    check_consistent_length(np.empty(n_samples), values)
+    if labels is None:
+        labels = np.arange(values.shape[1])
+    not_binary = ~np.isin(values, (0.0, 1.0))
+    if not_binary.any():
+        row, col = np.argwhere(not_binary)[0]
+        raise ValueError(
+            "y is 2-D, so it is read as a multi-label indicator matrix, but label "
+            f"{labels.tolist()[col]!r} holds {float(values[row, col])!r} at row {row}; every "
+            "value must be 0 or 1. Multi-output multi-class targets are not supported."
+        )
+    return labels, values.astype(np.float32)
 
 
 def check_sample_weight(sample_weight, n_samples: int):

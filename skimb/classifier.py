@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from contextlib import contextmanager
 
@@ -19,11 +20,24 @@ from torch.utils.data import DataLoader
 from ._data import TensorTable, WeightedTarget, labels_of, table_and_rows
 from ._device import resolve_device
 from ._training import EpochIndexSampler, ResidentBatches
-from ._validation import check_features, check_sample_weight, encode_labels
+from ._validation import (
+    check_features,
+    check_sample_weight,
+    encode_indicator,
+    encode_labels,
+    is_multilabel,
+)
 from .losses import ImbalanceLoss, loss_class, make_loss, output_probabilities
 from .metrics import MacroF1Scoring
 from .modules import TabularMLP
-from .samplers import EpochSampler, ImblearnSampler, NoSampler, make_sampler
+from .samplers import (
+    EpochSampler,
+    ImblearnSampler,
+    NoSampler,
+    list_samplers,
+    make_sampler,
+    rarest_positive_label,
+)
 
 __all__ = ["ImbalancedTorchClassifier"]
 
@@ -43,6 +57,13 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     In-memory data is moved to the training device once per fit; batches are
     gathered there by index and no batch waits for the host.
+
+    A 2-D 0/1 indicator ``y`` (array, DataFrame or scipy sparse matrix) is a
+    multi-label target: the module gets one output per label, ``predict``
+    returns the indicator matrix and ``predict_proba`` each label's sigmoid
+    probability. The losses ``ce``, ``bce``, ``focal``, ``asl`` and ``crl``
+    accept it, and the index samplers weight each row by its rarest positive
+    label (see :func:`~skimb.samplers.rarest_positive_label`).
 
     Parameters
     ----------
@@ -67,6 +88,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ``"auto"`` is ``"cuda"`` when available, else ``"cpu"``.
     random_state : int, RandomState or None, default=None
         Makes a fit reproducible: weight initialisation, dropout and sampling.
+    threshold : float, default=0.5
+        Multi-label targets only: ``predict`` marks a label present where its
+        probability exceeds this, in [0, 1].
     verbose : int, default=0
         skorch's per-epoch log when 1.
     **kwargs
@@ -76,9 +100,13 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Sorted unique labels seen in ``fit``.
+        Sorted unique labels seen in ``fit``; for a multi-label target the
+        label names (a DataFrame's columns) or ``0 .. n_labels - 1``.
     class_counts_ : ndarray of shape (n_classes,)
-        Rows per class in the training portion the strategies were fit on.
+        Rows per class in the training portion the strategies were fit on;
+        for a multi-label target, the rows where each label is present.
+    multilabel_ : bool
+        Whether ``y`` was a multi-label indicator matrix.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` was a DataFrame with string column names.
@@ -116,6 +144,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         train_split=ValidSplit(5, stratified=True),
         device: str | None = "auto",
         random_state=None,
+        threshold: float = 0.5,
         verbose: int = 0,
         **kwargs,
     ):
@@ -137,6 +166,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self.sampler = sampler
         self.loss = loss
         self.random_state = random_state
+        self.threshold = threshold
 
     # -- device: the parameter keeps "auto"; skorch's internals see the resolved one
 
@@ -193,8 +223,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         X : array-like of shape (n_samples, n_features), DataFrame, or torch Dataset
             Numeric features. A torch ``Dataset`` must yield ``(x, class_index)``
             and then ``y`` gives the class index of every row.
-        y : array-like of shape (n_samples,)
-            Labels of any hashable kind.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Labels of any hashable kind, or a 0/1 multi-label indicator matrix
+            (array, DataFrame or scipy sparse).
         sample_weight : array-like of shape (n_samples,), optional
             Per-row weights; they follow their rows through the validation
             split, the sampler and the batches, and multiply the row's loss.
@@ -215,8 +246,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             self._forget_fit()
             raise
 
-    _FITTED = ("n_features_in_", "feature_names_in_", "classes_inferred_", "class_counts_",
-               "sampler_", "sampling_seed_", "module_", "criterion_", "optimizer_")
+    _FITTED = ("n_features_in_", "feature_names_in_", "classes_inferred_", "multilabel_",
+               "class_counts_", "sampler_", "sampling_seed_", "module_", "criterion_",
+               "optimizer_")
 
     def _forget_fit(self):
         """Drop everything a failed fit may have set, so no half-fitted model remains."""
@@ -249,11 +281,13 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     def _prepare(self, X, y, sample_weight, first_fit):
         """Validate the input; return the dataset and encoded labels skorch trains on."""
+        multilabel = is_multilabel(y)
+        encode = encode_indicator if multilabel else encode_labels
         if is_dataset(X):
             if sample_weight is not None:
                 raise ValueError("sample_weight is not supported with a torch Dataset as X.")
-            classes, y_encoded = encode_labels(y, len(X))
-            if not np.array_equal(classes, np.arange(len(classes))):
+            classes, y_encoded = encode(y, len(X))
+            if not multilabel and not np.array_equal(classes, np.arange(len(classes))):
                 raise ValueError(
                     "With a torch Dataset as X, y must hold each row's class index "
                     f"0 .. n_classes - 1; got labels {classes[:10].tolist()}."
@@ -263,7 +297,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         elif first_fit:
             probe = _FeatureProbe()
             features = check_features(probe, X, reset=True)
-            classes, y_encoded = encode_labels(y, len(features))
+            classes, y_encoded = encode(y, len(features))
             weights = check_sample_weight(sample_weight, len(features))
             n_features = probe.n_features_in_
             if hasattr(probe, "feature_names_in_"):
@@ -275,17 +309,33 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             features = check_features(self, X, reset=False)
             if y is None:
                 raise ValueError("y is required: ImbalancedTorchClassifier is a supervised classifier.")
-            labels = column_or_1d(np.asarray(y, dtype=object), warn=True)
-            check_consistent_length(features, labels)
-            unknown = ~np.isin(labels, self.classes_)
-            if unknown.any():
-                raise ValueError(f"y holds labels not seen in fit: {np.unique(labels[unknown])[:5].tolist()}.")
-            y_encoded = np.searchsorted(self.classes_, labels)
+            if multilabel != self.multilabel_:
+                raise ValueError(
+                    "y must have the form it had in fit: "
+                    + ("a multi-label indicator matrix." if self.multilabel_ else "one label per row.")
+                )
+            if multilabel:
+                _, y_encoded = encode_indicator(y, len(features))
+                if y_encoded.shape[1] != len(self.classes_):
+                    raise ValueError(f"y has {y_encoded.shape[1]} labels; fit saw {len(self.classes_)}.")
+            else:
+                y_encoded = self._encode_known_labels(y, len(features))
             weights = check_sample_weight(sample_weight, len(features))
             return TensorTable(features, y_encoded, weights), y_encoded
+        if multilabel:
+            self._check_threshold()
         self.n_features_in_ = n_features
         self.classes_inferred_ = classes
+        self.multilabel_ = multilabel
         return data, y_encoded
+
+    def _encode_known_labels(self, y, n_samples):
+        labels = column_or_1d(np.asarray(y, dtype=object), warn=True)
+        check_consistent_length(np.empty(n_samples), labels)
+        unknown = ~np.isin(labels, self.classes_)
+        if unknown.any():
+            raise ValueError(f"y holds labels not seen in fit: {np.unique(labels[unknown])[:5].tolist()}.")
+        return np.searchsorted(self.classes_, labels)
 
     @contextmanager
     def _seeded(self):
@@ -319,16 +369,14 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             return super().initialize_module()
         if not hasattr(self, "n_features_in_"):
             raise ValueError("module=None sizes the network from the data: call fit first.")
-        n_classes = len(self.classes_)
+        n_outputs = len(self.classes_)
         width = getattr(loss, "output_width", None)
+        if width is not None and not self.multilabel_:
+            n_outputs = width(n_outputs)
         kwargs = self.get_params_for("module")
         if needs_cosine:
             kwargs.setdefault("normalized_output", True)
-        self.module_ = TabularMLP(
-            n_features=self.n_features_in_,
-            n_outputs=width(n_classes) if width else n_classes,
-            **kwargs,
-        )
+        self.module_ = TabularMLP(n_features=self.n_features_in_, n_outputs=n_outputs, **kwargs)
         return self
 
     @property
@@ -351,18 +399,40 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         """Split off the validation rows, then fit the strategies on the rest.
 
         This is where class counts, the sampler and the loss statistics are
-        computed, from the training portion alone, at every fit.
+        computed, from the training portion alone, at every fit. A stratified
+        ``ValidSplit`` stratifies a multi-label target by each row's rarest
+        positive label.
         """
-        dataset_train, dataset_valid = super().get_split_datasets(X, y, **fit_params)
-        y_train = labels_of(dataset_train, np.asarray(y), X)
-        self.class_counts_ = np.bincount(y_train, minlength=len(self.classes_))
+        y = None if y is None else np.asarray(y)
+        split_y = y
+        stratified = isinstance(self.train_split, ValidSplit) and self.train_split.stratified
+        if self.multilabel_ and y is not None and stratified:
+            split_y = rarest_positive_label(y)
+        dataset_train, dataset_valid = super().get_split_datasets(X, split_y, **fit_params)
+        y_train = labels_of(dataset_train, y, X)
+        n_classes = len(self.classes_)
+        if self.multilabel_:
+            self.class_counts_ = y_train.sum(axis=0).astype(np.int64)
+            sampling_classes, n_sampling_classes = rarest_positive_label(y_train), n_classes + 1
+        else:
+            self.class_counts_ = np.bincount(y_train, minlength=n_classes)
+            sampling_classes, n_sampling_classes = y_train, n_classes
         self.sampler_ = make_sampler(self.sampler, self.get_params_for("sampler"))
+        if self.multilabel_ and isinstance(self.sampler_, ImblearnSampler):
+            raise ValueError(
+                "imbalanced-learn samplers need one label per row; with a multi-label y "
+                f"use one of: {', '.join(list_samplers())}."
+            )
         if isinstance(self.sampler_, EpochSampler):
-            self.sampler_.fit(torch.from_numpy(y_train), len(self.classes_), n_epochs=self.max_epochs)
+            self.sampler_.fit(torch.from_numpy(sampling_classes), n_sampling_classes,
+                              n_epochs=self.max_epochs)
         located = table_and_rows(dataset_train)
         weighted = located is not None and located[0].sample_weight is not None
-        if isinstance(self.loss_, ImbalanceLoss):
-            self.loss_.set_class_counts(torch.from_numpy(self.class_counts_), self.classes_)
+        counts = torch.from_numpy(self.class_counts_)
+        if isinstance(self.loss_, ImbalanceLoss) and self.multilabel_:
+            self.loss_.set_label_counts(counts, len(y_train), self.classes_)
+        elif isinstance(self.loss_, ImbalanceLoss):
+            self.loss_.set_class_counts(counts, self.classes_)
         elif weighted:
             raise ValueError(
                 f"sample_weight needs a skimb loss; {type(self.loss_).__name__} "
@@ -452,7 +522,21 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             return output
         if callable(nonlinearity):
             return nonlinearity(output)
-        return output_probabilities(self.loss_, output)
+        return output_probabilities(self.loss_, output, multilabel=self.multilabel_)
+
+    def _check_threshold(self):
+        if (not isinstance(self.threshold, numbers.Real) or isinstance(self.threshold, bool)
+                or not 0.0 <= self.threshold <= 1.0):
+            raise ValueError(f"threshold must be a number in [0, 1], got {self.threshold!r}.")
+        return float(self.threshold)
+
+    def _decisions(self, output):
+        """Encoded predictions from the module's raw output, on its device: class
+        indices, or the 0/1 indicator matrix for a multi-label target."""
+        proba = self._to_probabilities(output)
+        if self.multilabel_:
+            return (proba > self._check_threshold()).long()
+        return proba.argmax(dim=1)
 
     def predict_proba(self, X):
         """Class probabilities of the model's raw output, whatever the loss.
@@ -464,7 +548,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Rows sum to 1; columns follow ``classes_``.
+            Rows sum to 1; columns follow ``classes_``. For a multi-label
+            target, each label's probability (rows need not sum to 1).
         """
         self.check_is_fitted()
         output = self.forward(self._as_prediction_data(X), training=False,
@@ -482,7 +567,16 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            For a multi-label target, the 0/1 indicator matrix: 1 where a
+            label's probability exceeds ``threshold``.
         """
         proba = self.predict_proba(X)
+        if self.multilabel_:
+            return (proba > self._check_threshold()).astype(np.int64)
         return self.classes_[proba.argmax(axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
+import scipy.sparse as sp
 import torch
 from skorch.callbacks import Callback
 from sklearn.metrics import f1_score, make_scorer
 
-from .losses import output_probabilities
+from ._validation import is_multilabel
 
 __all__ = ["macro_f1", "macro_f1_scorer", "MacroF1Scoring"]
 
@@ -20,6 +22,28 @@ def _as_label_set(exclude):
     return {exclude}
 
 
+def _dense_indicator(y):
+    if sp.issparse(y):
+        return y.toarray()
+    return np.asarray(y)
+
+
+def _multilabel_f1(y_true, y_pred, excluded):
+    names = list(y_true.columns) if isinstance(y_true, pd.DataFrame) else None
+    y_true, y_pred = _dense_indicator(y_true), _dense_indicator(y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"y_true and y_pred have different shapes: {y_true.shape} and {y_pred.shape}."
+        )
+    names = names if names is not None else list(range(y_true.shape[1]))
+    seen = (y_true != 0).any(axis=0) | (y_pred != 0).any(axis=0)
+    labels = [j for j, name in enumerate(names) if seen[j] and name not in excluded]
+    if not labels:
+        raise ValueError("macro_f1: every label present is excluded; nothing to average.")
+    return float(f1_score(y_true.astype(np.int64), y_pred.astype(np.int64), labels=labels,
+                          average="macro", zero_division=0))
+
+
 def macro_f1(y_true, y_pred, exclude=None) -> float:
     """Unweighted mean of the per-class F1 scores, optionally leaving classes out.
 
@@ -29,13 +53,19 @@ def macro_f1(y_true, y_pred, exclude=None) -> float:
     positives/negatives of the other classes. A class with no predicted and
     no true rows scores 0 rather than warning.
 
+    Multi-label (0/1 indicator) targets are scored the same way over their
+    labels: the mean F1 of the labels present in ``y_true`` or ``y_pred``.
+
     Parameters
     ----------
-    y_true, y_pred : array-like of shape (n_samples,)
-        True and predicted labels.
+    y_true, y_pred : array-like of shape (n_samples,) or (n_samples, n_labels)
+        True and predicted labels, or indicator matrices (arrays, DataFrames
+        or scipy sparse matrices).
     exclude : label or list of labels, optional
         Classes whose F1 is left out of the mean. Labels absent from this data
         are ignored, so the same scorer works on every cross-validation fold.
+        For indicator targets: column positions, or column names when
+        ``y_true`` is a DataFrame.
 
     Returns
     -------
@@ -50,14 +80,18 @@ def macro_f1(y_true, y_pred, exclude=None) -> float:
     0.6
     >>> macro_f1(y_true, y_pred, exclude="Frost")
     0.9
+    >>> round(macro_f1([[1, 0], [0, 1], [1, 1]], [[1, 0], [0, 0], [1, 1]]), 3)
+    0.833
     """
+    excluded = _as_label_set(exclude)
+    if is_multilabel(y_true) or is_multilabel(y_pred):
+        return _multilabel_f1(y_true, y_pred, excluded)
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true and y_pred have different shapes: {y_true.shape} and {y_pred.shape}."
         )
-    excluded = _as_label_set(exclude)
     labels = [c for c in np.unique(np.concatenate([y_true, y_pred])) if c not in excluded]
     if not labels:
         raise ValueError("macro_f1: every class present is excluded; nothing to average.")
@@ -91,6 +125,8 @@ class MacroF1Scoring(Callback):
 
     Predictions are collected batch by batch on the training device and scored
     together at the end of the epoch (never averaged over batches, seed 000).
+    For a multi-label target the score is the mean F1 over the labels, with
+    each label present where its probability exceeds the net's ``threshold``.
     Records ``name`` and ``name + "_best"`` (True when the score is the highest
     so far), which skorch's ``EarlyStopping`` and ``Checkpoint`` can monitor.
 
@@ -128,7 +164,7 @@ class MacroF1Scoring(Callback):
             return
         target = batch[1]
         target = getattr(target, "y", target)
-        self._pred.append(output_probabilities(net.loss_, y_pred).argmax(dim=1))
+        self._pred.append(net._decisions(y_pred))
         self._true.append(target)
 
     def on_epoch_end(self, net, **kwargs):
@@ -137,7 +173,12 @@ class MacroF1Scoring(Callback):
         pred = torch.cat(self._pred).cpu().numpy()
         true = torch.cat([torch.as_tensor(t) for t in self._true]).cpu().numpy()
         classes = net.classes_
-        score = macro_f1(classes[true], classes[pred], exclude=self.exclude)
+        if net.multilabel_:
+            excluded = _as_label_set(self.exclude)
+            positions = [j for j, name in enumerate(classes.tolist()) if name in excluded]
+            score = macro_f1(true, pred, exclude=positions)
+        else:
+            score = macro_f1(classes[true], classes[pred], exclude=self.exclude)
         is_best = score > self.best_score_
         if is_best:
             self.best_score_ = score

@@ -9,6 +9,13 @@ A sampler draws an *epoch*: a 1-D ``int64`` tensor of row positions into the
 labels it was fit on. The classifier slices that tensor into batches in order,
 so samplers return their indices already shuffled.
 
+With a multi-label (indicator) target every row is given one *sampling
+class*: its rarest positive label (the present label with the fewest
+training rows), or one extra class for rows without any label; see
+:func:`rarest_positive_label`. Every index sampler then works on those classes
+as it does on single-label classes: ``over`` draws each rarest label equally
+often, ``sqrt`` in proportion to the square root of its rows, and so on.
+
 The imbalanced-learn adapter is different in kind: it creates rows (SMOTE's
 synthetic ones included), so it resamples whole arrays instead of drawing
 indices. See :class:`ImblearnSampler`.
@@ -35,6 +42,7 @@ __all__ = [
     "ImblearnSampler",
     "list_samplers",
     "make_sampler",
+    "rarest_positive_label",
 ]
 
 
@@ -559,6 +567,42 @@ def _rows_under_cap(y, cap, rng):
     keep = np.zeros(len(y), dtype=bool)
     keep[order[np.arange(len(y)) - first < cap]] = True
     return keep
+
+
+def rarest_positive_label(indicator: np.ndarray) -> np.ndarray:
+    """Sampling class of every row of a multi-label target: its rarest positive label.
+
+    A row's rarest positive label is, among the labels present in the row,
+    the one with the fewest positive rows in ``indicator`` (ties go to the
+    lower label index). Rows without any label get the extra class
+    ``n_labels``. The samplers weight rows through these classes, so a row
+    is drawn as often as its rarest label asks for.
+
+    Parameters
+    ----------
+    indicator : ndarray of shape (n_samples, n_labels)
+        0/1 multi-label target.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_samples,), int64
+        Values in ``0 .. n_labels`` (``n_labels``: no label present).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimb.samplers import rarest_positive_label
+    >>> Y = np.array([[1, 0, 0], [1, 1, 0], [1, 1, 1], [0, 0, 0]])
+    >>> rarest_positive_label(Y).tolist()
+    [0, 1, 2, 3]
+    """
+    present = np.asarray(indicator) > 0
+    n_labels = present.shape[1]
+    by_rarity = np.argsort(present.sum(axis=0), kind="stable")
+    rarity_rank = np.empty(n_labels, dtype=np.int64)
+    rarity_rank[by_rarity] = np.arange(n_labels)
+    best_rank = np.where(present, rarity_rank[None, :], n_labels).min(axis=1)
+    return np.append(by_rarity, n_labels)[best_rank].astype(np.int64)
 
 
 _REGISTRY = {
