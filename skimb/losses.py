@@ -1025,8 +1025,13 @@ class ClassRectificationLoss(ImbalanceLoss):
 
     Parameters
     ----------
-    alpha : float, default=0.5
-        Weight of the triplet term, in [0, 1].
+    alpha : float, default=0.02
+        Weight of the triplet term, in [0, 1]. The paper (and seed 002) sets
+        it to ``eta * Omega_imb``, a small number (``eta = 0.01`` times an
+        imbalance measure). Large values hurt: on simulated RWIS (12k rows,
+        30 epochs) ``alpha=0.5`` halved held-out macro-F1 (0.254 against
+        0.508 for ``ce``) and wrecked a multi-label fit, while ``0.02`` gave
+        0.515. Tune it by cross-validation.
     margin : float, default=0.5
         Triplet margin on probability distances.
     k : int, default=3
@@ -1046,7 +1051,7 @@ class ClassRectificationLoss(ImbalanceLoss):
 
     supports_multilabel = True
 
-    def __init__(self, alpha: float = 0.5, margin: float = 0.5, k: int = 3):
+    def __init__(self, alpha: float = 0.02, margin: float = 0.5, k: int = 3):
         super().__init__()
         self.alpha = alpha
         self.margin = margin

@@ -13,6 +13,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
     ("quickstart.py", "Held-out macro-F1"),
     ("smote_pipeline.py", "SMOTE every epoch"),
     ("custom_module.py", "held-out macro-F1"),
+    ("multilabel_hazards.py", "Held-out F1 per hazard flag"),
 ])
 def test_example_runs(script, expected):
     small = ["--n-samples", "1500", "--max-epochs", "2"]
