@@ -423,14 +423,14 @@ class FocalLoss(ImbalanceLoss):
     0.1733
     """
 
+    supports_multilabel = True
+
     def __init__(self, gamma: float = 2.0, alpha=None, beta: float = 0.999):
         super().__init__()
         self.gamma = gamma
         self.alpha = alpha
         self.beta = beta
         self.register_buffer("alpha_weights", torch.zeros(0, dtype=torch.float64))
-
-    supports_multilabel = True
 
     def fit_label_statistics(self, positives, n_samples):
         _check_nonnegative(self.gamma, "gamma")
@@ -848,7 +848,8 @@ class BinaryCrossEntropy(_SigmoidLoss):
         else:
             weight = _per_label_values(self.pos_weight, "pos_weight", positives, self.classes)
         self._buffer("positive_weight", weight)
-        self._buffer("label_weight", self._label_weights(positives))
+        label_weight = self._label_weights(positives)
+        self._buffer("label_weight", label_weight / label_weight.sum())
 
     def _label_weights(self, positives):
         if self.label_weights is None:
@@ -871,7 +872,7 @@ class BinaryCrossEntropy(_SigmoidLoss):
                                         self.classes)
         if weights.sum() <= 0:
             raise ValueError("loss__label_weights are all zero: no label would count.")
-        return weights / weights.sum()
+        return weights
 
     def per_label(self, z, y):
         return _sigmoid_cross_entropy(z, y, self.positive_weight.to(z.dtype))

@@ -418,3 +418,17 @@ def test_auto_pos_weight_raises_recall_of_the_rarest_label():
         recalls[pos_weight] = recall_score(Y_te[:, 3], clf.predict(X_te)[:, 3])
     assert recalls["auto"] >= recalls[None] + 0.3, recalls
     assert recalls["auto"] >= 0.7, recalls
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("loss", multilabel_losses())
+def test_multilabel_fit_on_cuda_matches_shapes_and_unpickles(data, loss):
+    X, Y = data
+    clf = fitted(X, Y, loss=loss, sampler="over", device="cuda")
+    assert next(clf.module_.parameters()).is_cuda
+    assert clf.criterion_.class_counts.is_cuda
+    proba = clf.predict_proba(X)
+    assert proba.shape == Y.shape and np.isfinite(proba).all()
+    assert np.isfinite(clf.history[:, "valid_f1_macro"]).all()
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_allclose(restored.predict_proba(X), proba, atol=1e-6)
