@@ -54,6 +54,8 @@ def encode_labels(y, n_samples: int):
     """Return ``(classes, encoded)`` for single-label targets, or raise ValueError."""
     if y is None:
         raise ValueError("y is required: ImbalancedTorchClassifier is a supervised classifier.")
+    if sp.issparse(y):
+        y = y.toarray()
     y_arr = np.asarray(y.astype(object) if isinstance(y, pd.Series) and
                        isinstance(y.dtype, pd.CategoricalDtype) else y)
     y_arr = column_or_1d(y_arr, warn=True)
@@ -94,8 +96,11 @@ def encode_indicator(y, n_samples: int):
     labels = None
     if isinstance(y, pd.DataFrame):
         labels = np.asarray(y.columns, dtype=object)
-        bad = [c for c in y.columns if not (pd.api.types.is_numeric_dtype(y[c])
-                                           or pd.api.types.is_bool_dtype(y[c]))]
+        duplicated = y.columns[y.columns.duplicated()].unique().tolist()
+        if duplicated:
+            raise ValueError(f"A multi-label y needs distinct label names; {duplicated} repeat.")
+        bad = [c for c, dtype in y.dtypes.items() if not (pd.api.types.is_numeric_dtype(dtype)
+                                                          or pd.api.types.is_bool_dtype(dtype))]
         if bad:
             raise ValueError(
                 f"A multi-label y must be a 0/1 indicator matrix; columns {bad} are not numeric."

@@ -222,7 +222,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ----------
         X : array-like of shape (n_samples, n_features), DataFrame, or torch Dataset
             Numeric features. A torch ``Dataset`` must yield ``(x, class_index)``
-            and then ``y`` gives the class index of every row.
+            (or ``(x, indicator_row)`` for a multi-label target), and then ``y``
+            gives the class index (or indicator row) of every row.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
             Labels of any hashable kind, or a 0/1 multi-label indicator matrix
             (array, DataFrame or scipy sparse).
@@ -263,7 +264,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         Parameters
         ----------
         X, y, sample_weight
-            As in :meth:`fit`; the labels must be among ``classes_`` once fitted.
+            As in :meth:`fit`; once fitted, the labels must be among ``classes_``
+            (a multi-label target must have the same labels).
         classes : ignored
             Kept for scikit-learn's signature.
         **fit_params
@@ -286,6 +288,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if is_dataset(X):
             if sample_weight is not None:
                 raise ValueError("sample_weight is not supported with a torch Dataset as X.")
+            if not first_fit:
+                return X, self._encode_for_fitted(y, len(X))
             classes, y_encoded = encode(y, len(X))
             if not multilabel and not np.array_equal(classes, np.arange(len(classes))):
                 raise ValueError(
@@ -307,19 +311,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             data = TensorTable(features, y_encoded, weights)
         else:
             features = check_features(self, X, reset=False)
-            if y is None:
-                raise ValueError("y is required: ImbalancedTorchClassifier is a supervised classifier.")
-            if multilabel != self.multilabel_:
-                raise ValueError(
-                    "y must have the form it had in fit: "
-                    + ("a multi-label indicator matrix." if self.multilabel_ else "one label per row.")
-                )
-            if multilabel:
-                _, y_encoded = encode_indicator(y, len(features))
-                if y_encoded.shape[1] != len(self.classes_):
-                    raise ValueError(f"y has {y_encoded.shape[1]} labels; fit saw {len(self.classes_)}.")
-            else:
-                y_encoded = self._encode_known_labels(y, len(features))
+            y_encoded = self._encode_for_fitted(y, len(features))
             weights = check_sample_weight(sample_weight, len(features))
             return TensorTable(features, y_encoded, weights), y_encoded
         if multilabel:
@@ -328,6 +320,23 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self.classes_inferred_ = classes
         self.multilabel_ = multilabel
         return data, y_encoded
+
+    def _encode_for_fitted(self, y, n_samples):
+        """Encode the ``y`` of a continued fit against what the first fit saw."""
+        if y is None:
+            raise ValueError("y is required: ImbalancedTorchClassifier is a supervised classifier.")
+        multilabel = is_multilabel(y)
+        if multilabel != self.multilabel_:
+            raise ValueError(
+                "y must have the form it had in fit: "
+                + ("a multi-label indicator matrix." if self.multilabel_ else "one label per row.")
+            )
+        if not multilabel:
+            return self._encode_known_labels(y, n_samples)
+        _, y_encoded = encode_indicator(y, n_samples)
+        if y_encoded.shape[1] != len(self.classes_):
+            raise ValueError(f"y has {y_encoded.shape[1]} labels; fit saw {len(self.classes_)}.")
+        return y_encoded
 
     def _encode_known_labels(self, y, n_samples):
         labels = column_or_1d(np.asarray(y, dtype=object), warn=True)

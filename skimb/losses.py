@@ -751,6 +751,12 @@ class _SigmoidLoss(ImbalanceLoss):
         self.output_width(len(counts))
         self.fit_label_statistics(counts[1:], float(counts.sum()))
 
+    def label_names(self):
+        """Names of the sigmoid outputs: the labels, or a binary target's positive class."""
+        if self.classes is None or self.multilabel:
+            return self.classes
+        return self.classes[1:]
+
     def probabilities(self, output):
         p = torch.sigmoid(output)
         if self.multilabel:
@@ -805,7 +811,8 @@ class BinaryCrossEntropy(_SigmoidLoss):
         of the label in the training portion (seed 001; torch's
         ``BCEWithLogitsLoss(pos_weight=neg/pos)``), and 1 for a label with
         no positive or no negative training rows. A float applies to every
-        label; a sequence or ``{label: weight}`` dict gives one per label.
+        label; a sequence or ``{label: weight}`` dict gives one per label
+        (for a binary target, keyed by its positive class).
     label_weights : None, "balanced", "sqrt", sequence or dict, default=None
         Multi-label only. ``"balanced"`` weights each label by the inverse of
         its positive count, ``"sqrt"`` by its inverse square root (a label
@@ -846,7 +853,8 @@ class BinaryCrossEntropy(_SigmoidLoss):
         elif self.pos_weight is None:
             weight = np.ones_like(positives)
         else:
-            weight = _per_label_values(self.pos_weight, "pos_weight", positives, self.classes)
+            weight = _per_label_values(self.pos_weight, "pos_weight", positives,
+                                       self.label_names())
         self._buffer("positive_weight", weight)
         label_weight = self._label_weights(positives)
         self._buffer("label_weight", label_weight / label_weight.sum())
@@ -869,7 +877,7 @@ class BinaryCrossEntropy(_SigmoidLoss):
             weights = np.maximum(positives, 1.0) ** exponents[self.label_weights]
         else:
             weights = _per_label_values(self.label_weights, "label_weights", positives,
-                                        self.classes)
+                                        self.label_names())
         if weights.sum() <= 0:
             raise ValueError("loss__label_weights are all zero: no label would count.")
         return weights

@@ -22,26 +22,32 @@ def _as_label_set(exclude):
     return {exclude}
 
 
-def _dense_indicator(y):
-    if sp.issparse(y):
-        return y.toarray()
-    return np.asarray(y)
+def _dense_indicator(y, name):
+    values = y.toarray() if sp.issparse(y) else np.asarray(y)
+    if values.ndim != 2 or not np.isin(values, (0, 1)).all():
+        raise ValueError(
+            f"{name} must be a 0/1 indicator matrix like the other argument (predictions, "
+            "not probabilities)."
+        )
+    return values.astype(np.int64)
 
 
 def _multilabel_f1(y_true, y_pred, excluded):
     names = list(y_true.columns) if isinstance(y_true, pd.DataFrame) else None
-    y_true, y_pred = _dense_indicator(y_true), _dense_indicator(y_pred)
+    y_true, y_pred = _dense_indicator(y_true, "y_true"), _dense_indicator(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true and y_pred have different shapes: {y_true.shape} and {y_pred.shape}."
         )
     names = names if names is not None else list(range(y_true.shape[1]))
     seen = (y_true != 0).any(axis=0) | (y_pred != 0).any(axis=0)
-    labels = [j for j, name in enumerate(names) if seen[j] and name not in excluded]
-    if not labels:
-        raise ValueError("macro_f1: every label present is excluded; nothing to average.")
-    return float(f1_score(y_true.astype(np.int64), y_pred.astype(np.int64), labels=labels,
-                          average="macro", zero_division=0))
+    kept = [j for j, name in enumerate(names) if name not in excluded]
+    if not kept:
+        raise ValueError("macro_f1: every label is excluded; nothing to average.")
+    labels = [j for j in kept if seen[j]]
+    if not labels:  # no positive anywhere, true or predicted: nothing was found
+        return 0.0
+    return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
 
 
 def macro_f1(y_true, y_pred, exclude=None) -> float:
@@ -54,7 +60,8 @@ def macro_f1(y_true, y_pred, exclude=None) -> float:
     no true rows scores 0 rather than warning.
 
     Multi-label (0/1 indicator) targets are scored the same way over their
-    labels: the mean F1 of the labels present in ``y_true`` or ``y_pred``.
+    labels: the mean F1 of the labels present in ``y_true`` or ``y_pred``
+    (0 when no label is present in either).
 
     Parameters
     ----------

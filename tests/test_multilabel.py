@@ -13,7 +13,7 @@ import scipy.sparse as sp
 import torch
 from imblearn.over_sampling import RandomOverSampler
 from sklearn.base import clone
-from sklearn.datasets import make_multilabel_classification
+from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import f1_score, recall_score
 from sklearn.model_selection import GridSearchCV, KFold
 from torch import nn
@@ -432,3 +432,64 @@ def test_multilabel_fit_on_cuda_matches_shapes_and_unpickles(data, loss):
     assert np.isfinite(clf.history[:, "valid_f1_macro"]).all()
     restored = pickle.loads(pickle.dumps(clf))
     np.testing.assert_allclose(restored.predict_proba(X), proba, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------
+# review findings: rare labels, Dataset names, non-indicator scores, duplicate names
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:The least populated class:UserWarning")
+def test_fit_survives_validation_rows_without_any_label():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 5)).astype(np.float32)
+    Y = np.zeros((100, 2), dtype=int)
+    Y[-1, 0] = Y[-2, 1] = 1
+    clf = fitted(X, Y, max_epochs=3)
+    assert clf.history[:, "valid_f1_macro"] == [0.0, 0.0, 0.0]
+
+
+def test_macro_f1_no_label_anywhere_is_zero_and_full_exclusion_raises():
+    assert macro_f1(np.zeros((4, 2)), np.zeros((4, 2))) == 0.0
+    with pytest.raises(ValueError, match="every label is excluded"):
+        macro_f1(np.eye(2), np.eye(2), exclude=[0, 1])
+
+
+@pytest.mark.parametrize("bad", ["proba", "twos"])
+def test_macro_f1_rejects_non_indicator_predictions(bad):
+    Y = np.array([[1, 0], [0, 1], [1, 1]])
+    pred = np.random.default_rng(0).random(Y.shape) if bad == "proba" else 2 * Y
+    with pytest.raises(ValueError, match="y_pred must be a 0/1 indicator matrix"):
+        macro_f1(Y, pred)
+
+
+def test_torch_dataset_keeps_dataframe_label_names(data):
+    X, Y = data
+    frame = pd.DataFrame(Y, columns=list("abcd"))
+    dataset = TensorDataset(torch.as_tensor(X), torch.as_tensor(Y, dtype=torch.float32))
+    weights = {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}
+    clf = fitted(dataset, frame, loss="bce", loss__pos_weight=weights)
+    assert clf.classes_.tolist() == list("abcd")
+    assert clf.criterion_.positive_weight.tolist() == [1.0, 2.0, 3.0, 4.0]
+    with pytest.raises(ValueError, match="multi-label indicator"):
+        clf.partial_fit(TensorDataset(torch.as_tensor(X), torch.as_tensor(Y[:, 0])), Y[:, 0])
+
+
+def test_duplicate_label_names_raise(data):
+    X, Y = data
+    with pytest.raises(ValueError, match=r"distinct label names; \['a'\] repeat"):
+        fitted(X, pd.DataFrame(Y, columns=["a", "a", "b", "c"]))
+
+
+def test_binary_bce_pos_weight_dict_keyed_by_positive_class(data):
+    X, Y = data
+    labels = np.where(Y[:, 0] == 1, "ice", "dry")
+    clf = fitted(X, labels, loss="bce", loss__pos_weight={"ice": 5.0})
+    assert clf.criterion_.positive_weight.tolist() == [5.0]
+
+
+def test_single_column_sparse_target_is_single_label(data):
+    X, Y = data
+    with pytest.warns(DataConversionWarning, match="column-vector"):
+        clf = fitted(X, sp.csr_matrix(Y[:, :1]))
+    assert not clf.multilabel_ and clf.classes_.tolist() == [0, 1]
