@@ -16,6 +16,7 @@ from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning
 from sklearn.metrics import f1_score, recall_score
 from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.utils import get_tags
 from torch import nn
 from torch.utils.data import Subset, TensorDataset
 
@@ -87,6 +88,11 @@ def test_indicator_forms_fit_and_predict(data, form):
     assert set(np.unique(pred)) <= {0, 1}
     assert ((proba >= 0) & (proba <= 1)).all()
     assert clf.module_.layers[-1].out_features == N_LABELS
+
+
+def test_estimator_tags_declare_multilabel_support():
+    tags = get_tags(ImbalancedTorchClassifier())
+    assert tags.classifier_tags.multi_label and tags.estimator_type == "classifier"
 
 
 def test_predict_proba_is_sigmoid_and_predict_thresholds_it(data):
