@@ -5,8 +5,10 @@ skipped), with stratified 70/30 splits over several seeds (RWIS: time-ordered
 70/30 split), it compares
 
 * plain skorch ``NeuralNetClassifier`` with the same MLP, loss and schedule;
-* skimb, with the strategy chosen by an inner ``GridSearchCV`` (3 folds,
-  macro-F1) over a default grid of samplers x losses;
+* skimb, with the strategy chosen by an inner ``GridSearchCV`` (5 folds,
+  macro-F1) over a default grid of samplers x losses, refit with
+  ``skimb.grid.prefer_baseline`` (plain ``none + ce`` unless a strategy wins
+  by more than one standard error);
 * ``LogisticRegression(class_weight="balanced")``,
   ``HistGradientBoostingClassifier(class_weight="balanced")`` and, when
   installed, LightGBM with ``class_weight="balanced"``.
@@ -109,8 +111,9 @@ def fit_skimb_tuned(name, X_train, y_train, X_test, args, seed):
         random_state=seed,
     )
     grid = default_strategy_grid(args.max_epochs, prefix="imbalancedtorchclassifier__")
-    cv = (KFold(3) if name in TIME_ORDERED
-          else StratifiedKFold(3, shuffle=True, random_state=seed))
+    folds = args.inner_folds
+    cv = (KFold(folds) if name in TIME_ORDERED
+          else StratifiedKFold(folds, shuffle=True, random_state=seed))
     search = GridSearchCV(make_pipeline(StandardScaler(), clf), grid, scoring="f1_macro",
                           cv=cv, error_score="raise",
                           refit=prefer_baseline(prefix="imbalancedtorchclassifier__"))
@@ -188,7 +191,7 @@ def report(results: pd.DataFrame, chosen: dict, args) -> str:
         f"(rwis_iowa: time-ordered), at most {args.max_train_rows} training rows. "
         f"MLP {HIDDEN_UNITS}, dropout {DROPOUT}, Adam lr={args.lr}, batch {args.batch_size}, "
         f"{args.max_epochs} epochs for both neural contenders, {torch.get_num_threads()} torch "
-        f"thread(s); skimb's strategy from a 3-fold "
+        f"thread(s); skimb's strategy from a {args.inner_folds}-fold "
         f"inner GridSearchCV over {len(ParameterGrid(default_strategy_grid(args.max_epochs)))} "
         f"sampler x loss settings, refitting the best only when it beats plain `none + ce` by "
         f"more than one standard error of the per-fold gains (`skimb.grid.prefer_baseline`).\n\n"
@@ -212,7 +215,9 @@ def main(argv=None):
     parser.add_argument("--only", nargs="*", choices=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-train-rows", type=int, default=30_000)
-    parser.add_argument("--max-epochs", type=int, default=20)
+    parser.add_argument("--max-epochs", type=int, default=60)
+    parser.add_argument("--inner-folds", type=int, default=5,
+                        help="folds of skimb's inner strategy search")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
@@ -224,7 +229,7 @@ def main(argv=None):
                         help="smoke run: one seed, 3 epochs, 2000 training rows")
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds, args.max_epochs, args.max_train_rows = 1, 3, 2000
+        args.seeds, args.max_epochs, args.max_train_rows, args.inner_folds = 1, 3, 2000, 3
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.from_rows:
