@@ -47,7 +47,8 @@ def default_strategy_grid(max_epochs: int = 20, prefix: str = "") -> list[dict]:
 
 
 def prefer_baseline(
-    baseline: Mapping | None = None, n_std_errors: float = 1.0, prefix: str = ""
+    baseline: Mapping | None = None, n_std_errors: float = 1.0, prefix: str = "",
+    metric: str = "score",
 ) -> Callable[[dict], int]:
     """A ``GridSearchCV(refit=...)`` rule: keep the plain setting unless another is clearly better.
 
@@ -70,6 +71,9 @@ def prefer_baseline(
         candidate whenever its mean is higher.
     prefix : str, default=""
         Prefix of the parameter names in the grid, e.g. ``"clf__"``.
+    metric : str, default="score"
+        With several scorers (``scoring={"f1": ..., ...}``), the one to decide
+        by; ``cv_results_`` then holds ``mean_test_<metric>``.
 
     Returns
     -------
@@ -94,8 +98,16 @@ def prefer_baseline(
     if n_std_errors < 0:
         raise ValueError(f"n_std_errors must be >= 0, got {n_std_errors!r}.")
 
+    suffix = f"_test_{metric}"
+
     def refit(cv_results: dict) -> int:
-        means = np.asarray(cv_results["mean_test_score"], dtype=np.float64)
+        if "mean" + suffix not in cv_results:
+            scorers = sorted(k[len("mean_test_"):] for k in cv_results if k.startswith("mean_test_"))
+            raise ValueError(
+                f"prefer_baseline: cv_results_ has no 'mean{suffix}'; pass metric= one of "
+                f"{scorers}."
+            )
+        means = np.asarray(cv_results["mean" + suffix], dtype=np.float64)
         params = cv_results["params"]
         matches = [i for i, p in enumerate(params)
                    if all(p.get(prefix + k) == v for k, v in baseline.items())]
@@ -103,7 +115,7 @@ def prefer_baseline(
             raise ValueError(f"prefer_baseline: no candidate of the grid has {baseline}.")
         base = max(matches, key=lambda i: means[i])
         best = int(np.nanargmax(means))
-        splits = sorted(k for k in cv_results if k.startswith("split") and k.endswith("_test_score"))
+        splits = [k for k in cv_results if k.startswith("split") and k.endswith(suffix)]
         if best == base or len(splits) < 2:
             return best
         per_fold = np.array([cv_results[k] for k in splits], dtype=np.float64)

@@ -100,15 +100,8 @@ def class_weights(
     if isinstance(scheme, Mapping):
         if classes is None:
             raise ValueError("class weights given as a dict need the class labels.")
-        known = set(np.asarray(classes).tolist())
-        missing = [c for c in np.asarray(classes).tolist() if c not in scheme]
-        unknown = [k for k in scheme if k not in known]
-        if missing or unknown:
-            raise ValueError(
-                "class weights given as a dict need a weight for every class and "
-                f"only for classes of y; missing: {missing}, unknown: {unknown}."
-            )
-        weights = np.array([scheme[c] for c in np.asarray(classes).tolist()], dtype=np.float64)
+        weights = np.array(_values_by_label(scheme, classes, "class weights", "class"),
+                           dtype=np.float64)
         if not np.all(np.isfinite(weights)) or np.any(weights < 0):
             raise ValueError("class weights given as a dict must be finite and >= 0.")
         return weights
@@ -128,6 +121,19 @@ def class_weights(
         )
     raw = np.where(present, raw, 0.0)
     return raw * counts.sum() / (raw * counts).sum()
+
+
+def _values_by_label(mapping, labels, what, kind):
+    """The values of ``mapping`` in the order of ``labels``; every label, and only those."""
+    names = np.asarray(labels).tolist()
+    missing = [c for c in names if c not in mapping]
+    unknown = [k for k in mapping if k not in set(names)]
+    if missing or unknown:
+        raise ValueError(
+            f"{what} given as a dict must map every {kind} of y, and nothing else, to a "
+            f"value; missing: {missing}, unknown: {unknown}."
+        )
+    return [mapping[c] for c in names]
 
 
 def _check_finite(value, name):
@@ -699,15 +705,8 @@ def _per_label_values(value, name, positives, labels):
     """A loss parameter given per label (number, sequence or dict) as a float64 array."""
     n_labels = len(positives)
     if isinstance(value, Mapping):
-        names = np.arange(n_labels) if labels is None else np.asarray(labels)
-        missing = [c for c in names.tolist() if c not in value]
-        unknown = [k for k in value if k not in set(names.tolist())]
-        if missing or unknown:
-            raise ValueError(
-                f"loss__{name} given as a dict needs a value for every label and only "
-                f"for labels of y; missing: {missing}, unknown: {unknown}."
-            )
-        value = [value[c] for c in names.tolist()]
+        names = np.arange(n_labels) if labels is None else labels
+        value = _values_by_label(value, names, f"loss__{name}", "label")
     if isinstance(value, numbers.Real) and not isinstance(value, bool):
         values = np.full(n_labels, float(value))
     else:

@@ -75,3 +75,15 @@ def test_refit_rule_inside_grid_search():
     expected = prefer_baseline()(search.cv_results_)
     assert search.best_index_ == expected
     assert search.best_estimator_.sampler == search.cv_results_["params"][expected]["sampler"]
+
+
+def test_multi_metric_search_decides_by_the_named_scorer():
+    X, y = make_classification(n_samples=240, n_features=6, weights=[0.85], random_state=0)
+    grid = {"sampler": ["none", "over"], "loss": ["ce"]}
+    scoring = {"f1": "f1_macro", "acc": "accuracy"}
+    search = GridSearchCV(clf_(train_split=None), grid, scoring=scoring, cv=3,
+                          refit=prefer_baseline(metric="f1"))
+    search.fit(X, y)
+    assert search.best_index_ == prefer_baseline(metric="f1")(search.cv_results_)
+    with pytest.raises(ValueError, match=r"no 'mean_test_score'; pass metric= one of \['acc', 'f1'\]"):
+        prefer_baseline()(search.cv_results_)
