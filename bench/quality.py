@@ -4,11 +4,15 @@ On the real imbalanced tables of ``../shared/datasets`` (any that are absent are
 skipped), with stratified 70/30 splits over several seeds (RWIS: time-ordered
 70/30 split), it compares
 
-* plain skorch ``NeuralNetClassifier`` with the same MLP, loss and schedule;
-* skimb, with the strategy chosen by an inner ``GridSearchCV`` (5 folds,
-  macro-F1) over a default grid of samplers x losses, refit with
-  ``skimb.grid.prefer_baseline`` (plain ``none + ce`` unless a strategy wins
-  by more than one standard error);
+* plain skorch ``NeuralNetClassifier``: StandardScaler, an MLP 128x128, Adam,
+  ``--max-epochs`` epochs on all training rows (the first round's yardstick);
+* ``skimb_defaults``: ``ImbalancedTorchClassifier(random_state=seed)``, every
+  other parameter at its default (the built-in network for the device, the
+  training recipe, its own validation split);
+* ``skimb_tuned``: the same, with the strategy chosen by an inner
+  ``GridSearchCV`` (``--inner-folds`` folds, macro-F1) over
+  ``skimb.grid.default_strategy_grid``, refit with ``skimb.grid.prefer_baseline``
+  (plain ``none + ce`` unless a strategy wins by more than one standard error);
 * ``LogisticRegression(class_weight="balanced")``,
   ``HistGradientBoostingClassifier(class_weight="balanced")`` and, when
   installed, LightGBM with ``class_weight="balanced"``.
@@ -52,8 +56,13 @@ DATASETS = {
     "coil2000": "coil2000_caravan_pmlb.csv.gz",
     "adult": "adult_pmlb.csv.gz",
     "rwis_iowa": "rwis_iowa_RTOI4_2019.csv.gz",
+    "connect_4": "connect_4_pmlb.csv.gz",
+    "kddcup99": "kddcup99_10pct_5class.csv.gz",
+    "churn": "churn_pmlb.csv.gz",
 }
 TIME_ORDERED = {"rwis_iowa"}
+CONTENDER_NAMES = ["plain_skorch", "skimb_defaults", "skimb_tuned", "logreg_balanced",
+                   "histgb_balanced", "lightgbm_balanced"]
 HIDDEN_UNITS = (128, 128)
 DROPOUT = 0.1
 
@@ -104,22 +113,23 @@ def fit_plain_skorch(X_train, y_train, X_test, n_classes, args, seed):
     return encoder.inverse_transform(model.predict(X_test)), None
 
 
+def fit_skimb_defaults(X_train, y_train, X_test, args, seed):
+    """skimb as a new user runs it: every parameter at its default but the seed."""
+    clf = ImbalancedTorchClassifier(random_state=seed)
+    return clf.fit(X_train, y_train).predict(X_test), None
+
+
 def fit_skimb_tuned(name, X_train, y_train, X_test, args, seed):
-    clf = ImbalancedTorchClassifier(
-        module__hidden_units=HIDDEN_UNITS, module__dropout=DROPOUT, lr=args.lr,
-        max_epochs=args.max_epochs, batch_size=args.batch_size, train_split=None,
-        random_state=seed,
-    )
-    grid = default_strategy_grid(args.max_epochs, prefix="imbalancedtorchclassifier__")
+    """skimb's defaults with the strategy chosen by an inner search."""
+    clf = ImbalancedTorchClassifier(random_state=seed)
+    grid = default_strategy_grid(clf.max_epochs)
     folds = args.inner_folds
     cv = (KFold(folds) if name in TIME_ORDERED
           else StratifiedKFold(folds, shuffle=True, random_state=seed))
-    search = GridSearchCV(make_pipeline(StandardScaler(), clf), grid, scoring="f1_macro",
-                          cv=cv, error_score="raise",
-                          refit=prefer_baseline(prefix="imbalancedtorchclassifier__"))
+    search = GridSearchCV(clf, grid, scoring="f1_macro", cv=cv, error_score="raise",
+                          refit=prefer_baseline())
     search.fit(X_train, y_train)
-    chosen = ", ".join(f"{k.split('__', 1)[1]}={v}" for k, v in sorted(search.best_params_.items(),
-                                                                      reverse=True))
+    chosen = ", ".join(f"{k}={v}" for k, v in sorted(search.best_params_.items(), reverse=True))
     return search.predict(X_test), chosen
 
 
@@ -154,11 +164,14 @@ def run(args):
             X_train, X_test, y_train, y_test = split(name, X, y, seed, args.max_train_rows)
             runs = {
                 "plain_skorch": lambda: fit_plain_skorch(X_train, y_train, X_test, n_classes, args, seed),
+                "skimb_defaults": lambda: fit_skimb_defaults(X_train, y_train, X_test, args, seed),
                 "skimb_tuned": lambda: fit_skimb_tuned(name, X_train, y_train, X_test, args, seed),
             }
             for label, factory in contenders(seed):
                 runs[label] = lambda factory=factory: fit_sklearn(factory(), X_train, y_train, X_test)
             for label, fit in runs.items():
+                if args.contenders and label not in args.contenders:
+                    continue
                 start = time.perf_counter()
                 y_pred, chosen = fit()
                 score = f1_score(y_test, y_pred, average="macro")
@@ -173,12 +186,14 @@ def run(args):
 
 def report(results: pd.DataFrame, chosen: dict, args) -> str:
     table = results.pivot_table(index="dataset", columns="model", values="macro_f1", aggfunc="mean")
-    order = [c for c in ["plain_skorch", "skimb_tuned", "logreg_balanced", "histgb_balanced",
-                         "lightgbm_balanced"] if c in table.columns]
+    order = [c for c in CONTENDER_NAMES if c in table.columns]
     table = table.loc[[d for d in DATASETS if d in table.index], order]
-    table["gain_vs_skorch"] = table["skimb_tuned"] - table["plain_skorch"]
+    ours = "skimb_tuned" if "skimb_tuned" in table else "skimb_defaults"
+    if "skimb_defaults" in table and "plain_skorch" in table:
+        table["defaults_vs_skorch"] = table["skimb_defaults"] - table["plain_skorch"]
     boosting = [c for c in ("histgb_balanced", "lightgbm_balanced") if c in table.columns]
-    table["gap_to_best_gb"] = table["skimb_tuned"] - table[boosting].max(axis=1)
+    if ours in table and boosting:
+        table[f"{ours}_vs_best_gb"] = table[ours] - table[boosting].max(axis=1)
     table["strategy chosen (most often)"] = [
         Counter(chosen.get(d, ["-"])).most_common(1)[0][0] for d in table.index]
     numeric = table.columns[:-1]
@@ -189,11 +204,12 @@ def report(results: pd.DataFrame, chosen: dict, args) -> str:
     header = (
         f"Mean test macro-F1 over {args.seeds} seed(s); stratified 70/30 split "
         f"(rwis_iowa: time-ordered), at most {args.max_train_rows} training rows. "
-        f"MLP {HIDDEN_UNITS}, dropout {DROPOUT}, Adam lr={args.lr}, batch {args.batch_size}, "
-        f"{args.max_epochs} epochs for both neural contenders, {torch.get_num_threads()} torch "
-        f"thread(s); skimb's strategy from a {args.inner_folds}-fold "
-        f"inner GridSearchCV over {len(ParameterGrid(default_strategy_grid(args.max_epochs)))} "
-        f"sampler x loss settings, refitting the best only when it beats plain `none + ce` by "
+        f"plain skorch: MLP {HIDDEN_UNITS}, dropout {DROPOUT}, Adam lr={args.lr}, batch "
+        f"{args.batch_size}, {args.max_epochs} epochs; skimb: its defaults "
+        f"(`ImbalancedTorchClassifier(random_state=seed)`); {torch.get_num_threads()} torch "
+        f"thread(s); skimb_tuned's strategy from a {args.inner_folds}-fold "
+        f"inner GridSearchCV over {len(ParameterGrid(default_strategy_grid()))} "
+        f"settings, refitting the best only when it beats plain `none + ce` by "
         f"more than one standard error of the per-fold gains (`skimb.grid.prefer_baseline`).\n\n"
     )
     body = table.to_markdown(floatfmt=".3f") if _has_tabulate() else table.to_string(float_format="%.3f")
@@ -208,10 +224,14 @@ def _has_tabulate():
     return True
 
 
+def default_datasets_dir() -> str:
+    return os.environ.get(
+        "SKIMB_DATASETS", str(Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--datasets-dir", default=os.environ.get(
-        "SKIMB_DATASETS", str(Path(__file__).resolve().parents[1].parent / "shared" / "datasets")))
+    parser.add_argument("--datasets-dir", default=default_datasets_dir())
     parser.add_argument("--only", nargs="*", choices=list(DATASETS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--max-train-rows", type=int, default=30_000)
@@ -221,6 +241,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--contenders", nargs="+", choices=CONTENDER_NAMES,
+                        help="run only these contenders (default: all)")
     parser.add_argument("--out", help="write the markdown table here")
     parser.add_argument("--rows-out", help="also save every (dataset, seed, model) score as CSV")
     parser.add_argument("--from-rows", nargs="+",

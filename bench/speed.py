@@ -13,7 +13,8 @@ training row visited once per epoch in shuffled order:
 
 * ``skorch``: a plain ``skorch.NeuralNetClassifier`` fed float32 ``X`` and
   int64 ``y`` (a DataLoader over a skorch Dataset, per-batch ``loss.item()``);
-* ``skimb``: ``ImbalancedTorchClassifier(sampler="none", loss="ce")``;
+* ``skimb``: ``ImbalancedTorchClassifier(sampler="none", loss="ce")`` with today's
+  MLP (``module="mlp"`` without scaling, embeddings or the recipe's callbacks);
 * ``hand loop``: ``X`` and ``y`` moved to the device once, a ``randperm`` per
   epoch drawn on the device, each batch gathered by index, batch losses kept on
   the device and read once at the end of the epoch.
@@ -24,6 +25,9 @@ epoch (after a ``torch.cuda.synchronize()`` on CUDA). The first epoch of each
 run is a warm-up and is not counted; the median of the remaining ones is
 reported (with ``--repeats R``, the contenders run R times interleaved and the
 fastest of each one's medians is kept, which damps other load on the machine).
+
+``--networks`` also times the built-in networks with the default recipe
+(``mlp+ple``, ``tabm k=8``, ``tabm k=32``), reported against skimb's plain MLP.
 
 Targets (from the issue; reported, never enforced — the exit code is 0):
 
@@ -56,7 +60,8 @@ HIDDEN_UNITS = (256, 256)
 LR = 1e-3
 CPU_TARGET = 0.6   # skimb / skorch
 CUDA_TARGET = 1.3  # skimb / hand loop
-TABLE_HEADER = "| contender | batch size | median s/epoch | vs skorch | vs hand loop |"
+TABLE_HEADER = ("| contender | batch size | median s/epoch | vs skorch | vs hand loop "
+                "| vs skimb MLP |")
 
 
 def make_data(n_rows, n_features, n_classes, seed=0):
@@ -100,24 +105,37 @@ def time_skorch(X, y, n_classes, batch_size, device, warmup, epochs):
     return _median_measured(net.history[:, "dur"], warmup)
 
 
-def time_skimb(X, y, n_classes, batch_size, device, warmup, epochs):
+#: Today's MLP, the same model as the skorch and hand-loop contenders: no scaling, no
+#: embeddings, plain Adam, none of the recipe's callbacks.
+PLAIN_MLP = dict(module="mlp", module__hidden_units=HIDDEN_UNITS, module__dropout=0.0,
+                 module__scaling=None, module__num_embeddings=None, optimizer=torch.optim.Adam,
+                 callbacks__lr_scheduler=None, callbacks__gradient_clipping=None,
+                 callbacks__best_epoch=None)
+
+#: The built-in networks with the default recipe, timed against today's MLP.
+NETWORKS = {
+    "mlp+ple": dict(module="mlp", module__hidden_units=HIDDEN_UNITS, module__num_embeddings="ple"),
+    "tabm k=8": dict(module="tabm", module__k=8, module__hidden_units=HIDDEN_UNITS),
+    "tabm k=32": dict(module="tabm", module__k=32, module__hidden_units=(512, 512)),
+}
+
+
+def _time_classifier(params, X, y, batch_size, device, warmup, epochs):
     net = ImbalancedTorchClassifier(
-        module=None,
-        module__hidden_units=HIDDEN_UNITS,
-        module__dropout=0.0,
-        sampler="none",
-        loss="ce",
-        optimizer=torch.optim.Adam,
-        lr=LR,
-        max_epochs=warmup + epochs,
-        batch_size=batch_size,
-        train_split=None,
-        device=device,
-        random_state=0,
-        verbose=0,
-    )
+        sampler="none", loss="ce", lr=LR, max_epochs=warmup + epochs, batch_size=batch_size,
+        train_split=None, device=device, random_state=0, verbose=0, **params)
     net.fit(X, y)
     return _median_measured(net.history[:, "dur"], warmup)
+
+
+def time_skimb(X, y, n_classes, batch_size, device, warmup, epochs):
+    return _time_classifier(PLAIN_MLP, X, y, batch_size, device, warmup, epochs)
+
+
+def _network_timer(name):
+    def timer(X, y, n_classes, batch_size, device, warmup, epochs):
+        return _time_classifier(NETWORKS[name], X, y, batch_size, device, warmup, epochs)
+    return timer
 
 
 def _sync(dev):
@@ -158,7 +176,9 @@ CONTENDERS = (
     ("skorch", time_skorch),
     ("skimb", time_skimb),
     ("hand loop", time_hand_loop),
-)
+) + tuple((name, _network_timer(name)) for name in NETWORKS)
+#: Run unless --only or --networks says otherwise.
+DEFAULT_CONTENDERS = ("skorch", "skimb", "hand loop")
 
 
 def parse_args(argv=None):
@@ -180,6 +200,9 @@ def parse_args(argv=None):
                         help="torch.set_num_threads before timing (default: torch's own default)")
     parser.add_argument("--only", nargs="+", choices=[name for name, _ in CONTENDERS],
                         default=None, help="run only these contenders")
+    parser.add_argument("--networks", action="store_true",
+                        help="also time the built-in networks (default recipe) against skimb's "
+                             "plain MLP")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 20000 rows, 1 measured epoch")
     parser.add_argument("--out", default=None, help="also write the report to this markdown file")
@@ -217,7 +240,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    names = args.only or [name for name, _ in CONTENDERS]
+    names = args.only or list(DEFAULT_CONTENDERS) + (list(NETWORKS) if args.networks else [])
     header = [
         "# skimb epoch-time benchmark",
         "",
@@ -250,16 +273,17 @@ def main(argv=None):
                 print(f"  {name:<9} batch {batch_size:>5} run {repeat + 1}: "
                       f"{seconds:.3f} s/epoch", flush=True)
 
-    lines = ["", TABLE_HEADER, "|---|---:|---:|---:|---:|"]
+    lines = ["", TABLE_HEADER, "|---|---:|---:|---:|---:|---:|"]
     for batch_size in args.batch_sizes:
         base_skorch = results.get(("skorch", batch_size))
         base_hand = results.get(("hand loop", batch_size))
+        base_skimb = results.get(("skimb", batch_size))
         for name in names:
             seconds = results[name, batch_size]
-            vs_skorch = None if base_skorch is None else seconds / base_skorch
-            vs_hand = None if base_hand is None else seconds / base_hand
+            ratios = [None if base is None else seconds / base
+                      for base in (base_skorch, base_hand, base_skimb)]
             lines.append(f"| {name} | {batch_size} | {seconds:.3f} | "
-                         f"{_fmt_ratio(vs_skorch)} | {_fmt_ratio(vs_hand)} |")
+                         + " | ".join(map(_fmt_ratio, ratios)) + " |")
     lines.append("")
     for batch_size in args.batch_sizes:
         skimb_s = results.get(("skimb", batch_size))

@@ -2,7 +2,8 @@
 
 from .classifier import ImbalancedTorchClassifier
 from .losses import list_losses
+from .networks import list_modules
 from .samplers import list_samplers
 
-__all__ = ["ImbalancedTorchClassifier", "list_losses", "list_samplers"]
+__all__ = ["ImbalancedTorchClassifier", "list_losses", "list_modules", "list_samplers"]
 __version__ = "0.1.0"

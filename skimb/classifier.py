@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import warnings
 from contextlib import contextmanager
@@ -12,7 +13,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 from skorch import NeuralNetClassifier
-from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import (EpochTimer, GradientNormClipping, LRScheduler, PassthroughScoring,
+                              PrintLog)
 from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_numpy, to_tensor
 from torch.utils.data import DataLoader
@@ -27,9 +29,11 @@ from ._validation import (
     encode_labels,
     is_multilabel,
 )
-from .losses import ImbalanceLoss, loss_class, make_loss, output_probabilities
+from .losses import (ClassRectificationLoss, ImbalanceLoss, loss_class, make_loss,
+                     output_probabilities)
 from .metrics import MacroF1Scoring
-from .modules import TabularMLP
+from .networks import default_network, network_class
+from .recipe import BestEpoch
 from .samplers import (
     EpochSampler,
     ImblearnSampler,
@@ -40,6 +44,14 @@ from .samplers import (
 )
 
 __all__ = ["ImbalancedTorchClassifier"]
+
+#: ``module=None`` for a torch Dataset, whose rows are not in memory to fit a front on.
+DATASET_NETWORK = {"scaling": None, "num_embeddings": None}
+#: Gradient-norm cap of the default recipe.
+GRADIENT_CLIP = 1.0
+#: Epochs without a better validation macro-F1 before the default recipe stops
+#: (None: never; on shuttle, stopping after 16 such epochs cost 0.2 macro-F1).
+BEST_EPOCH_PATIENCE = None
 
 class _FeatureProbe(BaseEstimator):
     """Receives the feature checks of a new fit, so a failed fit leaves no trace."""
@@ -67,10 +79,16 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     Parameters
     ----------
-    module : nn.Module class or instance, or None, default=None
-        ``None`` builds a :class:`~skimb.modules.TabularMLP` sized from the
-        data (``module__hidden_units``, ``module__dropout``,
-        ``module__batch_norm``). A module must return logits.
+    module : str, nn.Module class or instance, or None, default=None
+        A built-in network by name (:func:`~skimb.list_modules`: ``"mlp"``,
+        ``"tabm"``), built by ``fit`` with its robust scaling and numeric
+        embedding bins fitted on the training portion only; ``None`` is the
+        default network for the device (CPU: ``"mlp"`` with piecewise-linear
+        embeddings; CUDA: ``"tabm"`` with k=32 members, see
+        ``docs/user_guide/networks.md``). Set its parameters as
+        ``module__<name>``. Or your own module, which must return logits
+        (shape ``(batch, n_outputs)``, or ``(batch, k, n_outputs)`` for an
+        ensemble of k members).
     sampler : str, EpochSampler or imblearn sampler, default="none"
         One of :func:`~skimb.list_samplers`, a skimb sampler object, or an
         imbalanced-learn sampler instance (run on the training portion every
@@ -78,9 +96,15 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     loss : str, ImbalanceLoss or nn.Module class, default="ce"
         One of :func:`~skimb.list_losses`, a skimb loss object, or an
         ``nn.Module`` class called as ``loss(logits, target)``.
-    optimizer : torch optimizer class, default=torch.optim.Adam
+    optimizer : torch optimizer class, default=torch.optim.AdamW
     lr : float, default=1e-3
-    max_epochs : int, default=20
+        The starting learning rate; the default recipe decays it to 0 over
+        ``max_epochs`` on a cosine (callback ``lr_scheduler``).
+    max_epochs : int, default=60
+        With a validation split, the weights of the epoch with the best
+        ``valid_f1_macro`` are kept (callback ``best_epoch``). Gradients are
+        clipped to norm 1 (callback ``gradient_clipping``). Each piece is
+        turned off with ``callbacks__<name>=None``.
     batch_size : int, default=256
     train_split : callable or None, default=ValidSplit(5, stratified=True)
         skorch's internal validation split; ``None`` trains on all rows.
@@ -137,9 +161,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         *,
         sampler="none",
         loss="ce",
-        optimizer=torch.optim.Adam,
+        optimizer=torch.optim.AdamW,
         lr: float = 1e-3,
-        max_epochs: int = 20,
+        max_epochs: int = 60,
         batch_size: int = 256,
         train_split=ValidSplit(5, stratified=True),
         device: str | None = "auto",
@@ -210,7 +234,10 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("valid_f1_macro", MacroF1Scoring()),
+            ("lr_scheduler", LRScheduler("CosineAnnealingLR", T_max=max(1, self.max_epochs))),
+            ("gradient_clipping", GradientNormClipping(gradient_clip_value=GRADIENT_CLIP)),
             ("print_log", PrintLog()),
+            ("best_epoch", BestEpoch(patience=BEST_EPOCH_PATIENCE)),
         ]
 
     # -- fitting ------------------------------------------------------------------
@@ -242,10 +269,15 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         try:
             data, y_encoded = self._prepare(X, y, sample_weight, first_fit=True)
             with self._seeded():
+                # Split before initialising: the built-in networks fit their scaling and
+                # bins on the training rows, and get_split_datasets reuses this split.
+                self._presplit = (data, y_encoded, self._split(data, y_encoded, **fit_params))
                 return super().fit(data, y_encoded, **fit_params)
         except Exception:
             self._forget_fit()
             raise
+        finally:
+            self.__dict__.pop("_presplit", None)
 
     _FITTED = ("n_features_in_", "feature_names_in_", "classes_inferred_", "multilabel_",
                "class_counts_", "sampler_", "sampling_seed_", "module_", "criterion_",
@@ -366,10 +398,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         """Input is validated in :meth:`fit`; nothing left to check here."""
 
     def initialize_module(self):
-        """Build the module; ``module=None`` sizes a TabularMLP from the data and the loss."""
+        """Build the module: a built-in network by name (``None``: the default for the
+        device), fitted on the training rows, or the user's ``nn.Module``."""
         loss = loss_class(self.loss)
         needs_cosine = getattr(loss, "needs_normalized_output", False)
-        if self.module is not None:
+        if self.module is not None and not isinstance(self.module, str):
             if needs_cosine:
                 warnings.warn(
                     f"loss={self.loss!r} expects cosine logits from a normalised last "
@@ -377,16 +410,71 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                     "has one.", UserWarning, stacklevel=2)
             return super().initialize_module()
         if not hasattr(self, "n_features_in_"):
-            raise ValueError("module=None sizes the network from the data: call fit first.")
+            raise ValueError(f"module={self.module!r} sizes the network from the data: call fit first.")
+        name, kwargs = self._network_choice()
         n_outputs = len(self.classes_)
         width = getattr(loss, "output_width", None)
         if width is not None and not self.multilabel_:
             n_outputs = width(n_outputs)
-        kwargs = self.get_params_for("module")
         if needs_cosine:
+            if name != "mlp":
+                raise ValueError(
+                    f"loss={self.loss!r} needs a cosine last layer, which module={name!r} "
+                    "lacks; use module='mlp'.")
             kwargs.setdefault("normalized_output", True)
-        self.module_ = TabularMLP(n_features=self.n_features_in_, n_outputs=n_outputs, **kwargs)
+        network = network_class(name)
+        accepted = set(inspect.signature(network).parameters) - {
+            "n_features", "n_outputs", "X_train", "y_train"}
+        unknown = sorted(set(kwargs) - accepted)
+        if unknown:
+            raise ValueError(
+                f"module={name!r} takes no parameter {', '.join('module__' + u for u in unknown)}; "
+                f"it takes: {', '.join('module__' + a for a in sorted(accepted))}.")
+        X_train, y_train = self._training_rows(kwargs)
+        self.module_ = network(self.n_features_in_, n_outputs, X_train=X_train, y_train=y_train,
+                               **kwargs)
         return self
+
+    def _network_choice(self):
+        """``(name, parameters)`` of the built-in network to build."""
+        if self.module is None and self._fitting_a_dataset():
+            name, defaults = "mlp", dict(DATASET_NETWORK)
+        elif self.module is None:
+            name, defaults = default_network(torch.device(self.device or "cpu").type)
+        else:
+            name, defaults = self.module, {}
+        network_class(name)
+        return name, {**defaults, **self.get_params_for("module")}
+
+    def _fitting_a_dataset(self):
+        presplit = self.__dict__.get("_presplit")
+        return presplit is not None and table_and_rows(presplit[2][0]) is None
+
+    def _training_rows(self, kwargs):
+        """Features and class indices of the training portion of the fit under way (for
+        the networks' scaling and bins), or ``(None, None)`` outside of fit, where the
+        network is built unfitted (skorch re-initialises it on ``set_params``)."""
+        presplit = self.__dict__.get("_presplit")
+        if presplit is None:
+            return None, None
+        data, y, (dataset_train, _) = presplit
+        located = table_and_rows(dataset_train)
+        if located is None:
+            if kwargs.get("scaling", "robust") is not None or kwargs.get("num_embeddings") == "ple":
+                raise ValueError(
+                    "With a torch Dataset as X the training rows are not in memory, so the "
+                    "network cannot fit its scaling or bins: pass module__scaling=None and "
+                    "module__num_embeddings=None or 'periodic' (module=None does), or your "
+                    "own nn.Module.")
+            return None, None
+        X_train, _, weights = located[0].take(located[1])
+        y_train = labels_of(dataset_train, y, data)
+        if self.multilabel_:
+            y_train = rarest_positive_label(y_train)
+        if weights is not None:  # rows of weight 0 must not shape the fit
+            kept = (weights > 0).numpy()
+            return X_train.numpy()[kept], y_train[kept]
+        return X_train.numpy(), y_train
 
     @property
     def loss_(self):
@@ -413,11 +501,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         positive label.
         """
         y = None if y is None else np.asarray(y)
-        split_y = y
-        stratified = isinstance(self.train_split, ValidSplit) and self.train_split.stratified
-        if self.multilabel_ and y is not None and stratified:
-            split_y = rarest_positive_label(y)
-        dataset_train, dataset_valid = super().get_split_datasets(X, split_y, **fit_params)
+        presplit = self.__dict__.pop("_presplit", None)
+        if presplit is not None and presplit[0] is X:
+            dataset_train, dataset_valid = presplit[2]
+        else:
+            dataset_train, dataset_valid = self._split(X, y, **fit_params)
         y_train = labels_of(dataset_train, y, X)
         n_classes = len(self.classes_)
         if self.multilabel_:
@@ -448,6 +536,15 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                 "cannot weight rows."
             )
         return dataset_train, dataset_valid
+
+    def _split(self, X, y, **fit_params):
+        """skorch's internal split; a multi-label y is stratified by rarest label."""
+        y = None if y is None else np.asarray(y)
+        split_y = y
+        stratified = isinstance(self.train_split, ValidSplit) and self.train_split.stratified
+        if self.multilabel_ and y is not None and stratified:
+            split_y = rarest_positive_label(y)
+        return super().get_split_datasets(X, split_y, **fit_params)
 
     # -- batching -----------------------------------------------------------------
 
@@ -512,11 +609,30 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if isinstance(y_true, WeightedTarget):
             y_true, sample_weight = y_true
         y_true = to_tensor(y_true, device=y_pred.device)
+        if sample_weight is not None:
+            sample_weight = to_tensor(sample_weight, device=y_pred.device)
+        if y_pred.ndim == 3:
+            return self._ensemble_loss(y_pred, y_true, sample_weight)
+        return self._member_loss(y_pred, y_true, sample_weight)
+
+    def _member_loss(self, y_pred, y_true, sample_weight):
         if isinstance(self.loss_, ImbalanceLoss):
-            if sample_weight is not None:
-                sample_weight = to_tensor(sample_weight, device=y_pred.device)
             return self.criterion_(y_pred, y_true, sample_weight=sample_weight)
         return self.criterion_(y_pred, y_true)
+
+    def _ensemble_loss(self, y_pred, y_true, sample_weight):
+        """Mean of the members' losses, for an output of shape (batch, k, n_outputs).
+
+        A loss of independent rows takes all members' rows at once: with every
+        row repeated k times, its (weighted) mean is the mean of the members'
+        means. CRL mines hard examples within a batch, so it runs per member.
+        """
+        k = y_pred.shape[1]
+        if isinstance(self.loss_, ClassRectificationLoss):
+            return torch.stack([self._member_loss(y_pred[:, j], y_true, sample_weight)
+                                for j in range(k)]).mean()
+        repeat = lambda t: None if t is None else t.repeat_interleave(k, dim=0)  # noqa: E731
+        return self._member_loss(y_pred.flatten(0, 1), repeat(y_true), repeat(sample_weight))
 
     # -- prediction ---------------------------------------------------------------
 
@@ -531,6 +647,10 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             return output
         if callable(nonlinearity):
             return nonlinearity(output)
+        if output.ndim == 3:  # an ensemble: the mean of the members' probabilities
+            members = output_probabilities(self.loss_, output.flatten(0, 1),
+                                           multilabel=self.multilabel_)
+            return members.unflatten(0, output.shape[:2]).mean(dim=1)
         return output_probabilities(self.loss_, output, multilabel=self.multilabel_)
 
     def _check_threshold(self):

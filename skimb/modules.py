@@ -41,9 +41,9 @@ class CosineLinear(nn.Module):
 class TabularMLP(nn.Module):
     """A multi-layer perceptron for tabular features that returns logits.
 
-    ``ImbalancedTorchClassifier(module=None)`` builds one sized from the data:
-    ``n_features`` from ``X`` and ``n_outputs`` from the number of classes. The
-    rest is set through ``module__*`` parameters.
+    The body of :class:`skimb.networks.MLPNetwork` (``module="mlp"``), which
+    puts the fitted scaling and embeddings in front of it; usable on its own
+    as ``module=TabularMLP`` with ``module__n_features`` and ``module__n_outputs``.
 
     Parameters
     ----------

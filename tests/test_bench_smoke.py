@@ -5,17 +5,28 @@ import sys
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "speed.py"
+HEADER = ("| contender | batch size | median s/epoch | vs skorch | vs hand loop "
+          "| vs skimb MLP |")
+
+
+def _run(*args):
+    result = subprocess.run([sys.executable, str(SCRIPT), "--device", "cpu", *args],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
 
 
 def test_speed_bench_quick_runs(tmp_path):
     out = tmp_path / "speed.md"
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--quick", "--device", "cpu", "--out", str(out)],
-        capture_output=True, text=True, timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    header = "| contender | batch size | median s/epoch | vs skorch | vs hand loop |"
-    assert header in result.stdout
+    stdout = _run("--quick", "--out", str(out))
+    assert HEADER in stdout
     for name in ("| skorch |", "| skimb |", "| hand loop |"):
-        assert name in result.stdout
-    assert header in out.read_text(encoding="utf-8")
+        assert name in stdout
+    assert HEADER in out.read_text(encoding="utf-8")
+
+
+def test_speed_bench_times_the_networks_against_the_plain_mlp():
+    stdout = _run("--quick", "--rows", "1500", "--only", "skimb", "mlp+ple", "tabm k=8")
+    for name in ("| skimb |", "| mlp+ple |", "| tabm k=8 |"):
+        assert name in stdout
+    assert "| skimb | 1024 |" in stdout and "| 1.00x |" in stdout

@@ -906,7 +906,7 @@ def test_every_multiclass_loss_fits_and_predicts(loss):
     assert len(clf.history) == 2
     assert isinstance(clf.criterion_, ImbalanceLoss)
     assert clf.criterion_.class_counts.tolist() == clf.class_counts_.tolist()
-    last = clf.module_.layers[-1]
+    last = clf.module_.body.layers[-1]
     assert (last.weight.shape[0]) == 3
 
 
@@ -926,7 +926,7 @@ def test_every_loss_fits_binary(loss):
     assert np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5)
     assert set(np.unique(clf.predict(X))) <= {0, 1}
-    last = clf.module_.layers[-1]
+    last = clf.module_.body.layers[-1]
     assert last.weight.shape[0] == (1 if loss in SIGMOID_LOSSES else 2)
     if loss in SIGMOID_LOSSES:
         assert isinstance(last, nn.Linear) and last.out_features == 1
@@ -1025,9 +1025,9 @@ class _PlainNet(nn.Module):
 
 def test_ldam_builds_cosine_last_layer():
     clf, X, _ = fitted("ldam", 3)
-    assert isinstance(clf.module_.layers[-1], CosineLinear)
+    assert isinstance(clf.module_.body.layers[-1], CosineLinear)
     ce, _, _ = fitted("ce", 3)
-    assert not isinstance(ce.module_.layers[-1], CosineLinear)
+    assert not isinstance(ce.module_.body.layers[-1], CosineLinear)
 
 
 def test_ldam_with_custom_module_warns():

@@ -87,7 +87,7 @@ def test_indicator_forms_fit_and_predict(data, form):
     assert pred.shape == proba.shape == (len(X), N_LABELS)
     assert set(np.unique(pred)) <= {0, 1}
     assert ((proba >= 0) & (proba <= 1)).all()
-    assert clf.module_.layers[-1].out_features == N_LABELS
+    assert clf.module_.body.layers[-1].out_features == N_LABELS
 
 
 def test_estimator_tags_declare_multilabel_support():

@@ -85,7 +85,7 @@ def test_set_params_unfitted(data):
     clf.fit(X, y)
     assert clf.sampler_.n_per_class == 10
     assert clf.criterion_.weights == "sqrt"
-    assert clf.module_.layers[0].out_features == 5
+    assert clf.module_.body.layers[0].out_features == 5
     # the under-sampler draws 10 rows of each class per epoch
     sizes = [b["train_batch_size"] for b in clf.history[-1]["batches"] if "train_loss" in b]
     assert sum(sizes) == 30
@@ -105,7 +105,7 @@ def test_set_params_fitted_then_refit(data):
     np.testing.assert_allclose(clf.criterion_.class_weights.numpy(),
                                counts.sum() / (3 * counts), rtol=1e-6)
     assert type(clf.sampler_).__name__ == "OverSampler"
-    assert clf.module_.layers[0].out_features == 7
+    assert clf.module_.body.layers[0].out_features == 7
     # and again
     clf.set_params(loss__weights="sqrt", sampler="none")
     clf.fit(X, y)
@@ -292,7 +292,7 @@ def test_imblearn_pipeline_with_smote(data):
     search = GridSearchCV(pipe, {"clf__sampler": ["none", "under"],
                                  "clf__module__hidden_units": [(8,)]},
                           scoring="f1_macro", cv=2).fit(X, y)
-    assert search.best_estimator_.named_steps["clf"].module_.layers[0].out_features == 8
+    assert search.best_estimator_.named_steps["clf"].module_.body.layers[0].out_features == 8
 
 
 def test_column_transformer_pipeline(data):

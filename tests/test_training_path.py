@@ -256,8 +256,9 @@ def test_streaming_branch_with_sample_weight(data, monkeypatch):
 
 def test_module_params_reach_tabular_mlp(data):
     X, y = data
-    clf = clf_(module__hidden_units=(12, 5), module__dropout=0.25).fit(X, y)
-    assert isinstance(clf.module_, TabularMLP)
+    clf = clf_(module__hidden_units=(12, 5), module__dropout=0.25,
+               module__num_embeddings=None).fit(X, y)
+    assert isinstance(clf.module_.body, TabularMLP)
     linears = [m for m in clf.module_.modules() if isinstance(m, nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(6, 12), (12, 5), (5, 3)]
     dropouts = [m for m in clf.module_.modules() if isinstance(m, nn.Dropout)]

@@ -1,0 +1,56 @@
+"""The fitted front of the built-in networks: scaling, then numeric embeddings."""
+
+from __future__ import annotations
+
+import numpy as np
+from torch import nn
+
+from .embeddings import make_num_embeddings
+from .scaling import SmoothClipScaler
+
+SCALINGS = ("robust", None)
+
+
+def fitted_front(n_features: int, *, scaling, num_embeddings, d_embedding, n_bins,
+                 X_train, y_train) -> tuple[nn.Module, nn.Module | None]:
+    """The scaler (identity when ``scaling=None``) and the embeddings, fitted on the training rows."""
+    if scaling not in SCALINGS:
+        raise ValueError(f"module__scaling must be one of {SCALINGS}, got {scaling!r}.")
+    if scaling is None:
+        scaler = nn.Identity()
+        scaled = X_train
+    else:
+        scaler = SmoothClipScaler(n_features)
+        scaled = None
+        if X_train is not None:
+            scaler.fit(X_train)
+            scaled = scaler(_as_tensor(X_train)).numpy()
+    embeddings = make_num_embeddings(num_embeddings, n_features, X=scaled, y=y_train,
+                                     d_embedding=d_embedding, n_bins=n_bins)
+    return scaler, embeddings
+
+
+def _as_tensor(X):
+    import torch
+
+    return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
+
+
+def check_hidden_units(hidden_units) -> tuple[int, ...]:
+    """``hidden_units`` as a tuple of positive ints (an int is one layer)."""
+    if isinstance(hidden_units, (int, np.integer)) and not isinstance(hidden_units, bool):
+        hidden_units = (hidden_units,)
+    try:
+        units = tuple(int(u) for u in hidden_units)
+    except (TypeError, ValueError):
+        units = ()
+    if not units or any(u < 1 for u in units) or any(
+            isinstance(u, bool) or int(u) != u for u in hidden_units):
+        raise ValueError(f"module__hidden_units must be positive integers, got {hidden_units!r}.")
+    return units
+
+
+def check_dropout(dropout) -> float:
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.floating)) or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"module__dropout must be in [0, 1), got {dropout!r}.")
+    return float(dropout)

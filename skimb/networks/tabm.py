@@ -1,0 +1,70 @@
+"""``module="tabm"``: TabM, an efficient ensemble of k MLPs (Gorishniy et al., ICLR 2025)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from tabm import TabM
+from torch import nn
+
+from .front import check_dropout, check_hidden_units, fitted_front
+
+__all__ = ["TabMNetwork"]
+
+
+class TabMNetwork(nn.Module):
+    """TabM from the authors' ``tabm`` package, behind the fitted front.
+
+    ``k`` BatchEnsemble members share most weights and see the same rows; the
+    output is ``(batch, k, n_outputs)``, one row of logits per member. The
+    classifier trains on the mean of the members' losses and predicts the
+    mean of their probabilities. Scaling statistics and embedding bins are
+    fitted on the training portion of every fit.
+
+    Parameters
+    ----------
+    n_features, n_outputs : int
+    k : int, default=8
+        Ensemble members (the paper uses 32; see the user guide for the cost).
+    hidden_units : sequence of int, default=(256, 256)
+        Width of each block, all equal (TabM's blocks share one width); its
+        length is the depth.
+    dropout : float, default=0.1
+    scaling : {"robust", None}, default="robust"
+    num_embeddings : {"ple", "periodic", None}, default="ple"
+    d_embedding : int, default=16
+    n_bins : int, default=48
+    X_train, y_train : ndarray, optional
+        The training rows and their class indices (the classifier passes them).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimb.networks import TabMNetwork
+    >>> net = TabMNetwork(3, 2, k=4, hidden_units=(16, 16), num_embeddings=None)
+    >>> net(torch.zeros(5, 3)).shape
+    torch.Size([5, 4, 2])
+    """
+
+    def __init__(self, n_features: int, n_outputs: int, *, k: int = 8,
+                 hidden_units: Sequence[int] = (256, 256), dropout: float = 0.1,
+                 scaling: str | None = "robust", num_embeddings: str | None = "ple",
+                 d_embedding: int = 16, n_bins: int = 48,
+                 X_train: np.ndarray | None = None, y_train: np.ndarray | None = None):
+        super().__init__()
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"module__k must be a positive integer, got {k!r}.")
+        units = check_hidden_units(hidden_units)
+        if len(set(units)) != 1:
+            raise ValueError(f"module='tabm' needs blocks of one width; module__hidden_units={units!r}.")
+        self.scaler, embeddings = fitted_front(
+            n_features, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
+            n_bins=n_bins, X_train=X_train, y_train=y_train)
+        self.tabm = TabM.make(n_num_features=n_features, d_out=n_outputs,
+                              num_embeddings=embeddings, k=int(k), n_blocks=len(units),
+                              d_block=units[0], dropout=check_dropout(dropout))
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return self.tabm(self.scaler(X))

@@ -1,0 +1,45 @@
+"""The training recipe's own callback: keep the best validation epoch."""
+
+from __future__ import annotations
+
+from skorch.callbacks import EarlyStopping
+
+__all__ = ["BestEpoch"]
+
+
+class BestEpoch(EarlyStopping):
+    """Restore the weights of the epoch with the best validation score at the end of training.
+
+    skorch's ``EarlyStopping(load_best=True)`` that stays idle when the epoch
+    has no validation score (``train_split=None``) and lets go of its copy of
+    the best weights once they are restored, so a fitted model holds its
+    weights once. Training stops early after ``patience`` epochs without
+    improvement; ``patience=None`` never stops early.
+
+    Parameters
+    ----------
+    monitor : str, default="valid_f1_macro"
+        History key to maximise (or minimise, with ``lower_is_better=True``).
+    patience : int or None, default=None
+    lower_is_better : bool, default=False
+
+    Examples
+    --------
+    >>> from skimb import ImbalancedTorchClassifier
+    >>> from skimb.recipe import BestEpoch
+    >>> clf = ImbalancedTorchClassifier(callbacks__best_epoch__patience=10)
+    >>> clf_without = ImbalancedTorchClassifier(callbacks__best_epoch=None)
+    """
+
+    def __init__(self, monitor: str = "valid_f1_macro", patience: int | None = None,
+                 lower_is_better: bool = False):
+        super().__init__(monitor=monitor, patience=patience, threshold=0.0,
+                         threshold_mode="abs", lower_is_better=lower_is_better, load_best=True)
+
+    def on_epoch_end(self, net, **kwargs):
+        if self.monitor in net.history[-1]:
+            super().on_epoch_end(net, **kwargs)
+
+    def on_train_end(self, net, **kwargs):
+        super().on_train_end(net, **kwargs)
+        self.best_model_weights_ = None

@@ -1,0 +1,338 @@
+"""The built-in networks: fitted front (scaling, bins) from training rows only, ensembles
+with every strategy, persistence, and the training recipe."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from skorch.dataset import ValidSplit
+
+from helpers import make_data
+from skimb import ImbalancedTorchClassifier, list_losses, list_modules, list_samplers
+from skimb.networks import MLPNetwork, SmoothClipScaler, TabMNetwork
+from skimb.networks.embeddings import tree_bins
+
+TINY = dict(max_epochs=2, device="cpu", random_state=0, module__hidden_units=(16,),
+            module__d_embedding=4)
+TABM = dict(TINY, module="tabm", module__k=3, module__hidden_units=(16, 16))
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_data(240)
+
+
+# -- the scaler -------------------------------------------------------------------
+
+def _reference_scaling(X_fit, X):
+    X_fit, X = np.asarray(X_fit, np.float64), np.asarray(X, np.float64)
+    q1, med, q3 = np.quantile(X_fit, [0.25, 0.5, 0.75], axis=0)
+    spread = np.where(q3 > q1, q3 - q1, X_fit.std(axis=0))
+    u = np.divide(X - med, spread, out=np.zeros_like(X), where=spread > 0)
+    return u / np.sqrt(1 + (u / 3) ** 2)
+
+
+def test_scaler_matches_its_formula_on_odd_columns():
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.standard_cauchy(500), np.full(500, 7.0), rng.integers(0, 2, 500),
+              np.where(rng.random(500) < 0.9, 0.0, rng.normal(50, 10, 500))].astype(np.float32)
+    out = SmoothClipScaler(4).fit(X)(torch.from_numpy(X)).double().numpy()
+    np.testing.assert_allclose(out, _reference_scaling(X, X), atol=1e-5)
+    assert np.abs(out).max() < 3 and (out[:, 1] == 0).all()
+    # a sparse column (IQR 0) keeps its rare values apart from the zeros
+    assert np.abs(out[X[:, 3] != 0, 3]).min() > 0.5
+
+
+def test_scaler_statistics_are_buffers_that_travel():
+    scaler = SmoothClipScaler(2).fit(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 9.0]]))
+    state = scaler.state_dict()
+    assert set(state) == {"center", "inverse_scale"}
+    copy = SmoothClipScaler(2)
+    copy.load_state_dict(state)
+    x = torch.tensor([[1.0, 2.0]])
+    assert torch.equal(copy(x), scaler(x))
+
+
+# -- bins -------------------------------------------------------------------------
+
+def test_tree_bins_handle_constant_binary_and_few_valued_columns():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 3, 400)
+    X = np.c_[rng.normal(size=400) + y, np.ones(400), rng.integers(0, 2, 400),
+              rng.integers(0, 3, 400)].astype(np.float32)
+    bins = tree_bins(X, y)
+    assert len(bins) == 4
+    for edges in bins:
+        assert len(edges) >= 2 and torch.all(edges[1:] > edges[:-1])
+    assert bins[1].tolist() == [0.0, 2.0]
+    assert len(bins[0]) > 2  # the informative column is cut
+
+
+def test_tree_bins_give_a_rare_class_its_own_bin():
+    x = np.r_[np.zeros(2000), np.full(10, 5.0)].astype(np.float32)[:, None]
+    y = np.r_[np.zeros(2000, int), np.ones(10, int)]
+    edges = tree_bins(x, y)[0].tolist()
+    assert any(0 < e < 5 for e in edges)
+
+
+@pytest.mark.parametrize("n_rows", [2, 3, 10])
+def test_networks_build_on_tiny_tables(n_rows):
+    X = np.arange(n_rows * 2, dtype=np.float32).reshape(n_rows, 2)
+    y = np.arange(n_rows) % 2
+    for network in (MLPNetwork(2, 2, num_embeddings="ple", X_train=X, y_train=y),
+                    TabMNetwork(2, 2, k=2, hidden_units=(8,), X_train=X, y_train=y)):
+        assert torch.isfinite(network(torch.from_numpy(X))).all()
+
+
+# -- fitted from the training portion only ----------------------------------------
+
+@pytest.mark.parametrize("module", ["mlp", "tabm"])
+def test_scaling_and_bins_come_from_training_rows_only(data, module):
+    X, y = data
+    X = X.copy()
+    valid = next(iter(StratifiedKFold(5).split(X, y)))[1]
+    X[valid, 0] = 1e4  # the validation rows would move every statistic
+    train = np.setdiff1d(np.arange(len(X)), valid)
+    params = TABM if module == "tabm" else dict(TINY, module="mlp")
+    clf = ImbalancedTorchClassifier(**{**params, "module__num_embeddings": "ple"},
+                                    train_split=ValidSplit(5, stratified=True)).fit(X, y)
+    scaler = clf.module_.scaler
+    expected = SmoothClipScaler(X.shape[1]).fit(X[train].astype(np.float32))
+    torch.testing.assert_close(scaler.center, expected.center)
+    torch.testing.assert_close(scaler.inverse_scale, expected.inverse_scale)
+    embeddings = clf.module_.embeddings if module == "mlp" else clf.module_.tabm.num_module
+    edges = embeddings.impl.edges if hasattr(embeddings.impl, "edges") else None
+    scaled = expected(torch.from_numpy(X[train].astype(np.float32))).numpy()
+    expected_bins = tree_bins(scaled, y[train])
+    assert clf.module_.scaler(torch.tensor([[1e4] * X.shape[1]]))[0, 0] < 3
+    if edges is not None:
+        assert edges.shape[0] == X.shape[1]
+    max_bins = max(len(b) - 1 for b in expected_bins)
+    assert embeddings.linear.weight.shape[1] == max_bins
+
+
+def test_each_cv_fold_fits_its_own_scaler(data):
+    X, y = data
+    seen = []
+
+    class Recording(ImbalancedTorchClassifier):
+        def initialize_module(self):
+            super().initialize_module()
+            seen.append(self.module_.scaler.center.clone())
+            return self
+
+    GridSearchCV(Recording(**dict(TINY, module="mlp"), train_split=None),
+                 {"lr": [0.01]}, cv=3, scoring="f1_macro").fit(X, y)
+    assert len(seen) == 4  # 3 folds + the refit
+    assert not torch.equal(seen[0], seen[1])
+    torch.testing.assert_close(seen[-1], SmoothClipScaler(X.shape[1]).fit(
+        X.astype(np.float32)).center)
+
+
+# -- ensembles --------------------------------------------------------------------
+
+def test_tabm_predicts_the_mean_of_its_members_probabilities(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**TABM).fit(X, y)
+    with torch.no_grad():
+        logits = clf.module_.eval()(torch.from_numpy(X.astype(np.float32)))
+    assert logits.shape == (len(X), 3, 3)
+    expected = torch.softmax(logits, dim=-1).mean(dim=1).numpy()
+    np.testing.assert_allclose(clf.predict_proba(X), expected, atol=1e-6)
+    assert "valid_f1_macro" in clf.history[-1]
+
+
+@pytest.mark.parametrize("loss", ["ce", "weighted_ce", "focal", "crl", "logit_adjusted"])
+def test_ensemble_loss_is_the_mean_of_the_members_losses(data, loss):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**TABM, loss=loss).fit(X, y)
+    torch.manual_seed(0)
+    y_pred = torch.randn(32, 3, 3, dtype=torch.float64)
+    target = torch.as_tensor(y[:32])
+    weight = torch.rand(32, dtype=torch.float64)
+    criterion = clf.loss_.double()
+    members = torch.stack([criterion(y_pred[:, j], target, sample_weight=weight)
+                           for j in range(3)]).mean()
+    from skimb._data import WeightedTarget
+    got = clf.get_loss(y_pred, WeightedTarget(target, weight))
+    torch.testing.assert_close(got, members)
+
+
+@pytest.mark.parametrize("loss", list_losses())
+def test_every_loss_trains_tabm_or_says_why_not(data, loss):
+    X, y = data
+    y = (y == 0).astype(int) if loss in ("bce", "asl") else y
+    clf = ImbalancedTorchClassifier(**TABM, loss=loss)
+    if loss == "ldam":
+        with pytest.raises(ValueError, match="cosine last layer.*module='mlp'"):
+            clf.fit(X, y)
+        return
+    proba = clf.fit(X, y, sample_weight=np.linspace(0.5, 1.5, len(y))).predict_proba(X)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize("sampler", list_samplers())
+def test_every_sampler_trains_tabm(data, sampler):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**TABM, sampler=sampler).fit(X, y)
+    assert set(clf.predict(X)) <= set(y)
+
+
+def test_tabm_with_drw_and_imblearn_sampler(data):
+    from imblearn.over_sampling import SMOTE
+    X, y = data
+    clf = ImbalancedTorchClassifier(**{**TABM, "max_epochs": 3}, sampler=SMOTE(),
+                                    loss="weighted_ce", loss__drw_epoch=1).fit(X, y)
+    assert np.isfinite(clf.history[:, "train_loss"]).all()
+
+
+@pytest.mark.parametrize("loss", ["ce", "bce", "focal", "asl", "crl"])
+def test_tabm_on_multilabel_targets(data, loss):
+    X, y = data
+    Y = np.c_[y == 0, y == 1, y == 2].astype(int)
+    clf = ImbalancedTorchClassifier(**TABM, loss=loss, sampler="sqrt").fit(X, Y)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (len(X), 3) and ((proba >= 0) & (proba <= 1)).all()
+    assert clf.predict(X).shape == Y.shape
+
+
+# -- choosing, persisting ---------------------------------------------------------
+
+def test_list_modules_and_unknown_names(data):
+    X, y = data
+    assert list_modules() == ["mlp", "tabm"]
+    with pytest.raises(ValueError, match="Unknown module='resnet'.*mlp, tabm"):
+        ImbalancedTorchClassifier(module="resnet", **{k: v for k, v in TINY.items()
+                                                     if not k.startswith("module__")}).fit(X, y)
+    with pytest.raises(ValueError, match="module__num_embeddings"):
+        ImbalancedTorchClassifier(**TINY, module__num_embeddings="fourier").fit(X, y)
+    with pytest.raises(ValueError, match="one width"):
+        ImbalancedTorchClassifier(**{**TABM, "module__hidden_units": (16, 8)}).fit(X, y)
+    assert not hasattr(ImbalancedTorchClassifier(module="resnet"), "module_")
+
+
+def test_module_none_builds_the_default_for_the_device(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**TINY).fit(X, y)
+    assert isinstance(clf.module_, MLPNetwork) and clf.module_.embeddings is not None
+
+
+def test_grid_search_over_networks(data):
+    X, y = data
+    search = GridSearchCV(ImbalancedTorchClassifier(**TINY),
+                          [{"module": ["mlp"]}, {"module": ["tabm"], "module__k": [2]}],
+                          cv=2, scoring="f1_macro", error_score="raise").fit(X, y)
+    assert set(search.cv_results_["param_module"]) == {"mlp", "tabm"}
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_a_parameter_the_network_lacks_is_named(data):
+    X, y = data
+    with pytest.raises(ValueError, match="module='mlp' takes no parameter module__k;.*module__hidden_units"):
+        ImbalancedTorchClassifier(**TINY, module="mlp", module__k=2).fit(X, y)
+
+
+@pytest.mark.parametrize("module", ["mlp", "tabm"])
+def test_fitted_front_travels_with_pickle_clone_and_params(data, module, tmp_path):
+    X, y = data
+    params = TABM if module == "tabm" else dict(TINY, module="mlp")
+    clf = ImbalancedTorchClassifier(**params).fit(X, y)
+    expected = clf.predict_proba(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict_proba(X), expected)
+    assert not hasattr(clone(clf), "module_")
+    clf.save_params(f_params=tmp_path / "params.pt")
+    other = ImbalancedTorchClassifier(**{**params, "random_state": 1}).fit(X, y)
+    assert not np.allclose(other.predict_proba(X), expected)
+    other.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_allclose(other.predict_proba(X), expected, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("module", ["mlp", "tabm"])
+def test_cuda_fitted_network_loads_on_cpu(data, module):
+    X, y = data
+    params = {**(TABM if module == "tabm" else dict(TINY, module="mlp")), "device": "cuda"}
+    clf = ImbalancedTorchClassifier(**params).fit(X, y)
+    expected = clf.predict_proba(X)
+    state = pickle.dumps(clf)
+    clf_cpu = pickle.loads(state)
+    clf_cpu.set_params(device="cpu")
+    np.testing.assert_allclose(clf_cpu.predict_proba(X), expected, atol=1e-5)
+
+
+def test_torch_dataset_gets_a_network_without_a_fitted_front(data):
+    from torch.utils.data import TensorDataset
+    X, y = data
+    dataset = TensorDataset(torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y))
+    clf = ImbalancedTorchClassifier(**TINY).fit(dataset, y)
+    assert isinstance(clf.module_.scaler, torch.nn.Identity) and clf.module_.embeddings is None
+    with pytest.raises(ValueError, match="torch Dataset.*module__scaling=None"):
+        ImbalancedTorchClassifier(**TINY, module="mlp").fit(dataset, y)
+    periodic = ImbalancedTorchClassifier(**TINY, module="tabm", module__k=2, module__scaling=None,
+                                         module__num_embeddings="periodic").fit(dataset, y)
+    assert periodic.predict_proba(dataset).shape == (len(y), 3)
+
+
+def test_set_params_on_a_fitted_network_then_refit(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**TINY).fit(X, y)
+    clf.set_params(module__hidden_units=(7,), module__n_bins=8)  # skorch rebuilds, unfitted
+    clf.fit(X, y)
+    assert clf.module_.body.layers[0].out_features == 7
+    assert clf.module_.embeddings.linear.weight.shape[1] <= 8
+    expected = SmoothClipScaler(X.shape[1]).fit(
+        X[np.setdiff1d(np.arange(len(X)), next(iter(StratifiedKFold(5).split(X, y)))[1])]
+        .astype(np.float32))
+    torch.testing.assert_close(clf.module_.scaler.center, expected.center)
+
+
+# -- the training recipe ----------------------------------------------------------
+
+def test_default_recipe_is_adamw_cosine_clipping_and_best_epoch(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**{**TINY, "max_epochs": 4}, lr=0.01).fit(X, y)
+    assert isinstance(clf.optimizer_, torch.optim.AdamW)
+    names = dict(clf.callbacks_)
+    assert {"lr_scheduler", "gradient_clipping", "best_epoch"} <= set(names)
+    assert names["lr_scheduler"].kwargs["T_max"] == 4
+    assert clf.optimizer_.param_groups[0]["lr"] < 0.01  # the schedule decayed it
+
+
+def test_best_epoch_keeps_the_best_validation_weights(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**{**TINY, "max_epochs": 8}, lr=0.3).fit(X, y)
+    scores = clf.history[:, "valid_f1_macro"]
+    best = int(np.argmax(scores))
+    valid = next(iter(StratifiedKFold(5).split(X, y)))[1]
+    from skimb.metrics import macro_f1
+    assert macro_f1(y[valid], clf.predict(X[valid])) == pytest.approx(scores[best])
+    assert dict(clf.callbacks_)["best_epoch"].best_model_weights_ is None
+
+
+def test_best_epoch_stops_after_patience(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**{**TINY, "max_epochs": 30}, lr=0.0,
+                                    callbacks__best_epoch__patience=3).fit(X, y)
+    assert len(clf.history) == 4
+
+
+def test_every_recipe_piece_can_be_turned_off(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**TINY, train_split=None, optimizer=torch.optim.Adam,
+                                    callbacks__lr_scheduler=None,
+                                    callbacks__gradient_clipping=None,
+                                    callbacks__best_epoch=None).fit(X, y)
+    assert type(clf.optimizer_) is torch.optim.Adam
+    assert clf.optimizer_.param_groups[0]["lr"] == clf.lr
+    active = {name for name, cb in clf.callbacks_ if cb is not None}
+    assert not {"lr_scheduler", "gradient_clipping", "best_epoch"} & active
+
+
+def test_best_epoch_is_idle_without_a_validation_split(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**{**TINY, "max_epochs": 3}, train_split=None).fit(X, y)
+    assert len(clf.history) == 3
