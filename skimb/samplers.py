@@ -3,10 +3,10 @@
 Every sampler is fit on the encoded labels of the *training portion* (after the
 internal validation split) and then asked for a fresh index draw at the start of
 every epoch. Draws happen with torch on the device of the ``generator`` they are
-given. The classifier always hands them a CPU generator and moves each epoch's
-indices to the training device in one copy: CPU and CUDA generators draw
-different streams, and a given ``random_state`` must give the same model
-wherever the training rows are kept.
+given. The classifier hands them a generator on the training device whether
+the training rows are kept there or stream from host memory (CPU and CUDA
+generators draw different streams), so a given ``random_state`` gives the same
+model wherever the rows are kept, and a GPU fit draws on the GPU.
 
 A sampler draws an *epoch*: a 1-D ``int64`` tensor of row positions into the
 labels it was fit on. The classifier slices that tensor into batches in order,

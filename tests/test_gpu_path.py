@@ -42,8 +42,10 @@ def force_storage(monkeypatch, where):
 # -- 1. draws independent of storage --------------------------------------------------
 
 
-def _draws(store_device, sampler_spec, X, y, w, epochs=3):
-    """Row orders the sampler drew, and the generator devices it drew with."""
+def _draws(monkeypatch, store, sampler_spec, X, y, w, epochs=3):
+    """Row orders the sampler drew (or the seeds of an imblearn sampler), and the
+    generator devices it drew with, training on the CPU with the rows kept on ``store``."""
+    monkeypatch.setattr(training, "storage_device", lambda nbytes, device: store)
     sampler = make_sampler(sampler_spec, {})
     seen = []
     if hasattr(sampler, "resample"):
@@ -64,29 +66,31 @@ def _draws(store_device, sampler_spec, X, y, w, epochs=3):
             return order
 
         sampler.epoch_indices = epoch_indices
-    batches = ResidentBatches(X, y, w, store_device, 16, sampler=sampler, seed=7)
-    for _ in range(epochs):
-        for xb, _target in batches:
-            assert xb.device.type == store_device.type
+    batches = ResidentBatches(X, y, w, torch.device("cpu"), 16, sampler=sampler, seed=7)
+    for _ in range(epochs):        # draw the epochs (the batch copies from "meta" cannot run)
+        columns, order = batches._epoch_columns_and_order()
+        batches.epoch += 1
+        assert columns[0].device.type == order.device.type == store.type
     return seen, batches.generator.get_state()
 
 
 @pytest.mark.parametrize("sampler", ["none", "under", "over", "progressive", "balanced_batch",
                                      RandomOverSampler()])
-def test_draws_are_the_same_whatever_the_storage_device(data, sampler):
-    # The "meta" device stands for a non-CPU store: its columns and orders live
-    # there, while the draws must come from the CPU generator as on the CPU.
+def test_draws_are_the_same_whatever_the_storage_device(data, monkeypatch, sampler):
+    # The "meta" device stands for a store other than the training device: the
+    # rows and the epoch orders live there, while the draws must come from the
+    # training device's generator as when the rows are kept on it.
     X, y = data
     X = torch.tensor(X, dtype=torch.float32)
     y = torch.tensor(y)
     w = torch.linspace(0.5, 1.5, len(y))
-    on_cpu, state_cpu = _draws(torch.device("cpu"), sampler, X, y, w)
-    on_meta, state_meta = _draws(torch.device("meta"), sampler, X, y, w)
-    assert len(on_cpu) == len(on_meta) == 3
-    for (kind_cpu, draw_cpu), (kind_meta, draw_meta) in zip(on_cpu, on_meta):
-        assert kind_cpu == kind_meta and kind_cpu in ("cpu", "seed")
-        assert torch.equal(torch.as_tensor(draw_cpu), torch.as_tensor(draw_meta))
-    assert torch.equal(state_cpu, state_meta)   # the generator advanced alike
+    kept, state_kept = _draws(monkeypatch, torch.device("cpu"), sampler, X, y, w)
+    elsewhere, state_elsewhere = _draws(monkeypatch, torch.device("meta"), sampler, X, y, w)
+    assert len(kept) == len(elsewhere) == 3
+    for (kind_kept, draw_kept), (kind_elsewhere, draw_elsewhere) in zip(kept, elsewhere):
+        assert kind_kept == kind_elsewhere and kind_kept in ("cpu", "seed")
+        assert torch.equal(torch.as_tensor(draw_kept), torch.as_tensor(draw_elsewhere))
+    assert torch.equal(state_kept, state_elsewhere)   # the generator advanced alike
 
 
 @pytest.mark.parametrize("device", DEVICES)
