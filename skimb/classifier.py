@@ -513,7 +513,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             self.history.record("event_storage", self.training_storage_)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        """Drop the sampler's index-table copies: a fitted model keeps no training state."""
+        """Drop the sampler's index-table copies, so a fitted model holds none on the device."""
         super().on_train_end(net, X=X, y=y, **kwargs)
         if isinstance(getattr(self, "sampler_", None), EpochSampler):
             self.sampler_.clear_cache()
