@@ -1,11 +1,13 @@
 """Batching for the training loop: device-resident gathers, or a DataLoader.
 
 The fast path keeps the whole in-memory training portion on the training
-device for the entire fit, asks the sampler for an epoch of indices drawn on
-that device, and gathers each batch with one indexing operation. Nothing in it
-waits for the device. When the features do not fit in the device's free
-memory they stay in host memory; each gathered batch is pinned and copied over
-asynchronously instead.
+device for the entire fit and gathers each batch with one indexing operation.
+Each epoch's order is drawn on the training device, with that device's
+generator, wherever the rows are kept, so a given seed draws the same epochs
+whether they sit on the device or stream from host memory. Nothing in it waits
+for the device. When the columns do not fit in the memory the device can give
+they stay in host memory; the epoch's order is copied there once and each
+gathered batch is pinned and copied over asynchronously.
 """
 
 from __future__ import annotations
@@ -21,12 +23,39 @@ from .samplers import ImblearnSampler
 DEVICE_MEMORY_SHARE = 0.5
 
 
+#: Values of the classifier's ``training_storage_`` and history key ``event_storage``.
+STORAGE_KINDS = ("device", "host", "dataloader")
+
+
 def storage_device(nbytes: int, device: torch.device) -> torch.device:
-    """Where to keep ``nbytes`` of features for training on ``device``."""
+    """Where to keep ``nbytes`` of training columns for training on ``device``.
+
+    On CUDA the columns stay on the device when they take at most
+    :data:`DEVICE_MEMORY_SHARE` of the memory it can give: what the driver
+    reports free plus what PyTorch's caching allocator holds reserved but
+    unused (after a first fit in the process that is most of it); otherwise
+    they stay in host memory.
+    """
     if device.type != "cuda":
         return device
     free, _ = torch.cuda.mem_get_info(device)
-    return device if nbytes <= DEVICE_MEMORY_SHARE * free else torch.device("cpu")
+    reusable = torch.cuda.memory_reserved(device) - torch.cuda.memory_allocated(device)
+    available = free + max(reusable, 0)
+    return device if nbytes <= DEVICE_MEMORY_SHARE * available else torch.device("cpu")
+
+
+def _nbytes(*columns) -> int:
+    """Bytes of the given tensors (None counts nothing)."""
+    return sum(t.element_size() * t.numel() for t in columns if t is not None)
+
+
+#: Bytes per row of an epoch's visiting order (int64 indices).
+_ORDER_BYTES = 8
+
+
+def storage_of(iterator) -> str:
+    """Where an epoch iterator keeps its rows: one of :data:`STORAGE_KINDS`."""
+    return iterator.storage if isinstance(iterator, ResidentBatches) else "dataloader"
 
 
 def _batch(X, y, w):
@@ -49,9 +78,17 @@ class ResidentBatches:
         Fitted sampler drawing each epoch's rows; None visits every row once
         in order (validation and prediction).
     seed : int, default=0
-        Seeds the generator the sampler draws with, on the storage device.
+        Seeds the generator every epoch is drawn with, on ``device`` whatever
+        the storage.
     first_epoch : int, default=0
         Epoch number of the first iteration (continued fits go on counting).
+
+    Attributes
+    ----------
+    store : torch.device or None
+        Where the columns are kept: ``device`` or the host. With an
+        imbalanced-learn sampler it is decided every epoch from the resampled
+        size (None before the first epoch).
     """
 
     def __init__(self, X, y, sample_weight, device, batch_size, sampler=None, seed=0,
@@ -60,31 +97,47 @@ class ResidentBatches:
         self.batch_size = batch_size
         self.sampler = sampler
         self.epoch = first_epoch
-        self.store = storage_device(X.element_size() * X.numel(), device)
+        # On the training device for every storage: CPU and CUDA generators draw
+        # different streams, and the model must not depend on free memory. (Not
+        # on the CPU: an epoch of 1M rows took 35-270 ms of CPU time to draw there,
+        # up to a whole GPU epoch at batch 8192.)
+        self.generator = torch.Generator(device=device).manual_seed(seed)
+        self.store = None
         if isinstance(sampler, ImblearnSampler):
             self._host = (X.numpy(), None if y is None else y.numpy(),
                           None if sample_weight is None else sample_weight.numpy())
         else:
+            order_bytes = 0 if sampler is None else _ORDER_BYTES * len(X)
+            self.store = storage_device(_nbytes(X, y, sample_weight) + order_bytes, device)
             self._columns = self._place(X, y, sample_weight)
-        self.generator = torch.Generator(device=self.store).manual_seed(seed)
+
+    @property
+    def storage(self) -> str:
+        """``"device"`` when the rows are kept on the training device, else ``"host"``."""
+        return "device" if self.store == self.device else "host"
 
     def _place(self, X, y, w):
         return tuple(None if t is None else t.to(self.store) for t in (X, y, w))
+
+    def _to_store(self, order):
+        """Move an epoch's order (drawn on the training device) to the rows, once."""
+        return order.to(self.store)
 
     def _epoch_columns_and_order(self):
         if self.sampler is None:
             return self._columns, None
         if isinstance(self.sampler, ImblearnSampler):
-            seed = int(torch.randint(2**31 - 1, (1,), generator=self.generator, device=self.store))
+            seed = int(torch.randint(2**31 - 1, (1,), generator=self.generator,
+                                     device=self.device))
             X, y, w = self.sampler.resample(*self._host, seed=seed)
-            columns = self._place(
-                torch.from_numpy(X), torch.from_numpy(y),
-                None if w is None else torch.from_numpy(np.asarray(w, dtype=np.float32)),
-            )
-            order = torch.randperm(len(y), generator=self.generator, device=self.store)
-            return columns, order
+            columns = (torch.from_numpy(X), torch.from_numpy(y),
+                       None if w is None else torch.from_numpy(np.asarray(w, dtype=np.float32)))
+            # Decided on the resampled size: an oversampler returns several times the rows.
+            self.store = storage_device(_nbytes(*columns) + _ORDER_BYTES * len(y), self.device)
+            order = torch.randperm(len(y), generator=self.generator, device=self.device)
+            return self._place(*columns), self._to_store(order)
         order = self.sampler.epoch_indices(self.epoch, self.batch_size, self.generator)
-        return self._columns, order
+        return self._columns, self._to_store(order)
 
     def __iter__(self):
         (X, y, w), order = self._epoch_columns_and_order()

@@ -20,8 +20,9 @@ from skorch.utils import is_dataset, to_numpy, to_tensor
 from torch.utils.data import DataLoader
 
 from ._data import TensorTable, WeightedTarget, labels_of, table_and_rows
-from ._device import resolve_device
-from ._training import EpochIndexSampler, ResidentBatches
+from ._device import check_device_placement, resolve_device
+from ._seeding import seeded_torch
+from ._training import EpochIndexSampler, ResidentBatches, storage_of
 from ._validation import (
     check_features,
     check_sample_weight,
@@ -136,6 +137,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         Only when ``X`` was a DataFrame with string column names.
     sampler_ : EpochSampler or ImblearnSampler
         The fitted sampler.
+    training_storage_ : {"device", "host", "dataloader"}
+        Where the last training epoch kept its rows: on the training device,
+        in host memory with each batch copied over (when they do not fit in
+        the device memory), or read through a DataLoader (a torch Dataset).
+        Every epoch's history row records it as ``event_storage``.
     history : skorch History
         With a validation split, every epoch records ``valid_f1_macro``
         computed once over the whole validation set.
@@ -264,6 +270,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         -------
         self : ImbalancedTorchClassifier
         """
+        check_device_placement(self)
         if self.warm_start and self.initialized_:
             return self.partial_fit(X, y, sample_weight=sample_weight, **fit_params)
         try:
@@ -281,7 +288,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     _FITTED = ("n_features_in_", "feature_names_in_", "classes_inferred_", "multilabel_",
                "class_counts_", "sampler_", "sampling_seed_", "module_", "criterion_",
-               "optimizer_")
+               "optimizer_", "training_storage_")
 
     def _forget_fit(self):
         """Drop everything a failed fit may have set, so no half-fitted model remains."""
@@ -386,11 +393,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             yield
             return
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-        device = torch.device(self.device or "cpu")
-        devices = [device.index if device.index is not None else torch.cuda.current_device()
-                   ] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
+        with seeded_torch(seed, torch.device(self.device or "cpu")):
             self.sampling_seed_ = seed
             yield
 
@@ -602,6 +605,15 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             row[prefix + "_loss"] = value
             row[prefix + "_batch_size"] = size
         self.history.record(prefix + "_batch_count", len(losses))
+        if training:
+            self.training_storage_ = storage_of(iterator)
+            self.history.record("event_storage", self.training_storage_)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Drop the sampler's index-table copies, so a fitted model holds none on the device."""
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        if isinstance(getattr(self, "sampler_", None), EpochSampler):
+            self.sampler_.clear_cache()
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Loss of a batch; sample weights arrive with the targets."""

@@ -312,7 +312,10 @@ class _ClassWeightedLoss(ImbalanceLoss):
 
     With ``drw_epoch=E`` the weights are all 1 before epoch ``E`` and the
     class weights from then on (Cao et al., NeurIPS 2019: re-weighting from
-    the first epoch usually hurts the learned features).
+    the first epoch usually hurts the learned features). The weights in force
+    are the buffer ``active_weights``, switched in place by :meth:`set_epoch`,
+    so ``forward`` has no branch on the epoch and ``torch.compile`` builds one
+    graph for the whole schedule.
     """
 
     def __init__(self, weights, beta, drw_epoch):
@@ -321,6 +324,7 @@ class _ClassWeightedLoss(ImbalanceLoss):
         self.beta = beta
         self.drw_epoch = drw_epoch
         self.register_buffer("class_weights", torch.zeros(0, dtype=torch.float64))
+        self.register_buffer("active_weights", torch.zeros(0, dtype=torch.float64))
 
     def fit_class_statistics(self, counts):
         if self.drw_epoch is not None and (
@@ -333,20 +337,33 @@ class _ClassWeightedLoss(ImbalanceLoss):
         else:
             weights = class_weights(counts, scheme, self.beta, self.classes)
         self._buffer("class_weights", weights)
+        self.active_weights = self.class_weights.clone()
+        self._switch_weights()
 
     def weight_scheme(self):
         """The class-weight scheme in force (None: unweighted)."""
         return self.weights
 
+    def set_epoch(self, epoch: int) -> None:
+        """Tell the loss that epoch ``epoch`` starts; switches the DRW weights in place."""
+        super().set_epoch(epoch)
+        self._switch_weights()
+
+    def _switch_weights(self):
+        """Fill ``active_weights``: ones while DRW holds the weights off, else the class weights."""
+        with torch.no_grad():
+            if self.drw_epoch is not None and self.epoch < self.drw_epoch:
+                self.active_weights.fill_(1.0)
+            else:
+                self.active_weights.copy_(self.class_weights)
+
     def row_weights(self, target, dtype):
-        """Class weight of every row's class, or None while DRW holds them off."""
-        if self.drw_epoch is not None and self.epoch < self.drw_epoch:
-            return None
-        return self.class_weights.to(dtype)[target]
+        """Weight in force of every row's class (all 1 while DRW holds them off)."""
+        return self.active_weights.to(dtype)[target]
 
 
 def _apply_weights(losses, row_weights):
-    return losses if row_weights is None else row_weights * losses
+    return row_weights * losses
 
 
 class WeightedCrossEntropy(_ClassWeightedLoss):
@@ -793,7 +810,9 @@ class BinaryCrossEntropy(_SigmoidLoss):
     finite; ``p_j`` the positive weight and ``v_j`` the label weight. A
     binary target needs one module output (the built-in MLP is sized so) and
     ``predict_proba`` returns ``[1 - s(z), s(z)]``; a multi-label target one
-    output per label and ``predict_proba`` returns ``s(z)``.
+    output per label and ``predict_proba`` returns ``s(z)``. Half-precision
+    logits are cast to float32 inside the loss, so large positive weights do
+    not overflow.
 
     ``pos_weight`` and ``label_weights`` do different things (seed 003):
     ``pos_weight`` multiplies only the positive term of a label, as if its
@@ -882,7 +901,9 @@ class BinaryCrossEntropy(_SigmoidLoss):
         return weights
 
     def per_label(self, z, y):
-        return _sigmoid_cross_entropy(z, y, self.positive_weight.to(z.dtype))
+        # At least float32: a positive weight neg/pos can pass float16's 65504.
+        dtype = torch.promote_types(z.dtype, torch.float32)
+        return _sigmoid_cross_entropy(z.to(dtype), y.to(dtype), self.positive_weight.to(dtype))
 
     def reduce_labels(self, losses):
         weight = self.label_weight.to(losses.dtype)

@@ -192,3 +192,8 @@ class MacroF1Scoring(Callback):
         net.history.record(self.name, score)
         net.history.record(self.name + "_best", bool(is_best))
         self._pred, self._true = [], []
+
+    def on_train_end(self, net, **kwargs):
+        # An interrupted epoch (KeyboardInterrupt, which skorch catches) leaves
+        # its batches here, on the training device: drop them.
+        self._pred, self._true = [], []

@@ -3,7 +3,10 @@
 Every sampler is fit on the encoded labels of the *training portion* (after the
 internal validation split) and then asked for a fresh index draw at the start of
 every epoch. Draws happen with torch on the device of the ``generator`` they are
-given, so a GPU fit never brings indices back to the host.
+given. The classifier hands them a generator on the training device whether
+the training rows are kept there or stream from host memory (CPU and CUDA
+generators draw different streams), so a given ``random_state`` gives the same
+model wherever the rows are kept, and a GPU fit draws on the GPU.
 
 A sampler draws an *epoch*: a 1-D ``int64`` tensor of row positions into the
 labels it was fit on. The classifier slices that tensor into batches in order,
@@ -117,6 +120,24 @@ class EpochSampler(BaseEstimator):
         state = super().__getstate__()
         state["_cache"] = {}
         return state
+
+    def clear_cache(self) -> None:
+        """Drop the copies of the index tables made for drawing.
+
+        They take about 16 bytes a training row on each device drawn on; the
+        next draw makes them again. The classifier calls this when training
+        ends, so a fitted model holds none.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skimb.samplers import UnderSampler
+        >>> sampler = UnderSampler().fit(torch.tensor([0, 0, 1]), n_classes=2)
+        >>> _ = sampler.epoch_indices(0, 2, torch.Generator().manual_seed(0))
+        >>> len(sampler._cache), (sampler.clear_cache(), len(sampler._cache))[1]
+        (1, 0)
+        """
+        self._cache = {}
 
     @property
     def n_samples_(self) -> int:

@@ -837,7 +837,8 @@ class _EpochSpy(Callback):
         if training:
             target = torch.zeros(1, dtype=torch.long)
             crit = net.criterion_
-            self.seen.append((crit.epoch, crit.row_weights(target, torch.float64) is not None))
+            weights = crit.row_weights(target, torch.float64)
+            self.seen.append((crit.epoch, not torch.all(weights == 1)))
 
 
 # ---------------------------------------------------------------------------

@@ -349,7 +349,9 @@ def test_fitted_sampler_pickles_without_device_copies(data):
 
     X, y = data
     clf = clf_(sampler="under").fit(X, y)
-    assert clf.sampler_._cache  # device copies made while training
+    assert clf.sampler_._cache == {}  # dropped when training ended
+    clf.sampler_.epoch_indices(0, 8, torch.Generator().manual_seed(1))
+    assert clf.sampler_._cache  # copies made for drawing
     restored = pickle.loads(pickle.dumps(clf.sampler_))
     assert restored._cache == {}
     gen = torch.Generator().manual_seed(0)
