@@ -112,7 +112,7 @@ def report(results: pd.DataFrame, args) -> str:
     header = (f"Mean test macro-F1 over {args.seeds} seed(s); stratified 70/30 split, at most "
               f"{args.max_train_rows} training rows; MLP (128, 128), {args.max_epochs} epochs, "
               "1 torch thread. Empty cells: not applicable.\n\n")
-    return header + table.to_markdown(floatfmt=".3f") + "\n"
+    return header + table.to_markdown(floatfmt=".3f").replace(" nan ", "     ") + "\n"
 
 
 def main(argv=None):
