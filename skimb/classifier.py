@@ -30,6 +30,7 @@ from ._validation import (
     encode_labels,
     is_multilabel,
 )
+from .decisions import NO_VALIDATION_SPLIT, check_decision, decide, fit_decision
 from .losses import (ClassRectificationLoss, ImbalanceLoss, loss_class, make_loss,
                      output_probabilities)
 from .metrics import MacroF1Scoring
@@ -115,12 +116,25 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         Makes a fit reproducible: weight initialisation, dropout and sampling.
     threshold : float, default=0.5
         Multi-label targets only: ``predict`` marks a label present where its
-        probability exceeds this, in [0, 1].
+        probability exceeds this, in [0, 1] (with ``decision="argmax"``).
+    decision : {"argmax", "prior", "tuned"}, default="argmax"
+        How ``predict`` turns probabilities into labels:
+        ``classes_[argmax(log p + decision_offsets_)]``. ``"argmax"``: zero
+        offsets. ``"prior"``: post-hoc logit adjustment, offsets
+        ``-decision__tau * log(class share)``. ``"tuned"``: the offsets that
+        maximise macro-F1 on the internal validation split (classes in
+        ``decision__exclude`` left out; classes with fewer than
+        ``decision__min_count`` validation rows keep offset 0), chosen after
+        training on the weights the model keeps. Multi-label: ``"prior"`` and
+        ``"tuned"`` set per-label thresholds instead. See the user guide's
+        *Decisions* page. The epoch scorer ``valid_f1_macro`` always scores
+        the ``argmax`` decision.
     verbose : int, default=0
         skorch's per-epoch log when 1.
     **kwargs
         Every other skorch ``NeuralNet`` parameter, with its skorch meaning,
-        plus ``module__*``, ``sampler__*`` and ``loss__*`` parameters.
+        plus ``module__*``, ``sampler__*``, ``loss__*`` and ``decision__*``
+        parameters.
 
     Attributes
     ----------
@@ -142,6 +156,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         in host memory with each batch copied over (when they do not fit in
         the device memory), or read through a DataLoader (a torch Dataset).
         Every epoch's history row records it as ``event_storage``.
+    decision_offsets_ : ndarray of shape (n_classes,)
+        Single-label targets: the offsets ``predict`` adds to ``log p``.
+    decision_thresholds_ : ndarray of shape (n_labels,)
+        Multi-label targets with ``decision="prior"`` or ``"tuned"``: each
+        label is predicted where its probability exceeds its threshold.
     history : skorch History
         With a validation split, every epoch records ``valid_f1_macro``
         computed once over the whole validation set.
@@ -159,7 +178,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     [1.0, 1.0]
     """
 
-    prefixes_ = NeuralNetClassifier.prefixes_ + ["sampler", "loss"]
+    prefixes_ = NeuralNetClassifier.prefixes_ + ["sampler", "loss", "decision"]
 
     def __init__(
         self,
@@ -175,6 +194,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         device: str | None = "auto",
         random_state=None,
         threshold: float = 0.5,
+        decision: str = "argmax",
         verbose: int = 0,
         **kwargs,
     ):
@@ -197,6 +217,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self.loss = loss
         self.random_state = random_state
         self.threshold = threshold
+        self.decision = decision
 
     # -- device: the parameter keeps "auto"; skorch's internals see the resolved one
 
@@ -214,7 +235,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         # Explicit sampler__*/loss__* values win over the expansion of an
         # estimator passed as sampler= (e.g. SMOTE's own k_neighbors).
         params.update({key: value for key, value in vars(self).items()
-                       if key.startswith(("sampler__", "loss__"))})
+                       if key.startswith(("sampler__", "loss__", "decision__"))})
         return params
 
     def __setstate__(self, state):
@@ -227,7 +248,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     def set_params(self, **params):
         strategy_keys = [
             key for key in params
-            if key in ("sampler", "loss") or key.startswith(("sampler__", "loss__"))
+            if key in ("sampler", "loss", "decision")
+            or key.startswith(("sampler__", "loss__", "decision__"))
         ]
         for key in strategy_keys:
             setattr(self, key, params.pop(key))
@@ -288,7 +310,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     _FITTED = ("n_features_in_", "feature_names_in_", "classes_inferred_", "multilabel_",
                "class_counts_", "sampler_", "sampling_seed_", "module_", "criterion_",
-               "optimizer_", "training_storage_")
+               "optimizer_", "training_storage_", "decision_offsets_", "decision_thresholds_",
+               "_decision_rows_")
 
     def _forget_fit(self):
         """Drop everything a failed fit may have set, so no half-fitted model remains."""
@@ -318,7 +341,24 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             return self.fit(X, y, sample_weight=sample_weight, **fit_params)
         if not isinstance(X, TensorTable):
             X, y = self._prepare(X, y, sample_weight, first_fit=False)
-        return super().partial_fit(X, y, classes, **fit_params)
+        try:
+            super().partial_fit(X, y, classes, **fit_params)
+            self._fit_decision()
+        finally:
+            vars(self).pop("_decision_rows_", None)
+        return self
+
+    def _fit_decision(self):
+        """Set the decision attributes from the weights the model kept (after every callback)."""
+        valid, y_valid, n_rows = self._decision_rows_
+        held_out = None if valid is None else lambda: (self.predict_proba(valid), y_valid)
+        fitted = fit_decision(
+            self.decision, self.get_params_for("decision"), classes=self.classes_,
+            class_counts=self.class_counts_, n_rows=n_rows, multilabel=self.multilabel_,
+            held_out=held_out, threshold=self._check_threshold() if self.multilabel_ else 0.5)
+        for name in ("decision_offsets_", "decision_thresholds_"):
+            vars(self).pop(name, None)
+        vars(self).update(fitted)
 
     def _prepare(self, X, y, sample_weight, first_fit):
         """Validate the input; return the dataset and encoded labels skorch trains on."""
@@ -505,11 +545,16 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         """
         y = None if y is None else np.asarray(y)
         presplit = self.__dict__.pop("_presplit", None)
+        check_decision(self.decision, self.get_params_for("decision"))
         if presplit is not None and presplit[0] is X:
             dataset_train, dataset_valid = presplit[2]
         else:
             dataset_train, dataset_valid = self._split(X, y, **fit_params)
+        if self.decision == "tuned" and dataset_valid is None:
+            raise ValueError(NO_VALIDATION_SPLIT)
         y_train = labels_of(dataset_train, y, X)
+        self._decision_rows_ = (dataset_valid, None if dataset_valid is None
+                                else labels_of(dataset_valid, y, X), len(y_train))
         n_classes = len(self.classes_)
         if self.multilabel_:
             self.class_counts_ = y_train.sum(axis=0).astype(np.int64)
@@ -709,13 +754,17 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            For a multi-label target, the 0/1 indicator matrix: 1 where a
-            label's probability exceeds ``threshold``.
+            ``classes_[argmax(log p + decision_offsets_)]``. For a multi-label
+            target, the 0/1 indicator matrix: 1 where a label's probability
+            exceeds ``decision_thresholds_`` (or ``threshold`` with
+            ``decision="argmax"``).
         """
         proba = self.predict_proba(X)
         if self.multilabel_:
-            return (proba > self._check_threshold()).astype(np.int64)
-        return self.classes_[proba.argmax(axis=1)]
+            thresholds = getattr(self, "decision_thresholds_", None)
+            return (proba > (self._check_threshold() if thresholds is None else thresholds)
+                    ).astype(np.int64)
+        return self.classes_[decide(proba, self.decision_offsets_)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

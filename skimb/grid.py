@@ -8,14 +8,19 @@ import numpy as np
 
 __all__ = ["default_strategy_grid", "prefer_baseline"]
 
+#: Values of parameters a grid candidate leaves unset (the classifier's defaults).
+_UNSET = {"decision": "argmax"}
+
 
 def default_strategy_grid(max_epochs: int = 20, prefix: str = "") -> list[dict]:
     """Samplers x losses worth comparing first, as a ``GridSearchCV`` parameter grid.
 
-    Ten settings: four losses with plain shuffling (``ce``, ``logit_adjusted``,
-    ``focal``, ``balanced_softmax``), ``weighted_ce`` with balanced and
-    square-root weights, LDAM with deferred re-weighting from two thirds of
-    the epochs, and the ``sqrt``, ``over`` and ``under`` samplers with ``ce``.
+    Ten settings: three losses with plain shuffling (``ce``, ``logit_adjusted``,
+    ``focal``), ``ce`` with post-hoc logit adjustment (``decision="prior"``),
+    ``weighted_ce`` with balanced and square-root weights, LDAM with deferred
+    re-weighting from two thirds of the epochs, and the ``sqrt``, ``over`` and
+    ``under`` samplers with ``ce``. (``balanced_softmax`` is left out: it is
+    ``logit_adjusted`` with tau=1 up to a constant, the same model.)
 
     Parameters
     ----------
@@ -38,7 +43,8 @@ def default_strategy_grid(max_epochs: int = 20, prefix: str = "") -> list[dict]:
     ['none']
     """
     grid = [
-        {"sampler": ["none"], "loss": ["ce", "logit_adjusted", "focal", "balanced_softmax"]},
+        {"sampler": ["none"], "loss": ["ce", "logit_adjusted", "focal"]},
+        {"sampler": ["none"], "loss": ["ce"], "decision": ["prior"]},
         {"sampler": ["none"], "loss": ["weighted_ce"], "loss__weights": ["balanced", "sqrt"]},
         {"sampler": ["none"], "loss": ["ldam"], "loss__drw_epoch": [max_epochs * 2 // 3]},
         {"sampler": ["sqrt", "over", "under"], "loss": ["ce"]},
@@ -63,9 +69,10 @@ def prefer_baseline(
 
     Parameters
     ----------
-    baseline : mapping, default={"sampler": "none", "loss": "ce"}
+    baseline : mapping, default={"sampler": "none", "loss": "ce", "decision": "argmax"}
         Parameter values (without ``prefix``) that identify the baseline
-        candidates; the best-scoring of them is the baseline.
+        candidates; the best-scoring of them is the baseline. A candidate
+        that does not set ``decision`` has the classifier's ``"argmax"``.
     n_std_errors : float, default=1.0
         How many standard errors the gain must exceed; 0 picks the best
         candidate whenever its mean is higher.
@@ -94,7 +101,8 @@ def prefer_baseline(
     >>> search.fit(X, y).best_params_["sampler"] in ("none", "over")
     True
     """
-    baseline = dict({"sampler": "none", "loss": "ce"} if baseline is None else baseline)
+    baseline = dict({"sampler": "none", "loss": "ce", "decision": "argmax"}
+                    if baseline is None else baseline)
     if n_std_errors < 0:
         raise ValueError(f"n_std_errors must be >= 0, got {n_std_errors!r}.")
 
@@ -110,7 +118,7 @@ def prefer_baseline(
         means = np.asarray(cv_results["mean" + suffix], dtype=np.float64)
         params = cv_results["params"]
         matches = [i for i, p in enumerate(params)
-                   if all(p.get(prefix + k) == v for k, v in baseline.items())]
+                   if all(p.get(prefix + k, _UNSET.get(k)) == v for k, v in baseline.items())]
         if not matches:
             raise ValueError(f"prefer_baseline: no candidate of the grid has {baseline}.")
         base = max(matches, key=lambda i: means[i])

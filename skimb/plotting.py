@@ -1,6 +1,7 @@
-"""Figures for imbalanced classification: class shares per epoch, confusion matrix, history.
+"""Figures for imbalanced classification: class shares per epoch, confusion matrix, history,
+precision-recall.
 
-Three functions, each drawing on a matplotlib ``Axes`` (a new figure when
+Four functions, each drawing on a matplotlib ``Axes`` (a new figure when
 ``ax`` is None) and returning it:
 
 * :func:`plot_class_distribution` — the class proportions of ``y`` beside the
@@ -9,7 +10,9 @@ Three functions, each drawing on a matplotlib ``Axes`` (a new figure when
 * :func:`plot_confusion_matrix` — counts or normalised rates with the original
   labels on the axes;
 * :func:`plot_history` — training/validation loss and validation macro-F1 per
-  epoch of a fitted :class:`~skimb.ImbalancedTorchClassifier`.
+  epoch of a fitted :class:`~skimb.ImbalancedTorchClassifier`;
+* :func:`plot_precision_recall` — per-class precision-recall curves with the
+  operating points of ``argmax`` and of chosen decision offsets.
 
 matplotlib is an optional dependency (``pip install skimb[plots]``); it is
 imported only when one of these functions is called, so ``import skimb`` does
@@ -34,7 +37,8 @@ from .samplers import EpochSampler, ImblearnSampler, make_sampler
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["plot_class_distribution", "plot_confusion_matrix", "plot_history"]
+__all__ = ["plot_class_distribution", "plot_confusion_matrix", "plot_history",
+           "plot_precision_recall"]
 
 _NORMALIZE = (None, "true", "pred", "all")
 
@@ -485,4 +489,111 @@ def plot_history(clf, ax: Axes | None = None) -> Axes:
     # Below the axes: curves can run anywhere inside them.
     ax.legend(handles=handles, fontsize="small", loc="upper center",
               bbox_to_anchor=(0.5, -0.14), ncol=min(len(handles), 4), frameon=False)
+    return ax
+
+
+# -- precision-recall with operating points ---------------------------------------------
+
+
+def _operating_point(y_true, decided, c):
+    predicted, actual = decided == c, y_true == c
+    tp = np.sum(predicted & actual)
+    precision = tp / predicted.sum() if predicted.any() else 1.0
+    return tp / max(actual.sum(), 1), precision
+
+
+def plot_precision_recall(y_true, proba, classes=None, offsets=None,
+                          ax: Axes | None = None) -> Axes:
+    """Per-class precision-recall curves, with the decisions' operating points marked.
+
+    Each class's curve is one-vs-rest over its probability column
+    (:func:`sklearn.metrics.precision_recall_curve`). On it, a circle marks
+    the (recall, precision) that ``argmax`` gives the class, and, with
+    ``offsets``, a star marks the point of ``argmax(log proba + offsets)``
+    (e.g. ``clf.decision_offsets_`` or ``TunedDecisionClassifierCV.offsets_``).
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    proba : array-like of shape (n_samples, n_classes)
+        Predicted probabilities, e.g. ``clf.predict_proba(X)``.
+    classes : array-like of shape (n_classes,), optional
+        Label of each column of ``proba``; by default the sorted labels of
+        ``y_true`` (which must then hold every class).
+    offsets : array-like of shape (n_classes,), optional
+        Decision offsets whose operating points to mark.
+    ax : matplotlib Axes, optional
+        Where to draw; by default a new figure is created.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        ``ax.lines`` holds one curve per class with at least one true row,
+        labelled by the class.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> import numpy as np
+    >>> from skimb.plotting import plot_precision_recall
+    >>> proba = np.array([[0.8, 0.2], [0.6, 0.4], [0.3, 0.7], [0.9, 0.1]])
+    >>> ax = plot_precision_recall(["a", "b", "b", "a"], proba, offsets=[0.0, 0.5])
+    >>> [line.get_label() for line in ax.lines]
+    ['a', 'b']
+    >>> plt.close(ax.figure)
+    """
+    from sklearn.metrics import precision_recall_curve
+
+    from .decisions import decide
+
+    y_true = _as_label_array(y_true, "y_true")
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim != 2 or len(proba) != len(y_true):
+        raise ValueError(
+            f"proba must have shape (n_samples, n_classes) with {len(y_true)} rows like "
+            f"y_true; got {proba.shape}."
+        )
+    classes = unique_labels(y_true) if classes is None else np.asarray(classes)
+    if len(classes) != proba.shape[1]:
+        raise ValueError(f"proba has {proba.shape[1]} columns but there are {len(classes)} "
+                         "classes; pass classes= with the label of each column.")
+    unknown = ~np.isin(y_true, classes)
+    if unknown.any():
+        raise ValueError(f"y_true holds labels not in classes: {np.unique(y_true[unknown])[:5]}.")
+    if offsets is not None:
+        offsets = np.asarray(offsets, dtype=np.float64)
+        if offsets.shape != (len(classes),):
+            raise ValueError(f"offsets must have shape ({len(classes)},); got {offsets.shape}.")
+    if ax is None:
+        ax = _new_axes((6.5, 5.0))
+    chosen = {"argmax": classes[proba.argmax(axis=1)]}
+    if offsets is not None:
+        chosen["offsets"] = classes[decide(proba, offsets)]
+    for j, c in enumerate(classes):
+        actual = y_true == c
+        if not actual.any():
+            continue
+        precision, recall, _ = precision_recall_curve(actual, proba[:, j])
+        (line,) = ax.plot(recall, precision, drawstyle="steps-post", label=str(c))
+        for name, decided in chosen.items():
+            r, p = _operating_point(y_true, decided, c)
+            ax.scatter([r], [p], marker="o" if name == "argmax" else "*",
+                       s=40 if name == "argmax" else 150, color=line.get_color(),
+                       edgecolor="black", linewidth=0.6, zorder=3)
+    from matplotlib.lines import Line2D
+
+    markers = [Line2D([], [], marker="o", linestyle="", color="grey", label="argmax")]
+    if offsets is not None:
+        markers.append(Line2D([], [], marker="*", markersize=12, linestyle="", color="grey",
+                              label="with offsets"))
+    ax.legend(handles=ax.get_lines() + markers, fontsize="small", loc="lower left")
+    ax.set_xlim(0.0, 1.02)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_title("Precision-recall per class (one vs rest)")
+    ax.grid(alpha=0.3)
     return ax

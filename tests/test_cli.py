@@ -33,7 +33,9 @@ def test_compare_on_a_csv_ranks_every_strategy(toy_csv, tmp_path, capsys):
     assert ranking["cv_macro_f1"].is_monotonic_decreasing
     assert {"F1 Dry", "F1 Wet", "F1 Frost"} <= set(ranking.columns)
     assert ranking["strategy"].iloc[0] in printed
-    assert ranking[["cv_macro_f1", "test_macro_f1"]].stack().between(0, 1).all()
+    assert ranking[["cv_macro_f1", "test_macro_f1", "test_tuned"]].stack().between(0, 1).all()
+    assert "none + ce (decision=prior)" in set(ranking["strategy"])
+    assert "test_tuned" in printed
 
 
 def test_exclude_changes_the_scores(toy_csv, tmp_path):

@@ -18,6 +18,8 @@ def test_default_grid_uses_registered_strategies_and_places_drw():
     assert {s["clf__sampler"] for s in settings} <= set(list_samplers())
     assert {s["clf__loss"] for s in settings} <= set(list_losses())
     assert {"clf__sampler": "none", "clf__loss": "ce"} in settings
+    assert "balanced_softmax" not in {s["clf__loss"] for s in settings}
+    assert {"clf__sampler": "none", "clf__loss": "ce", "clf__decision": "prior"} in settings
     ldam = [s for s in settings if s["clf__loss"] == "ldam"]
     assert ldam == [{"clf__sampler": "none", "clf__loss": "ldam", "clf__loss__drw_epoch": 20}]
 
@@ -87,3 +89,13 @@ def test_multi_metric_search_decides_by_the_named_scorer():
     assert search.best_index_ == prefer_baseline(metric="f1")(search.cv_results_)
     with pytest.raises(ValueError, match=r"no 'mean_test_score'; pass metric= one of \['acc', 'f1'\]"):
         prefer_baseline()(search.cv_results_)
+
+
+def test_baseline_is_the_argmax_decision_not_the_prior_one():
+    params = [{"sampler": "none", "loss": "ce"},
+              {"sampler": "none", "loss": "ce", "decision": "prior"},
+              {"sampler": "over", "loss": "ce"}]
+    # "prior" wins on the mean thanks to one fold; against argmax the gain is noise.
+    folds = [[0.60, 0.90, 0.60], [0.60, 0.58, 0.60], [0.60, 0.62, 0.60]]
+    assert prefer_baseline()(_results(folds, params)) == 0
+    assert prefer_baseline(n_std_errors=0.0)(_results(folds, params)) == 1

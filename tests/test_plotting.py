@@ -19,6 +19,7 @@ from skimb.plotting import (
     plot_class_distribution,
     plot_confusion_matrix,
     plot_history,
+    plot_precision_recall,
 )
 from skimb.samplers import UnderSampler
 
@@ -255,3 +256,56 @@ def test_history_unfitted_raises():
         plot_history(clf_())
     with pytest.raises(NotFittedError):
         plot_history(clf_())
+
+
+# -- plot_precision_recall ------------------------------------------------------------
+
+
+def _proba_problem():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, size=300)
+    logits = rng.normal(size=(300, 3)) + 1.5 * np.eye(3)[y] + [1.0, 0.0, -1.0]
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return np.array(["Dry", "Wet", "Frost"])[y], proba, np.array(["Dry", "Wet", "Frost"])
+
+
+def test_precision_recall_curves_and_operating_points_match_sklearn():
+    from sklearn.metrics import precision_score, recall_score
+
+    from skimb.decisions import decide
+
+    y, proba, classes = _proba_problem()
+    offsets = np.array([0.0, 0.3, 1.0])
+    ax = plot_precision_recall(y, proba, classes=classes, offsets=offsets)
+    assert [line.get_label() for line in ax.lines] == ["Dry", "Wet", "Frost"]
+    decided = classes[decide(proba, offsets)]
+    points = [coll.get_offsets()[0] for coll in ax.collections]
+    assert len(points) == 6  # argmax and offsets, per class
+    frost = points[5]
+    assert frost[0] == pytest.approx(recall_score(y, decided, labels=["Frost"], average=None)[0])
+    assert frost[1] == pytest.approx(precision_score(y, decided, labels=["Frost"],
+                                                     average=None)[0])
+    argmax_dry = points[0]
+    assert argmax_dry[0] == pytest.approx(
+        recall_score(y, classes[proba.argmax(1)], labels=["Dry"], average=None)[0])
+
+
+def test_precision_recall_default_classes_and_given_axes():
+    y, proba, _ = _proba_problem()
+    fig, ax = plt.subplots()
+    assert plot_precision_recall(y, proba[:, [0, 2, 1]], ax=ax) is ax
+    assert [line.get_label() for line in ax.lines] == ["Dry", "Frost", "Wet"]
+    assert len(ax.collections) == 3
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"proba": np.ones((5, 3))}, "rows"),
+    ({"classes": ["a", "b"]}, "columns"),
+    ({"offsets": [0.0, 1.0]}, "offsets"),
+    ({"classes": ["Dry", "Wet", "Ice"]}, "not in classes"),
+])
+def test_precision_recall_errors(kwargs, match):
+    y, proba, classes = _proba_problem()
+    args = {"y_true": y, "proba": proba, "classes": classes, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        plot_precision_recall(**args)

@@ -1,0 +1,277 @@
+"""TunedDecisionClassifierCV: macro-F1-tuned class offsets for any probabilistic classifier."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.metrics._scorer import _Scorer
+from sklearn.model_selection import (StratifiedKFold, StratifiedShuffleSplit, check_cv,
+                                     cross_val_predict)
+from sklearn.utils import _safe_indexing, get_tags
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, indexable
+
+from .decisions import MIN_COUNT, decide, tune_offsets
+from .metrics import macro_f1
+
+__all__ = ["TunedDecisionClassifierCV"]
+
+
+def _exclude_of(scoring, exclude):
+    """The classes the scorer leaves out, merged with ``exclude``; ValueError for other scorers."""
+    extra = []
+    if isinstance(scoring, str):
+        if scoring != "f1_macro":
+            raise ValueError(
+                f"scoring={scoring!r} cannot be maximised by class offsets here; use "
+                "'f1_macro' or skimb.metrics.macro_f1_scorer(exclude=...)."
+            )
+    elif isinstance(scoring, _Scorer) and scoring._score_func is macro_f1 and (
+            set(scoring._kwargs) <= {"exclude"}):
+        extra = scoring._kwargs.get("exclude")
+    else:
+        raise ValueError(
+            f"scoring={scoring!r} is not supported: offsets are chosen to maximise "
+            "macro-F1; use 'f1_macro' or skimb.metrics.macro_f1_scorer(exclude=...)."
+        )
+    merged = []
+    for labels in (extra, exclude):
+        if labels is None:
+            continue
+        if isinstance(labels, (list, tuple, set, frozenset, np.ndarray)):
+            merged.extend(np.asarray(list(labels), dtype=object).tolist())
+        else:
+            merged.append(labels)
+    return merged or None
+
+
+def _estimator_has(name):
+    def check(self):
+        return hasattr(self.estimator_ if hasattr(self, "estimator_") else self.estimator, name)
+    return check
+
+
+class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """Class offsets maximising macro-F1, chosen on out-of-fold probabilities, for any classifier.
+
+    ``fit`` collects out-of-fold probabilities of ``estimator`` (cross-fitting:
+    every row is predicted by a model that did not train on it), chooses
+    class-wise additive offsets ``offsets_`` on the log-probabilities that
+    maximise macro-F1 on them (:func:`skimb.decisions.tune_offsets`), then
+    refits ``estimator`` on all rows. ``predict`` returns
+    ``classes_[argmax(log predict_proba + offsets_)]``; ``predict_proba`` is
+    the estimator's, unchanged.
+
+    Unlike scikit-learn's ``TunedThresholdClassifierCV`` it handles any number
+    of classes. Single-label targets only.
+
+    Parameters
+    ----------
+    estimator : classifier with ``predict_proba``
+        Cloned; never fitted in place.
+    scoring : "f1_macro" or scorer, default="f1_macro"
+        The metric the offsets maximise: ``"f1_macro"`` or a
+        :func:`skimb.metrics.macro_f1_scorer` (whose ``exclude`` is used).
+        Other scorers raise a ValueError: offsets are found by an exact
+        macro-F1 search.
+    cv : int, float, cross-validation splitter or iterable, default=5
+        An int is a ``StratifiedKFold`` (shuffled when ``random_state`` is
+        set); a float in (0, 1) is one stratified split holding out that
+        share of the rows.
+    exclude : label or list of labels, optional
+        Classes left out of the macro-F1 being maximised (still predicted).
+    refit : bool, default=True
+        Refit ``estimator`` on all rows after choosing the offsets. With
+        ``False``, ``cv`` must make a single split (e.g. ``cv=0.2``): the model
+        trained on its training part is kept, and the offsets are chosen on
+        its held-out part — one fit instead of ``n_splits + 1``.
+    n_jobs : int, optional
+        Parallel fits of the folds (``cross_val_predict``).
+    random_state : int, RandomState or None, default=None
+        Shuffles the folds of an int or float ``cv``.
+    min_count : int, default=5
+        Classes with fewer rows keep offset 0 (see
+        :func:`~skimb.decisions.tune_offsets`).
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted estimator ``predict`` uses.
+    offsets_ : ndarray of shape (n_classes,)
+    best_score_ : float
+        Macro-F1 of the tuned decisions on the held-out probabilities.
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+        From ``estimator_``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_classification
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skimb import TunedDecisionClassifierCV
+    >>> X, y = make_classification(n_samples=600, n_classes=3, n_informative=4,
+    ...                            weights=[0.85, 0.1], random_state=0)
+    >>> model = TunedDecisionClassifierCV(LogisticRegression(), cv=3, random_state=0)
+    >>> model.fit(X, y).offsets_.shape
+    (3,)
+    >>> model.predict(X[:4]).shape
+    (4,)
+    """
+
+    def __init__(self, estimator, *, scoring="f1_macro", cv=5, exclude=None, refit: bool = True,
+                 n_jobs: int | None = None, random_state=None, min_count: int = MIN_COUNT):
+        self.estimator = estimator
+        self.scoring = scoring
+        self.cv = cv
+        self.exclude = exclude
+        self.refit = refit
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.min_count = min_count
+
+    def _splitter(self, y):
+        cv = self.cv
+        if isinstance(cv, numbers.Real) and not isinstance(cv, (bool, numbers.Integral)):
+            if not 0.0 < cv < 1.0:
+                raise ValueError(f"A float cv is the held-out share, in (0, 1); got {cv!r}.")
+            return StratifiedShuffleSplit(1, test_size=cv, random_state=self.random_state)
+        if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+            shuffle = self.random_state is not None
+            return StratifiedKFold(cv, shuffle=shuffle,
+                                   random_state=self.random_state if shuffle else None)
+        return check_cv(cv, y, classifier=True)
+
+    def fit(self, X, y, **fit_params):
+        """Choose the offsets on out-of-fold probabilities, then refit on all rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Anything ``estimator`` accepts.
+        y : array-like of shape (n_samples,)
+        **fit_params
+            Passed to every ``estimator.fit``.
+
+        Returns
+        -------
+        self : TunedDecisionClassifierCV
+        """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        exclude = _exclude_of(self.scoring, self.exclude)
+        if not hasattr(self.estimator, "predict_proba"):
+            raise ValueError(
+                f"estimator {type(self.estimator).__name__} has no predict_proba; offsets "
+                "need class probabilities."
+            )
+        if not isinstance(self.refit, (bool, np.bool_)):
+            raise ValueError(f"refit must be True or False, got {self.refit!r}.")
+        X, y = indexable(X, y)
+        y = column_or_1d(check_array(y, ensure_2d=False, dtype=None, input_name="y"), warn=True)
+        check_classification_targets(y)
+        classes, y_encoded = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(f"y holds one class only ({classes[0]!r}); a classifier needs "
+                             "at least two.")
+        splitter = self._splitter(y)
+        n_splits = splitter.get_n_splits(X, y)
+        if n_splits == 1:
+            train, test = next(splitter.split(X, y))
+            model = clone(self.estimator).fit(_safe_indexing(X, train), y[train], **fit_params)
+            proba = self._aligned(model, _safe_indexing(X, test), classes)
+            held_out = y_encoded[test]
+        elif not self.refit:
+            raise ValueError(
+                f"refit=False keeps the model of a single split, but cv makes {n_splits}; "
+                "use refit=True or a single split such as cv=0.2."
+            )
+        else:
+            proba = cross_val_predict(clone(self.estimator), X, y_encoded, cv=splitter,
+                                      method="predict_proba", n_jobs=self.n_jobs,
+                                      params=fit_params)
+            held_out = y_encoded
+        self.classes_ = classes
+        self.offsets_ = tune_offsets(proba, held_out, exclude=self._positions(exclude, classes),
+                                     min_count=self.min_count)
+        self.best_score_ = macro_f1(held_out, decide(proba, self.offsets_),
+                                    exclude=self._positions(exclude, classes))
+        if self.refit:
+            model = clone(self.estimator).fit(X, y, **fit_params)
+        self.estimator_ = model
+        return self
+
+    @staticmethod
+    def _positions(exclude, classes):
+        if exclude is None:
+            return None
+        return [i for i, c in enumerate(classes.tolist()) if c in set(exclude)]
+
+    @staticmethod
+    def _aligned(model, X, classes):
+        """``model.predict_proba(X)`` with a column per class of ``classes`` (0 if unseen)."""
+        proba = model.predict_proba(X)
+        out = np.zeros((proba.shape[0], len(classes)))
+        out[:, np.searchsorted(classes, model.classes_)] = proba
+        return out
+
+    @property
+    def n_features_in_(self):
+        """Number of features of the fitted estimator."""
+        check_is_fitted(self, "estimator_")
+        return self.estimator_.n_features_in_
+
+    def predict_proba(self, X):
+        """The estimator's class probabilities, unchanged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self, "estimator_")
+        return self._aligned(self.estimator_, X, self.classes_)
+
+    @available_if(_estimator_has("predict_log_proba"))
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Labels ``classes_[argmax(log predict_proba + offsets_)]``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "estimator_")
+        return self.classes_[decide(self.predict_proba(X), self.offsets_)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator)
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        tags.input_tags.string = inner.input_tags.string
+        return tags

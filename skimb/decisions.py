@@ -1,0 +1,484 @@
+"""Choosing decisions: class offsets on log-probabilities, and per-label thresholds.
+
+A classifier's probabilities say how likely each class is; the decision that
+maximises macro-F1 is usually not ``argmax p``: rare classes are predicted too
+seldom. This module chooses the decision rule
+
+    ``predict = argmax_c (log p_c + b_c)``
+
+with class-wise additive offsets ``b``:
+
+* :func:`prior_offsets` — post-hoc logit adjustment, ``b = -tau * log pi``
+  (Menon et al., ICLR 2021);
+* :func:`tune_offsets` — the offsets maximising macro-F1 on held-out rows, by
+  exact coordinate ascent (each one-dimensional step scans the sorted
+  breakpoints where a row's decision changes, in O(n log n));
+* :func:`tune_thresholds` — one threshold per label of a multi-label target,
+  each maximising that label's F1 by an exact sweep;
+* :func:`decide` — the class positions the rule picks.
+
+The rule behind ``min_count`` (classes with fewer held-out rows keep their
+starting offset) is measured in ``docs/user_guide/decisions.md``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["DECISIONS", "decide", "prior_offsets", "tune_offsets", "tune_thresholds"]
+
+#: Values of ``ImbalancedTorchClassifier(decision=...)``.
+DECISIONS = ("argmax", "prior", "tuned")
+
+#: Default minimum number of held-out rows of a class for its offset to be tuned.
+MIN_COUNT = 5
+
+_TINY = np.finfo(np.float64).tiny
+#: Offset beyond the outermost breakpoint when the best interval is unbounded.
+_END_MARGIN = 1.0
+_TOL = 1e-12
+#: Narrowest interval of offsets (in log-probability) a step may choose.
+_MIN_WIDTH = 1e-9
+
+
+def check_decision(decision, params: dict | None = None) -> str:
+    """Return ``decision`` if it is one of :data:`DECISIONS` and its ``decision__*``
+    parameters are known, else raise ValueError."""
+    if not isinstance(decision, str) or decision not in DECISIONS:
+        raise ValueError(
+            f"Unknown decision={decision!r}; use one of: {', '.join(DECISIONS)}."
+        )
+    unknown = set(params or {}) - {"tau", "exclude", "min_count"}
+    if unknown:
+        raise ValueError(
+            f"Unknown decision parameters {sorted('decision__' + k for k in unknown)}; "
+            "valid: decision__tau, decision__exclude, decision__min_count."
+        )
+    _check_tau((params or {}).get("tau", 1.0))
+    return decision
+
+
+def _log_proba(proba) -> np.ndarray:
+    p = np.asarray(proba, dtype=np.float64)
+    if p.ndim != 2 or p.shape[1] < 2:
+        raise ValueError(f"proba must be 2-D with a column per class; got shape {p.shape}.")
+    if not np.all(np.isfinite(p)) or np.any(p < 0):
+        raise ValueError("proba must hold finite, non-negative probabilities.")
+    return np.log(np.maximum(p, _TINY))
+
+
+def decide(proba, offsets) -> np.ndarray:
+    """Positions of the classes ``argmax(log proba + offsets)`` picks, one per row.
+
+    Zero offsets give ``proba.argmax(axis=1)`` exactly.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+    offsets : array-like of shape (n_classes,)
+
+    Returns
+    -------
+    positions : ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> from skimb.decisions import decide
+    >>> decide([[0.7, 0.3], [0.9, 0.1]], [0.0, 1.0]).tolist()
+    [1, 0]
+    """
+    offsets = np.asarray(offsets, dtype=np.float64)
+    if not offsets.any():
+        return np.asarray(proba).argmax(axis=1)
+    return (_log_proba(proba) + offsets).argmax(axis=1)
+
+
+def prior_offsets(class_counts, tau: float = 1.0) -> np.ndarray:
+    """Post-hoc logit adjustment: ``-tau * log(pi)``, ``pi`` the class shares.
+
+    A class with no rows gets the offset of a class with half a row, so it is
+    not pushed to ``+inf``.
+
+    Parameters
+    ----------
+    class_counts : array-like of shape (n_classes,)
+        Training rows per class.
+    tau : float, default=1.0
+        Strength; 0 gives zero offsets.
+
+    Returns
+    -------
+    offsets : ndarray of shape (n_classes,)
+
+    Examples
+    --------
+    >>> from skimb.decisions import prior_offsets
+    >>> prior_offsets([90, 10]).round(3).tolist()
+    [0.105, 2.303]
+    """
+    counts = np.asarray(class_counts, dtype=np.float64)
+    if counts.ndim != 1 or np.any(counts < 0) or counts.sum() <= 0:
+        raise ValueError("class_counts must be 1-D, non-negative, with at least one row.")
+    tau = _check_tau(tau)
+    shares = np.maximum(counts, 0.5) / counts.sum()
+    return -tau * np.log(shares)
+
+
+def _check_tau(tau) -> float:
+    if isinstance(tau, bool) or not isinstance(tau, (int, float, np.number)) or not np.isfinite(tau):
+        raise ValueError(f"decision__tau must be a finite number, got {tau!r}.")
+    return float(tau)
+
+
+def _encode(y, classes, n_classes):
+    classes = np.arange(n_classes) if classes is None else np.asarray(classes)
+    if len(classes) != n_classes:
+        raise ValueError(f"classes has {len(classes)} entries; proba has {n_classes} columns.")
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}.")
+    known = np.isin(y, classes)
+    if not known.all():
+        raise ValueError(f"y holds labels not in classes: {np.unique(y[~known])[:5].tolist()}.")
+    order = np.argsort(classes, kind="stable")
+    return order[np.searchsorted(classes, y, sorter=order)], classes
+
+
+def _positions(labels, classes) -> np.ndarray:
+    if labels is None:
+        return np.zeros(len(classes), dtype=bool)
+    if isinstance(labels, (list, tuple, set, frozenset, np.ndarray)):
+        wanted = set(np.asarray(list(labels), dtype=object).tolist())
+    else:
+        wanted = {labels}
+    return np.array([c in wanted for c in classes.tolist()], dtype=bool)
+
+
+def _f1(tp, pred, true):
+    denominator = pred + true
+    return np.divide(2.0 * tp, denominator, out=np.zeros(np.shape(tp)), where=denominator > 0)
+
+
+class _State:
+    """Top-two scores per row of ``log p + b``, the counts and macro-F1 they give."""
+
+    def __init__(self, scores, offsets, y, counted):
+        self.scores, self.offsets, self.y, self.counted = scores, offsets, y, counted
+        self.n_classes = scores.shape[1]
+        self.true = np.bincount(y, minlength=self.n_classes).astype(np.float64)
+        self._top_two(np.arange(len(y)))
+
+    def _top_two(self, rows):
+        if not hasattr(self, "first"):
+            n = len(self.y)
+            self.first, self.second = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        z = self.scores[rows] + self.offsets
+        first = z.argmax(axis=1)
+        z[np.arange(len(rows)), first] = -np.inf
+        self.first[rows], self.second[rows] = first, z.argmax(axis=1)
+
+    def value(self, rows, classes):
+        return self.scores[rows, classes] + self.offsets[classes]
+
+    def set_offset(self, c, value):
+        """Move ``b_c`` and update the top two of every row."""
+        self.offsets[c] = value
+        affected = np.flatnonzero((self.first == c) | (self.second == c))
+        rest = np.setdiff1d(np.arange(len(self.y)), affected, assume_unique=True)
+        v = self.scores[rest, c] + value
+        f_val = self.value(rest, self.first[rest])
+        s_val = self.value(rest, self.second[rest])
+        beats_first = (v > f_val) | ((v == f_val) & (c < self.first[rest]))
+        beats_second = ~beats_first & ((v > s_val) | ((v == s_val) & (c < self.second[rest])))
+        up = rest[beats_first]
+        self.second[up], self.first[up] = self.first[up], c
+        self.second[rest[beats_second]] = c
+        if len(affected):
+            self._top_two(affected)
+
+    def score(self) -> float:
+        """Macro-F1 of the current decisions, as :func:`skimb.metrics.macro_f1` counts it."""
+        pred = np.bincount(self.first, minlength=self.n_classes).astype(np.float64)
+        tp = np.bincount(self.first[self.first == self.y], minlength=self.n_classes)
+        included = self.counted & ((self.true > 0) | (pred > 0))
+        return float(_f1(tp, pred, self.true)[included].sum() / max(included.sum(), 1))
+
+    def sweep(self, c):
+        """Macro-F1 on every interval of ``b_c`` between breakpoints.
+
+        Returns ``(scores, lower, upper)``: interval ``k`` has ``k`` rows moved
+        to class ``c`` (those with the smallest breakpoints).
+        """
+        rows = np.arange(len(self.y))
+        rival = np.where(self.first == c, self.second, self.first)
+        breakpoints = self.value(rows, rival) - self.scores[:, c]
+        order = np.argsort(breakpoints, kind="stable")
+        t, a, y = breakpoints[order], rival[order], self.y[order]
+        K, true = self.n_classes, self.true
+        # b_c = -inf: every row takes its rival.
+        pred0 = np.bincount(a, minlength=K).astype(np.float64)
+        tp0 = np.bincount(a[a == y], minlength=K).astype(np.float64)
+        others = self.counted.copy()
+        others[c] = False
+        included0 = others & ((true > 0) | (pred0 > 0))
+        sum0 = _f1(tp0, pred0, true)[included0].sum()
+        # Row k (in breakpoint order) leaves class a[k]: its previous leavers.
+        by_rival = np.argsort(a, kind="stable")
+        starts = np.searchsorted(a[by_rival], a[by_rival], side="left")
+        rank = np.empty(len(a))
+        rank[by_rival] = np.arange(len(a)) - starts
+        hit = (a == y).astype(np.float64)
+        hits_before = np.empty(len(a))
+        cumulative = np.cumsum(hit[by_rival])
+        hits_before[by_rival] = cumulative - hit[by_rival] - np.concatenate(
+            [[0.0], cumulative])[starts]
+        pred_before, tp_before = pred0[a] - rank, tp0[a] - hits_before
+        pred_after, tp_after = pred_before - 1, tp_before - hit
+        inc_before = others[a] & ((true[a] > 0) | (pred_before > 0))
+        inc_after = others[a] & ((true[a] > 0) | (pred_after > 0))
+        d_sum = (inc_after * _f1(tp_after, pred_after, true[a])
+                 - inc_before * _f1(tp_before, pred_before, true[a]))
+        d_count = inc_after.astype(np.float64) - inc_before
+        zero = np.zeros(1)
+        sums = sum0 + np.concatenate([zero, np.cumsum(d_sum)])
+        counts = included0.sum() + np.concatenate([zero, np.cumsum(d_count)])
+        pred_c = np.arange(len(a) + 1, dtype=np.float64)
+        tp_c = np.concatenate([zero, np.cumsum(y == c)])
+        inc_c = self.counted[c] & ((true[c] > 0) | (pred_c > 0))
+        sums = sums + inc_c * _f1(tp_c, pred_c, np.full_like(pred_c, true[c]))
+        counts = counts + inc_c
+        scores = sums / np.maximum(counts, 1)
+        lower = np.concatenate([[-np.inf], t])
+        upper = np.concatenate([t, [np.inf]])
+        return scores, lower, upper
+
+
+def _interval_point(lower, upper):
+    if np.isneginf(lower):
+        return upper - _END_MARGIN
+    if np.isposinf(upper):
+        return lower + _END_MARGIN
+    return lower + (upper - lower) / 2
+
+
+def tune_offsets(
+    proba,
+    y,
+    *,
+    classes=None,
+    exclude=None,
+    init=None,
+    min_count: int = MIN_COUNT,
+    max_passes: int = 10,
+) -> np.ndarray:
+    """Class offsets ``b`` maximising macro-F1 of ``argmax(log proba + b)`` on these rows.
+
+    Coordinate ascent: each step moves one class's offset to the best value
+    with the others fixed, found exactly by sorting the breakpoints where a
+    row's decision switches to or from that class, then sweeping them while
+    counting true and false positives (O(n log n) per step). The chosen
+    offset is the midpoint of the best interval; among equally good intervals,
+    the one nearest the current offset. A move is made only when it raises
+    macro-F1, so the result never scores below ``init`` on these rows. Passes
+    over the classes repeat until none improves, at most ``max_passes`` times.
+    The search is deterministic.
+
+    Macro-F1 is counted as :func:`skimb.metrics.macro_f1` counts it: over the
+    classes present in ``y`` or predicted, minus ``exclude``.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Held-out probabilities (validation or out-of-fold rows).
+    y : array-like of shape (n_samples,)
+        True labels, among ``classes``.
+    classes : array-like of shape (n_classes,), optional
+        Label of each column of ``proba``; default ``0 .. n_classes - 1``.
+    exclude : label or list of labels, optional
+        Classes left out of the macro-F1 being maximised (still predicted).
+    init : array-like of shape (n_classes,), optional
+        Starting offsets, zeros by default (``argmax``).
+    min_count : int, default=5
+        Classes with fewer rows in ``y`` keep their starting offset: with so
+        few rows their best offset is mostly noise.
+    max_passes : int, default=10
+        Most passes over the classes.
+
+    Returns
+    -------
+    offsets : ndarray of shape (n_classes,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimb.decisions import decide, tune_offsets
+    >>> proba = np.array([[0.8, 0.2], [0.7, 0.3], [0.6, 0.4], [0.9, 0.1]])
+    >>> y = np.array([0, 1, 1, 0])
+    >>> b = tune_offsets(proba, y, min_count=1)
+    >>> decide(proba, b).tolist()
+    [0, 1, 1, 0]
+    """
+    scores = _log_proba(proba)
+    n, n_classes = scores.shape
+    y_pos, classes = _encode(y, classes, n_classes)
+    if len(y_pos) != n:
+        raise ValueError(f"y has {len(y_pos)} rows; proba has {n}.")
+    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 0:
+        raise ValueError(f"min_count must be a non-negative integer, got {min_count!r}.")
+    if isinstance(max_passes, bool) or not isinstance(max_passes, (int, np.integer)) or max_passes < 1:
+        raise ValueError(f"max_passes must be a positive integer, got {max_passes!r}.")
+    counted = ~_positions(exclude, classes)
+    if not counted.any():
+        raise ValueError("tune_offsets: every class is excluded; nothing to maximise.")
+    offsets = np.zeros(n_classes) if init is None else np.array(init, dtype=np.float64)
+    if offsets.shape != (n_classes,) or not np.all(np.isfinite(offsets)):
+        raise ValueError(f"init must hold {n_classes} finite offsets.")
+    start = offsets.copy()
+    state = _State(scores, offsets, y_pos, counted)
+    tunable = np.flatnonzero(state.true >= min_count)
+    best = state.score()
+    first_score = best
+    for _ in range(max_passes):
+        improved = False
+        for c in tunable:
+            values, lower, upper = state.sweep(c)
+            # Empty (tied breakpoints) or too narrow to land in with rounding:
+            values = np.where(upper - lower > _MIN_WIDTH, values, -np.inf)
+            top = values.max()
+            if top <= best + _TOL:
+                continue
+            candidates = np.flatnonzero(values >= top - _TOL)
+            points = np.array([_interval_point(lower[k], upper[k]) for k in candidates])
+            point = points[np.argmin(np.abs(points - offsets[c]))]
+            state.set_offset(c, point)
+            best = state.score()
+            improved = True
+        if not improved:
+            break
+    return state.offsets if best >= first_score else start
+
+
+def tune_thresholds(
+    proba, Y, *, min_count: int = MIN_COUNT, default: float = 0.5,
+) -> np.ndarray:
+    """One threshold per label maximising that label's F1 of ``proba > threshold``.
+
+    An exact sweep over each label's sorted probabilities; the threshold is
+    the midpoint between the last probability predicted present and the next
+    (above the highest, or below the lowest, by half the gap to 1 or 0).
+    Among equally good thresholds, the one nearest ``default``. A label with
+    fewer than ``min_count`` positive rows keeps ``default``.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_labels)
+        Held-out per-label probabilities.
+    Y : array-like of shape (n_samples, n_labels)
+        0/1 indicator matrix.
+    min_count : int, default=5
+    default : float, default=0.5
+
+    Returns
+    -------
+    thresholds : ndarray of shape (n_labels,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimb.decisions import tune_thresholds
+    >>> proba = np.array([[0.9, 0.2], [0.3, 0.6], [0.2, 0.1], [0.4, 0.3]])
+    >>> Y = np.array([[1, 0], [1, 1], [0, 0], [0, 0]])
+    >>> tune_thresholds(proba, Y, min_count=1).round(2).tolist()
+    [0.25, 0.45]
+    """
+    p = np.asarray(proba, dtype=np.float64)
+    Y = np.asarray(Y)
+    if p.ndim != 2 or p.shape != Y.shape:
+        raise ValueError(f"proba and Y must be 2-D of one shape; got {p.shape} and {Y.shape}.")
+    if not np.all(np.isfinite(p)):
+        raise ValueError("proba must hold finite probabilities.")
+    if not np.isin(Y, (0, 1)).all():
+        raise ValueError("Y must be a 0/1 indicator matrix.")
+    thresholds = np.full(p.shape[1], float(default))
+    for j in range(p.shape[1]):
+        true = Y[:, j].sum()
+        if true < max(min_count, 1):
+            continue
+        order = np.argsort(-p[:, j], kind="stable")
+        values, hits = p[order, j], Y[order, j]
+        k = np.arange(len(values) + 1)
+        tp = np.concatenate([[0], np.cumsum(hits)])
+        f1 = 2.0 * tp / (k + true)
+        # Between distinct values only: k rows above the threshold.
+        valid = np.ones(len(k), dtype=bool)
+        valid[1:-1] = values[:-1] > values[1:]
+        points = np.empty(len(k))
+        points[0] = (values[0] + 1.0) / 2
+        points[1:-1] = values[:-1] + (values[1:] - values[:-1]) / 2
+        points[-1] = values[-1] / 2 if values[-1] > 0 else -0.5
+        top = f1[valid].max()
+        candidates = np.flatnonzero(valid & (f1 >= top - _TOL))
+        thresholds[j] = points[candidates[np.argmin(np.abs(points[candidates] - default))]]
+    return thresholds
+
+
+NO_VALIDATION_SPLIT = (
+    'decision="tuned" chooses its offsets on the internal validation split; with '
+    "train_split=None there is none. Set train_split (e.g. skorch.dataset.ValidSplit(5, "
+    'stratified=True)), use decision="prior", or wrap the classifier in '
+    "skimb.TunedDecisionClassifierCV."
+)
+
+
+def _prior_thresholds(label_counts, n_rows, tau):
+    """Multi-label ``"prior"``: each label's two-class logit adjustment, ``p > sigmoid(tau * logit(pi))``."""
+    shares = np.clip(np.asarray(label_counts, dtype=np.float64), 0.5, n_rows - 0.5) / n_rows
+    return 1.0 / (1.0 + np.exp(-tau * np.log(shares / (1.0 - shares))))
+
+
+def fit_decision(decision, params: dict, *, classes, class_counts, n_rows: int, multilabel: bool,
+                 held_out=None, threshold: float = 0.5) -> dict:
+    """The fitted decision attributes of :class:`~skimb.ImbalancedTorchClassifier`.
+
+    Parameters
+    ----------
+    decision : {"argmax", "prior", "tuned"}
+    params : dict
+        The ``decision__*`` parameters: ``tau``, ``exclude``, ``min_count``.
+    classes, class_counts : ndarray of shape (n_classes,)
+        Labels and training rows per class (per label: rows where present).
+    n_rows : int
+        Training rows.
+    multilabel : bool
+    held_out : callable or None
+        ``held_out() -> (proba, y_encoded)`` on the validation rows; None
+        without a validation split.
+    threshold : float
+        The classifier's multi-label ``threshold``.
+
+    Returns
+    -------
+    attributes : dict
+        ``{"decision_offsets_": ...}``, or ``{"decision_thresholds_": ...}``
+        for a multi-label target (empty for ``"argmax"``: ``threshold`` rules).
+    """
+    check_decision(decision, params)
+    tau = _check_tau(params.get("tau", 1.0))
+    min_count = params.get("min_count", MIN_COUNT)
+    if decision == "argmax":
+        return {} if multilabel else {"decision_offsets_": np.zeros(len(classes))}
+    if decision == "prior":
+        if multilabel:
+            return {"decision_thresholds_": _prior_thresholds(class_counts, n_rows, tau)}
+        return {"decision_offsets_": prior_offsets(class_counts, tau)}
+    if held_out is None:
+        raise ValueError(NO_VALIDATION_SPLIT)
+    proba, y = held_out()
+    if multilabel:
+        thresholds = tune_thresholds(proba, y, min_count=min_count, default=threshold)
+        excluded = _positions(params.get("exclude"), np.asarray(classes))
+        thresholds[excluded] = threshold
+        return {"decision_thresholds_": thresholds}
+    offsets = tune_offsets(proba, np.asarray(y), exclude=_positions(params.get("exclude"),
+                           np.asarray(classes)).nonzero()[0], min_count=min_count)
+    return {"decision_offsets_": offsets}
