@@ -13,8 +13,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 from skorch import NeuralNetClassifier
-from skorch.callbacks import (EpochTimer, GradientNormClipping, LRScheduler, PassthroughScoring,
-                              PrintLog)
+from skorch.callbacks import EpochTimer, GradientNormClipping, PassthroughScoring, PrintLog
 from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_numpy, to_tensor
 from torch.utils.data import DataLoader
@@ -35,7 +34,7 @@ from .losses import (ClassRectificationLoss, ImbalanceLoss, loss_class, make_los
                      output_probabilities)
 from .metrics import MacroF1Scoring
 from .networks import default_network, network_class
-from .recipe import BestEpoch
+from .recipe import BestEpoch, CosineSchedule
 from .samplers import (
     EpochSampler,
     ImblearnSampler,
@@ -101,7 +100,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     optimizer : torch optimizer class, default=torch.optim.AdamW
     lr : float, default=1e-3
         The starting learning rate; the default recipe decays it to 0 over
-        ``max_epochs`` on a cosine (callback ``lr_scheduler``).
+        the ``max_epochs`` of every ``fit`` or ``partial_fit`` on a cosine
+        (callback ``lr_scheduler``).
     max_epochs : int, default=60
         With a validation split, the weights of the epoch with the best
         ``valid_f1_macro`` are kept (callback ``best_epoch``). Gradients are
@@ -262,7 +262,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
             ("valid_f1_macro", MacroF1Scoring()),
-            ("lr_scheduler", LRScheduler("CosineAnnealingLR", T_max=max(1, self.max_epochs))),
+            ("lr_scheduler", CosineSchedule()),
             ("gradient_clipping", GradientNormClipping(gradient_clip_value=GRADIENT_CLIP)),
             ("print_log", PrintLog()),
             ("best_epoch", BestEpoch(patience=BEST_EPOCH_PATIENCE)),

@@ -1,10 +1,41 @@
-"""The training recipe's own callback: keep the best validation epoch."""
+"""The training recipe's own callbacks: a cosine schedule per call, keep the best epoch."""
 
 from __future__ import annotations
 
-from skorch.callbacks import EarlyStopping
+from skorch.callbacks import EarlyStopping, LRScheduler
 
-__all__ = ["BestEpoch"]
+__all__ = ["BestEpoch", "CosineSchedule"]
+
+
+class CosineSchedule(LRScheduler):
+    """Decay the learning rate from ``lr`` to ``eta_min`` on a cosine over each training call.
+
+    skorch's ``LRScheduler`` with ``CosineAnnealingLR`` whose length is the
+    net's ``max_epochs``, read when training starts, and which starts again at
+    every ``fit`` and ``partial_fit`` (a continued fit would otherwise resume at
+    the end of the cosine, with a learning rate of 0).
+
+    Parameters
+    ----------
+    eta_min : float, default=0.0
+        The last epoch's learning rate.
+
+    Examples
+    --------
+    >>> from skimb import ImbalancedTorchClassifier
+    >>> clf = ImbalancedTorchClassifier(callbacks__lr_scheduler__eta_min=1e-5)
+    >>> constant = ImbalancedTorchClassifier(callbacks__lr_scheduler=None)
+    """
+
+    def __init__(self, eta_min: float = 0.0):
+        super().__init__(policy="CosineAnnealingLR", eta_min=eta_min)
+
+    def on_train_begin(self, net, **kwargs):
+        self.T_max = max(1, net.max_epochs)
+        self.last_epoch = -1
+        for group in net.optimizer_.param_groups:  # back to the top of the cosine
+            group["lr"] = group.get("initial_lr", group["lr"])
+        super().on_train_begin(net, **kwargs)
 
 
 class BestEpoch(EarlyStopping):

@@ -300,6 +300,14 @@ def test_default_recipe_is_adamw_cosine_clipping_and_best_epoch(data):
     assert {"lr_scheduler", "gradient_clipping", "best_epoch"} <= set(names)
     assert names["lr_scheduler"].kwargs["T_max"] == 4
     assert clf.optimizer_.param_groups[0]["lr"] < 0.01  # the schedule decayed it
+    assert clf.history[0, "event_lr"] == 0.01 and clf.history[-1, "event_lr"] < 0.01
+
+
+def test_the_cosine_starts_again_at_every_partial_fit(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**{**TINY, "max_epochs": 2}, lr=0.01).fit(X, y)
+    clf.partial_fit(X, y)
+    np.testing.assert_allclose(clf.history[:, "event_lr"], [0.01, 0.005, 0.01, 0.005])
 
 
 def test_best_epoch_keeps_the_best_validation_weights(data):
