@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
-from ._data import WeightedTarget
+from ._data import SparseRows, WeightedTarget, as_rows
 from .samplers import ImblearnSampler
 
 #: Share of the device's free memory the resident features may take.
@@ -60,9 +60,10 @@ class ResidentBatches:
         self.batch_size = batch_size
         self.sampler = sampler
         self.epoch = first_epoch
-        self.store = storage_device(X.element_size() * X.numel(), device)
+        self.store = storage_device(X.nbytes, device)
         if isinstance(sampler, ImblearnSampler):
-            self._host = (X.numpy(), None if y is None else y.numpy(),
+            self._host = (X.to_scipy() if isinstance(X, SparseRows) else X.numpy(),
+                          None if y is None else y.numpy(),
                           None if sample_weight is None else sample_weight.numpy())
         else:
             self._columns = self._place(X, y, sample_weight)
@@ -78,7 +79,7 @@ class ResidentBatches:
             seed = int(torch.randint(2**31 - 1, (1,), generator=self.generator, device=self.store))
             X, y, w = self.sampler.resample(*self._host, seed=seed)
             columns = self._place(
-                torch.from_numpy(X), torch.from_numpy(y),
+                as_rows(X), torch.from_numpy(y),
                 None if w is None else torch.from_numpy(np.asarray(w, dtype=np.float32)),
             )
             order = torch.randperm(len(y), generator=self.generator, device=self.store)

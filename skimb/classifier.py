@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from contextlib import contextmanager
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ from ._device import resolve_device
 from ._training import EpochIndexSampler, ResidentBatches
 from ._validation import (
     check_features,
+    check_loop_params,
     check_sample_weight,
     encode_indicator,
     encode_labels,
@@ -130,6 +132,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     """
 
     prefixes_ = NeuralNetClassifier.prefixes_ + ["sampler", "loss"]
+    # skorch's __init__ stores these; scikit-learn wants only parameters set there.
+    # Class-level defaults give skorch the same values until it initializes.
+    history_ = None
+    initialized_ = False
+    virtual_params_ = MappingProxyType({})
 
     def __init__(
         self,
@@ -151,7 +158,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if "criterion" in kwargs:
             raise TypeError("ImbalancedTorchClassifier takes the loss as loss=, not criterion=.")
         super().__init__(
-            module,
+            None,  # set below: skorch's __setattr__ would treat a module instance as fitted
             criterion=None,
             optimizer=optimizer,
             lr=lr,
@@ -162,7 +169,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             verbose=verbose,
             **kwargs,
         )
-        del self.criterion
+        state = vars(self)
+        for name, unset in (("history_", None), ("initialized_", False), ("virtual_params_", {})):
+            if type(state[name]) is type(unset) and state[name] == unset:
+                del state[name]
+        del state["criterion"]  # not through skorch's __delattr__, which copies prefixes_
+        state["module"] = module
         self.sampler = sampler
         self.loss = loss
         self.random_state = random_state
@@ -177,6 +189,10 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     @device.setter
     def device(self, value):
         self.__dict__["device"] = value
+
+    def _get_param_names(self):
+        # skorch lists every public attribute; its private bookkeeping is no parameter
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
 
     def get_params(self, deep=True, **kwargs):
         params = super().get_params(deep=deep, **kwargs)
@@ -283,6 +299,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     def _prepare(self, X, y, sample_weight, first_fit):
         """Validate the input; return the dataset and encoded labels skorch trains on."""
+        check_loop_params(self)
         multilabel = is_multilabel(y)
         encode = encode_indicator if multilabel else encode_labels
         if is_dataset(X):
@@ -300,7 +317,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             data = X
         elif first_fit:
             probe = _FeatureProbe()
-            features = check_features(probe, X, reset=True)
+            features = check_features(probe, X, reset=True, name=type(self).__name__)
             classes, y_encoded = encode(y, len(features))
             weights = check_sample_weight(sample_weight, len(features))
             n_features = probe.n_features_in_
@@ -521,6 +538,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     # -- prediction ---------------------------------------------------------------
 
     def _as_prediction_data(self, X):
+        check_loop_params(self)
         if is_dataset(X):
             return X
         return TensorTable(check_features(self, X, reset=False))
@@ -588,4 +606,5 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
         return tags
