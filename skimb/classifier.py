@@ -236,8 +236,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), DataFrame, or torch Dataset
-            Numeric features. A torch ``Dataset`` must yield ``(x, class_index)``
+        X : array-like of shape (n_samples, n_features), DataFrame, scipy sparse, or torch Dataset
+            Numeric features; a sparse matrix stays sparse and is densified
+            one batch at a time. A torch ``Dataset`` must yield ``(x, class_index)``
             (or ``(x, indicator_row)`` for a multi-label target), and then ``y``
             gives the class index (or indicator row) of every row.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
