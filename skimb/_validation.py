@@ -94,7 +94,7 @@ def encode_labels(y, n_samples: int):
                        isinstance(y.dtype, pd.CategoricalDtype) else y)
     y_arr = column_or_1d(y_arr, warn=True)
     check_consistent_length(np.empty(n_samples), y_arr)
-    if y_arr.dtype == object and pd.isna(y_arr).any():
+    if y_arr.dtype.kind in "fcO" and pd.isna(y_arr).any():
         raise ValueError(f"y contains missing labels at rows {np.flatnonzero(pd.isna(y_arr))[:5].tolist()}.")
     check_classification_targets(y_arr)
     try:

@@ -435,7 +435,17 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         stratified = isinstance(self.train_split, ValidSplit) and self.train_split.stratified
         if self.multilabel_ and y is not None and stratified:
             split_y = rarest_positive_label(y)
-        dataset_train, dataset_valid = super().get_split_datasets(X, split_y, **fit_params)
+        try:
+            dataset_train, dataset_valid = super().get_split_datasets(X, split_y, **fit_params)
+        except ValueError as err:
+            split = self.train_split
+            if isinstance(split, ValidSplit):
+                split = f"ValidSplit({split.cv!r}, stratified={split.stratified})"
+            raise ValueError(
+                f"The internal validation split train_split={split} cannot "
+                f"split these {len(X)} rows: {err} Pass train_split=None (no validation "
+                "split) or a split that suits the data."
+            ) from None
         y_train = labels_of(dataset_train, y, X)
         n_classes = len(self.classes_)
         if self.multilabel_:
