@@ -23,7 +23,8 @@ def _column_name(estimator, j):
     return f"column {names[j]!r}" if names is not None else f"column {j}"
 
 
-def check_features(estimator, X, *, reset: bool, name: str | None = None):
+def check_features(estimator, X, *, reset: bool,
+                   name: str | None = None) -> np.ndarray | SparseRows:
     """Validate ``X``; return it as a C-contiguous float32 array, or sparse rows.
 
     Sets ``n_features_in_`` / ``feature_names_in_`` when ``reset`` and checks

@@ -199,8 +199,7 @@ def _backend(args):
         args.fail("--scheduler needs Dask's distributed: pip install 'skimb[dask]'")
     stack = ExitStack()
     client = stack.enter_context(Client(args.scheduler))
-    print(f"Dask scheduler {args.scheduler}: {len(client.scheduler_info()['workers'])} "
-          "workers", flush=True)
+    print(f"Dask scheduler {args.scheduler}: {len(client.nthreads())} workers", flush=True)
     stack.enter_context(parallel_config("dask", n_jobs=args.n_jobs or -1))
     return stack
 
