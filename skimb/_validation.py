@@ -198,7 +198,8 @@ def check_loop_params(estimator) -> None:
                 f"batch; got {value!r}."
             )
     if not _is_int(estimator.max_epochs) or estimator.max_epochs < 0:
-        raise ValueError(f"max_epochs must be a non-negative integer; got {estimator.max_epochs!r}.")
+        raise ValueError(
+            f"max_epochs must be a non-negative integer; got {estimator.max_epochs!r}.")
 
 
 def _is_int(value) -> bool:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from contextlib import ExitStack, nullcontext
 from pathlib import Path

@@ -58,7 +58,8 @@ def tables(draw):
     codes = draw(st.permutations(codes.tolist()))
     label_kind = draw(st.sampled_from(["int", "str", "category", "Int64", "bool", "missing"]))
     names = {"int": [3, -1, 10, 7], "Int64": [3, -1, 10, 7], "bool": [False, True, True, True],
-             "missing": ["Dry", None, "Wet", "Frost"]}.get(label_kind, ["Dry", "Ice", "Wet", "Frost"])
+             "missing": ["Dry", None, "Wet", "Frost"]}.get(label_kind,
+                                                             ["Dry", "Ice", "Wet", "Frost"])
     y = [names[c] for c in codes]
     y = {"category": lambda: pd.Series(pd.Categorical(y)),
          "Int64": lambda: pd.Series(y, dtype="Int64"),

@@ -8,7 +8,7 @@ from imblearn.under_sampling import RandomUnderSampler
 
 from skimb._data import SparseRows
 
-from helpers import N_FEATURES, clf_, make_data  # noqa: F401
+from helpers import clf_, make_data
 
 
 def sparse_data(n=240, n_features=30, seed=0):
@@ -118,7 +118,7 @@ def test_batch_size_minus_one_is_the_whole_dataset(data):
 @pytest.mark.parametrize("value", [-1, 1.5, None])
 def test_bad_max_epochs_is_a_clear_error(data, value):
     X, y = data
-    with pytest.raises(ValueError, match=rf"max_epochs must be a non-negative integer; got {value!r}"):
+    with pytest.raises(ValueError, match=rf"max_epochs must be a non-negative integer; got {value}"):
         clf_(max_epochs=value).fit(X, y)
 
 
