@@ -14,7 +14,7 @@ def _auto_device() -> str:
 
 def resolve_device(device):
     """``"auto"`` becomes ``"cuda"`` when CUDA is available, else ``"cpu"``; others pass through."""
-    return _auto_device() if device == "auto" else device
+    return _auto_device() if isinstance(device, str) and device == "auto" else device
 
 
 def check_device_placement(net) -> None:

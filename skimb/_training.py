@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
-from ._data import WeightedTarget
+from ._data import SparseRows, WeightedTarget, as_rows
 from .samplers import ImblearnSampler
 
 #: Share of the device's free memory the resident features may take.
@@ -46,7 +46,7 @@ def storage_device(nbytes: int, device: torch.device) -> torch.device:
 
 def _nbytes(*columns) -> int:
     """Bytes of the given tensors (None counts nothing)."""
-    return sum(t.element_size() * t.numel() for t in columns if t is not None)
+    return sum(t.nbytes for t in columns if t is not None)
 
 
 #: Bytes per row of an epoch's visiting order (int64 indices).
@@ -104,7 +104,8 @@ class ResidentBatches:
         self.generator = torch.Generator(device=device).manual_seed(seed)
         self.store = None
         if isinstance(sampler, ImblearnSampler):
-            self._host = (X.numpy(), None if y is None else y.numpy(),
+            self._host = (X.to_scipy() if isinstance(X, SparseRows) else X.numpy(),
+                          None if y is None else y.numpy(),
                           None if sample_weight is None else sample_weight.numpy())
         else:
             order_bytes = 0 if sampler is None else _ORDER_BYTES * len(X)
@@ -130,7 +131,7 @@ class ResidentBatches:
             seed = int(torch.randint(2**31 - 1, (1,), generator=self.generator,
                                      device=self.device))
             X, y, w = self.sampler.resample(*self._host, seed=seed)
-            columns = (torch.from_numpy(X), torch.from_numpy(y),
+            columns = (as_rows(X), torch.from_numpy(y),
                        None if w is None else torch.from_numpy(np.asarray(w, dtype=np.float32)))
             # Decided on the resampled size: an oversampler returns several times the rows.
             self.store = storage_device(_nbytes(*columns) + _ORDER_BYTES * len(y), self.device)

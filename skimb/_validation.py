@@ -6,7 +6,16 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_consistent_length, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    column_or_1d,
+    validate_data,
+)
+
+from ._data import SparseRows
+
+REQUIRES_Y = "This classifier requires y to be passed, but the target y is None."
 
 
 def _column_name(estimator, j):
@@ -14,13 +23,18 @@ def _column_name(estimator, j):
     return f"column {names[j]!r}" if names is not None else f"column {j}"
 
 
-def check_features(estimator, X, *, reset: bool) -> np.ndarray:
-    """Validate ``X`` and return it as a C-contiguous float32 array.
+def check_features(estimator, X, *, reset: bool,
+                   name: str | None = None) -> np.ndarray | SparseRows:
+    """Validate ``X``; return it as a C-contiguous float32 array, or sparse rows.
 
     Sets ``n_features_in_`` / ``feature_names_in_`` when ``reset`` and checks
-    them otherwise. Non-numeric DataFrame columns and non-finite values raise
-    a ValueError that names the column.
+    them otherwise. A scipy sparse ``X`` comes back as
+    :class:`~skimb._data.SparseRows` (still sparse). Non-numeric DataFrame
+    columns, input that is not 2-D, empty input and non-finite values raise a
+    ValueError that says where; ``name`` is the estimator named in messages
+    (default: ``estimator``'s class).
     """
+    name = name or type(estimator).__name__
     if isinstance(X, pd.DataFrame):
         bad = [c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c])
                                            or pd.api.types.is_bool_dtype(X[c]))]
@@ -29,38 +43,59 @@ def check_features(estimator, X, *, reset: bool) -> np.ndarray:
                 f"X has non-numeric columns {bad}; encode them first (for example "
                 "with a ColumnTransformer and OneHotEncoder/OrdinalEncoder)."
             )
-    if hasattr(X, "shape") and len(X.shape) >= 1 and X.shape[0] == 0 or (
-        isinstance(X, list) and not X
-    ):
-        raise ValueError("X is empty: it has no rows.")
-    X = validate_data(
-        estimator, X, reset=reset, dtype=np.float32, order="C",
-        ensure_all_finite=False, ensure_min_samples=1,
+    checked = check_array(
+        X, accept_sparse=True, dtype=np.float32, order="C", ensure_all_finite=False,
+        ensure_2d=False, allow_nd=True, ensure_min_samples=0, ensure_min_features=0,
+        estimator=name, input_name="X",
     )
-    finite = np.isfinite(X)
+    if checked.ndim >= 1 and checked.shape[0] == 0:
+        raise ValueError("X is empty: it has no rows.")
+    if checked.ndim != 2:
+        hint = (" Reshape your data with X.reshape(-1, 1) if it holds a single feature, or "
+                "X.reshape(1, -1) if it holds a single sample." if checked.ndim == 1 else "")
+        raise ValueError(
+            f"X must be 2-D, (n_samples, n_features), for {name}; got {checked.ndim}-D "
+            f"input of shape {checked.shape}.{hint}"
+        )
+    if checked.shape[1] == 0:
+        raise ValueError(f"X has 0 feature(s) (shape={checked.shape}) while a minimum of 1 is "
+                         f"required by {name}.")
+    validate_data(estimator, X if isinstance(X, pd.DataFrame) else checked, reset=reset,
+                  skip_check_array=True)
+    if sp.issparse(checked):
+        checked = checked.tocsr()
+        _check_finite(estimator, checked.data, lambda k: (
+            np.searchsorted(checked.indptr, k, side="right") - 1, checked.indices[k]))
+        return SparseRows.from_scipy(checked)
+    _check_finite(estimator, checked.ravel(), lambda k: divmod(k, checked.shape[1]))
+    if not checked.flags.writeable:
+        checked = checked.copy()
+    return checked
+
+
+def _check_finite(estimator, values, locate):
+    """Raise naming the column and row of the first non-finite of ``values``."""
+    finite = np.isfinite(values)
     if not finite.all():
-        row, col = np.argwhere(~finite)[0]
+        row, col = locate(int(np.argmin(finite)))
         raise ValueError(
             f"X contains NaN or infinity (or a value too large for float32) in "
             f"{_column_name(estimator, col)}, first at row {row}. Impute or drop "
             "those values first."
         )
-    if not X.flags.writeable:
-        X = X.copy()
-    return X
 
 
 def encode_labels(y, n_samples: int):
     """Return ``(classes, encoded)`` for single-label targets, or raise ValueError."""
     if y is None:
-        raise ValueError("y is required: ImbalancedTorchClassifier is a supervised classifier.")
+        raise ValueError(REQUIRES_Y)
     if sp.issparse(y):
         y = y.toarray()
     y_arr = np.asarray(y.astype(object) if isinstance(y, pd.Series) and
                        isinstance(y.dtype, pd.CategoricalDtype) else y)
     y_arr = column_or_1d(y_arr, warn=True)
     check_consistent_length(np.empty(n_samples), y_arr)
-    if y_arr.dtype == object and pd.isna(y_arr).any():
+    if y_arr.dtype.kind in "fcO" and pd.isna(y_arr).any():
         raise ValueError(f"y contains missing labels at rows {np.flatnonzero(pd.isna(y_arr))[:5].tolist()}.")
     check_classification_targets(y_arr)
     try:
@@ -69,7 +104,7 @@ def encode_labels(y, n_samples: int):
         raise ValueError(f"y mixes label types that cannot be sorted: {exc}") from None
     if len(classes) < 2:
         raise ValueError(
-            f"y holds a single class ({classes[0]}); a classifier needs at least two."
+            f"y holds a single class ({classes[0]}): a classifier needs more than one class."
         )
     return classes, encoded.astype(np.int64)
 
@@ -79,12 +114,12 @@ def is_multilabel(y) -> bool:
     if sp.issparse(y):
         return y.ndim == 2 and y.shape[1] > 1
     shape = getattr(y, "shape", None)
-    if shape is None:
-        try:
-            shape = np.shape(y)
+    if shape is None and y is not None:
+        try:  # lists, and array-likes that only offer __array__
+            shape = np.asarray(y).shape
         except ValueError:  # ragged nested lists: not a matrix
             return False
-    return len(shape) == 2 and shape[1] > 1
+    return shape is not None and len(shape) == 2 and shape[1] > 1
 
 
 def encode_indicator(y, n_samples: int):
@@ -145,3 +180,27 @@ def check_sample_weight(sample_weight, n_samples: int):
     if w.sum() <= 0:
         raise ValueError("sample_weight sums to zero: no row would count.")
     return w.astype(np.float32)
+
+
+def check_loop_params(estimator) -> None:
+    """Raise a ValueError for a ``max_epochs`` or batch size the training loop cannot use.
+
+    ``batch_size`` (and ``iterator_train__batch_size`` /
+    ``iterator_valid__batch_size`` when set) must be a positive integer, or -1
+    for the whole dataset in one batch; ``max_epochs`` a non-negative integer.
+    """
+    params = vars(estimator)
+    for key in ("batch_size", "iterator_train__batch_size", "iterator_valid__batch_size"):
+        value = params.get(key, 1)
+        if not _is_int(value) or (value < 1 and value != -1):
+            raise ValueError(
+                f"{key} must be a positive integer, or -1 for the whole dataset in one "
+                f"batch; got {value!r}."
+            )
+    if not _is_int(estimator.max_epochs) or estimator.max_epochs < 0:
+        raise ValueError(
+            f"max_epochs must be a non-negative integer; got {estimator.max_epochs!r}.")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

@@ -6,6 +6,7 @@ import inspect
 import numbers
 import warnings
 from contextlib import contextmanager
+from types import MappingProxyType
 
 import numpy as np
 import torch
@@ -18,12 +19,13 @@ from skorch.dataset import ValidSplit
 from skorch.utils import is_dataset, to_numpy, to_tensor
 from torch.utils.data import DataLoader
 
-from ._data import TensorTable, WeightedTarget, labels_of, table_and_rows
+from ._data import SparseRows, TensorTable, WeightedTarget, labels_of, table_and_rows
 from ._device import check_device_placement, resolve_device
 from ._seeding import seeded_torch
 from ._training import EpochIndexSampler, ResidentBatches, storage_of
 from ._validation import (
     check_features,
+    check_loop_params,
     check_sample_weight,
     encode_indicator,
     encode_labels,
@@ -179,6 +181,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     """
 
     prefixes_ = NeuralNetClassifier.prefixes_ + ["sampler", "loss", "decision"]
+    # skorch's __init__ stores these; scikit-learn wants only parameters set there.
+    # Class-level defaults give skorch the same values until it initializes.
+    history_ = None
+    initialized_ = False
+    virtual_params_ = MappingProxyType({})
 
     def __init__(
         self,
@@ -201,7 +208,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if "criterion" in kwargs:
             raise TypeError("ImbalancedTorchClassifier takes the loss as loss=, not criterion=.")
         super().__init__(
-            module,
+            None,  # set below: skorch's __setattr__ would treat a module instance as fitted
             criterion=None,
             optimizer=optimizer,
             lr=lr,
@@ -212,7 +219,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             verbose=verbose,
             **kwargs,
         )
-        del self.criterion
+        state = vars(self)
+        for name, unset in (("history_", None), ("initialized_", False), ("virtual_params_", {})):
+            if type(state[name]) is type(unset) and state[name] == unset:
+                del state[name]
+        del state["criterion"]  # not through skorch's __delattr__, which copies prefixes_
+        state["module"] = module
         self.sampler = sampler
         self.loss = loss
         self.random_state = random_state
@@ -228,6 +240,10 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     @device.setter
     def device(self, value):
         self.__dict__["device"] = value
+
+    def _get_param_names(self):
+        # skorch lists every public attribute; its private bookkeeping is no parameter
+        return [name for name in super()._get_param_names() if not name.startswith("_")]
 
     def get_params(self, deep=True, **kwargs):
         params = super().get_params(deep=deep, **kwargs)
@@ -275,8 +291,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features), DataFrame, or torch Dataset
-            Numeric features. A torch ``Dataset`` must yield ``(x, class_index)``
+        X : array-like of shape (n_samples, n_features), DataFrame, scipy sparse, or torch Dataset
+            Numeric features; a sparse matrix stays sparse and is densified
+            one batch at a time. A torch ``Dataset`` must yield ``(x, class_index)``
             (or ``(x, indicator_row)`` for a multi-label target), and then ``y``
             gives the class index (or indicator row) of every row.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
@@ -362,6 +379,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     def _prepare(self, X, y, sample_weight, first_fit):
         """Validate the input; return the dataset and encoded labels skorch trains on."""
+        check_loop_params(self)
         multilabel = is_multilabel(y)
         encode = encode_indicator if multilabel else encode_labels
         if is_dataset(X):
@@ -379,7 +397,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             data = X
         elif first_fit:
             probe = _FeatureProbe()
-            features = check_features(probe, X, reset=True)
+            features = check_features(probe, X, reset=True, name=type(self).__name__)
             classes, y_encoded = encode(y, len(features))
             weights = check_sample_weight(sample_weight, len(features))
             n_features = probe.n_features_in_
@@ -490,6 +508,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         return name, {**defaults, **self.get_params_for("module")}
 
     def _fitting_a_dataset(self):
+        """True while fitting a torch Dataset, whose rows are not in memory: ``module=None``
+        then builds its network without a fitted front."""
         presplit = self.__dict__.get("_presplit")
         return presplit is not None and table_and_rows(presplit[2][0]) is None
 
@@ -511,13 +531,15 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                     "own nn.Module.")
             return None, None
         X_train, _, weights = located[0].take(located[1])
+        X_train = (X_train.to_scipy().toarray() if isinstance(X_train, SparseRows)
+                   else X_train.numpy())
         y_train = labels_of(dataset_train, y, data)
         if self.multilabel_:
             y_train = rarest_positive_label(y_train)
         if weights is not None:  # rows of weight 0 must not shape the fit
             kept = (weights > 0).numpy()
-            return X_train.numpy()[kept], y_train[kept]
-        return X_train.numpy(), y_train
+            return X_train[kept], y_train[kept]
+        return X_train, y_train
 
     @property
     def loss_(self):
@@ -592,7 +614,17 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         stratified = isinstance(self.train_split, ValidSplit) and self.train_split.stratified
         if self.multilabel_ and y is not None and stratified:
             split_y = rarest_positive_label(y)
-        return super().get_split_datasets(X, split_y, **fit_params)
+        try:
+            return super().get_split_datasets(X, split_y, **fit_params)
+        except ValueError as err:
+            split = self.train_split
+            if isinstance(split, ValidSplit):
+                split = f"ValidSplit({split.cv!r}, stratified={split.stratified})"
+            raise ValueError(
+                f"The internal validation split train_split={split} cannot "
+                f"split these {len(X)} rows: {err} Pass train_split=None (no validation "
+                "split) or a split that suits the data."
+            ) from None
 
     # -- batching -----------------------------------------------------------------
 
@@ -694,6 +726,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     # -- prediction ---------------------------------------------------------------
 
     def _as_prediction_data(self, X):
+        check_loop_params(self)
         if is_dataset(X):
             return X
         return TensorTable(check_features(self, X, reset=False))
@@ -769,4 +802,5 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
+        tags.input_tags.sparse = True
         return tags

@@ -5,24 +5,26 @@ By default it runs on the embedded, simulated RWIS road-surface table
 your own table, and a raw Iowa DOT RWIS export is recognised by its columns.
 Every strategy of the grid (samplers x losses) is scored by cross-validated
 macro-F1 on the training part, then refit on it and scored on the held-out
-part, per class too. Plots go to ``--out`` as PNG.
+part, per class too. Plots go to ``--out`` as PNG. ``--n-jobs`` runs the fits
+in parallel processes; ``--scheduler ADDRESS`` runs them on a Dask cluster
+(``pip install 'skimb[dask]'``).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed, parallel_config
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.metrics import f1_score
-from sklearn.model_selection import (KFold, ParameterGrid, StratifiedKFold, cross_val_score,
-                                     train_test_split)
+from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
@@ -60,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", default="skimb_compare", help="folder for the PNG plots and CSV")
     compare.add_argument("--random-state", type=int, default=0)
     compare.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    compare.add_argument("--n-jobs", type=int, default=None,
+                         help="parallel fits (joblib's n_jobs; -1: all CPUs, or all Dask workers)")
+    compare.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run the fits on this Dask scheduler (e.g. tcp://host:8786)")
     compare.set_defaults(fail=compare.error)
     return parser
 
@@ -131,41 +137,43 @@ def compare(args) -> pd.DataFrame:
                      f"classes: {sorted(set(labels))}")
     exclude = args.exclude or None
     classes = sorted(set(labels))
+    if args.n_jobs == 0:
+        args.fail("--n-jobs must not be 0 (-1: all CPUs or all Dask workers)")
+    device = ("auto, resolved on each worker" if args.scheduler
+              else ImbalancedTorchClassifier().device)
     print(f"{len(X)} rows, {X.shape[1]} features, {len(classes)} classes; "
           f"train {len(X_train)} / test {len(X_test)}"
           f"{' (time-ordered split)' if time_ordered else ''}; "
-          f"device {ImbalancedTorchClassifier().device}", flush=True)
+          f"device {device}", flush=True)
     print(pd.Series(labels).value_counts(normalize=True).round(3).to_string(), flush=True)
 
-    from tqdm.auto import tqdm
-
     base = _pipeline(args)
-    scorer = macro_f1_scorer(exclude=exclude)
+    grid = default_strategy_grid(args.max_epochs, prefix="clf__")
+    search = GridSearchCV(base, grid, scoring=macro_f1_scorer(exclude=exclude), cv=cv,
+                          refit=False, n_jobs=args.n_jobs)
+    with _backend(args):
+        search.fit(X_train, y_train)
+        candidates = search.cv_results_["params"]
+        print(f"Refitting {len(candidates)} strategies on the training part", flush=True)
+        refits = Parallel(n_jobs=args.n_jobs)(
+            delayed(_fit_predict)(clone(base).set_params(**params), params, exclude, X_train,
+                                  y_train, X_test)
+            for params in candidates)
+    results = search.cv_results_
     rows, fitted = [], {}
-    candidates = list(ParameterGrid(default_strategy_grid(args.max_epochs, prefix="clf__")))
-    for params in tqdm(candidates, desc="strategies", file=sys.stdout):
-        start = time.perf_counter()
-        model = clone(base).set_params(**params)
-        scores = cross_val_score(model, X_train, y_train, cv=cv, scoring=scorer)
-        # One refit gives both: the candidate's own decision, and tuned offsets.
-        model.set_params(clf__decision="tuned", clf__decision__exclude=exclude)
-        model.fit(X_train, y_train)
-        clf = model.named_steps["clf"]
-        own = (prior_offsets(clf.class_counts_) if params.get("clf__decision") == "prior"
-               else np.zeros(len(clf.classes_)))
-        y_pred = clf.classes_[decide(model.predict_proba(X_test), own)]
-        y_tuned = model.predict(X_test)
+    for i, (params, (model, y_pred, y_tuned, seconds)) in enumerate(zip(candidates, refits)):
         name = _describe(params)
         fitted[name] = (model, y_pred)
         per_class = f1_score(y_test, y_pred, labels=classes, average=None, zero_division=0)
         rows.append({
             "strategy": name,
-            "cv_macro_f1": scores.mean(),
-            "cv_std": scores.std(),
+            "cv_macro_f1": results["mean_test_score"][i],
+            "cv_std": results["std_test_score"][i],
             "test_macro_f1": macro_f1(y_test, y_pred, exclude=exclude),
             "test_tuned": macro_f1(y_test, y_tuned, exclude=exclude),
             **{f"F1 {c}": f for c, f in zip(classes, per_class)},
-            "seconds": time.perf_counter() - start,
+            "seconds": seconds + args.cv * (results["mean_fit_time"][i]
+                                            + results["mean_score_time"][i]),
         })
     table = pd.DataFrame(rows).sort_values("cv_macro_f1", ascending=False).reset_index(drop=True)
     table.index += 1
@@ -182,6 +190,34 @@ def compare(args) -> pd.DataFrame:
         written = _plots(out, fitted[best], X_train, y_train, y_test, best, args)
         print(f"\nBest: {best}. Wrote {', '.join(str(p) for p in written)} and {out / 'ranking.csv'}")
     return table
+
+
+def _backend(args):
+    """joblib's Dask backend on ``--scheduler``, else joblib's default."""
+    if args.scheduler is None:
+        return nullcontext()
+    try:
+        from distributed import Client
+    except ImportError:
+        args.fail("--scheduler needs Dask's distributed: pip install 'skimb[dask]'")
+    stack = ExitStack()
+    client = stack.enter_context(Client(args.scheduler))
+    print(f"Dask scheduler {args.scheduler}: {len(client.nthreads())} workers", flush=True)
+    stack.enter_context(parallel_config("dask", n_jobs=args.n_jobs or -1))
+    return stack
+
+
+def _fit_predict(model, params, exclude, X_train, y_train, X_test):
+    """Refit one strategy; its test predictions under its own decision and under tuned
+    offsets (one refit gives both: the offsets do not change the network)."""
+    start = time.perf_counter()
+    model.set_params(clf__decision="tuned", clf__decision__exclude=exclude)
+    model.fit(X_train, y_train)
+    clf = model.named_steps["clf"]
+    own = (prior_offsets(clf.class_counts_) if params.get("clf__decision") == "prior"
+           else np.zeros(len(clf.classes_)))
+    y_pred = clf.classes_[decide(model.predict_proba(X_test), own)]
+    return model, y_pred, model.predict(X_test), time.perf_counter() - start
 
 
 def _plots(out, best_fit, X_train, y_train, y_test, best, args):

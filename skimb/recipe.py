@@ -72,5 +72,6 @@ class BestEpoch(EarlyStopping):
             super().on_epoch_end(net, **kwargs)
 
     def on_train_end(self, net, **kwargs):
-        super().on_train_end(net, **kwargs)
+        if len(net.history):  # max_epochs=0 trains no epoch: nothing to restore
+            super().on_train_end(net, **kwargs)
         self.best_model_weights_ = None

@@ -30,6 +30,7 @@ import copy
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, clone
 
@@ -537,7 +538,7 @@ class ImblearnSampler:
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features)
+        X : ndarray or scipy sparse matrix of shape (n_samples, n_features)
         y : ndarray of shape (n_samples,)
             Encoded labels.
         sample_weight : ndarray of shape (n_samples,) or None
@@ -565,7 +566,8 @@ class ImblearnSampler:
                     "or use a sampler that only selects rows."
                 )
             w_epoch = np.asarray(sample_weight)[indices]
-        X_epoch = np.asarray(X_epoch, dtype=np.float32)
+        X_epoch = (X_epoch.astype(np.float32) if sp.issparse(X_epoch)
+                   else np.asarray(X_epoch, dtype=np.float32))
         y_epoch = np.asarray(y_epoch, dtype=np.int64)
         if cap is not None:
             keep = _rows_under_cap(y_epoch, cap, np.random.default_rng(seed))

@@ -52,6 +52,7 @@ def test_exclude_changes_the_scores(toy_csv, tmp_path):
     (["--data", "no/such/file.csv"], "not found"),
     (["--target", "nope"], "is not a column"),
     (["--exclude", "Snow"], "not in the data"),
+    (["--n-jobs", "0"], "--n-jobs must not be 0"),
 ])
 def test_bad_arguments_exit_with_a_clear_message(toy_csv, extra, message, capsys):
     args = ["compare", "--data", str(toy_csv), "--no-plots", *extra]
