@@ -1,0 +1,62 @@
+"""Loss strategies: small ``nn.Module`` objects with their formula in the docstring.
+
+All losses share one protocol (:class:`ImbalanceLoss`):
+
+* :meth:`~ImbalanceLoss.set_class_counts` receives the per-class row counts of
+  the training portion at every fit, after the internal validation split, and
+  turns them into buffers on the loss's device;
+* :meth:`~ImbalanceLoss.set_epoch` tells the loss which epoch starts, for
+  schedules such as deferred re-weighting (``drw_epoch``);
+* ``forward(logits, target, sample_weight=None)`` returns the batch loss: the
+  ``sample_weight``-weighted mean of the per-row losses,
+  ``sum_i s_i * l_i / sum_i s_i`` (a plain mean when no weights are given);
+* :meth:`~ImbalanceLoss.probabilities` maps the module's raw output to class
+  probabilities — never through the training-time adjustments (margins,
+  priors) — and :meth:`~ImbalanceLoss.output_width` says how many outputs the
+  module needs.
+
+Multi-label (indicator) targets reach the losses that support them through
+:meth:`~ImbalanceLoss.set_label_counts` instead (per-label positive counts and
+the number of training rows); the module then has one output per label and
+probabilities are the sigmoid of each. ``ce``, ``bce``, ``focal``, ``asl`` and
+``crl`` support multi-label targets; the others raise a ValueError.
+
+Everything is computed in log-space (``log_softmax``, ``logsigmoid``), so
+extreme logits stay finite. ``z`` below is the row of logits, ``y`` its class,
+``n_c`` the training rows of class c, ``N = sum_c n_c``, ``pi_c = n_c / N``.
+
+One file per family: ``cross_entropy`` (``ce``, ``weighted_ce``), ``focal``
+(``focal``, ``class_balanced``), ``logit_adjustment`` (``ldam``,
+``logit_adjusted``, ``balanced_softmax``, ``vs``), ``sigmoid`` (``bce``,
+``asl``), ``rectification`` (``crl``); ``_base`` holds the protocol and
+``registry`` the names.
+"""
+
+from ._base import ImbalanceLoss, class_weights
+from .cross_entropy import CrossEntropy, WeightedCrossEntropy
+from .focal import FocalLoss, ClassBalancedLoss
+from .logit_adjustment import LDAMLoss, LogitAdjustedLoss, BalancedSoftmaxLoss, VSLoss
+from .sigmoid import BinaryCrossEntropy, AsymmetricLoss
+from .rectification import ClassRectificationLoss
+from .registry import (list_losses, loss_class, make_loss, multilabel_losses,
+                       output_probabilities)
+
+__all__ = [
+    "ImbalanceLoss",
+    "CrossEntropy",
+    "WeightedCrossEntropy",
+    "FocalLoss",
+    "ClassBalancedLoss",
+    "LDAMLoss",
+    "LogitAdjustedLoss",
+    "BalancedSoftmaxLoss",
+    "VSLoss",
+    "BinaryCrossEntropy",
+    "AsymmetricLoss",
+    "ClassRectificationLoss",
+    "class_weights",
+    "list_losses",
+    "multilabel_losses",
+    "make_loss",
+    "output_probabilities",
+]
