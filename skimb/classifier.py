@@ -356,6 +356,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         """
         if not self.initialized_:
             return self.fit(X, y, sample_weight=sample_weight, **fit_params)
+        if not getattr(self.module_, "front_fitted", True):
+            raise ValueError(
+                "The network was rebuilt without training rows (set_params on a module__* "
+                "parameter re-initialises it), so its scaling and bins are not fitted: "
+                "call fit, not partial_fit or a warm-start fit.")
         if not isinstance(X, TensorTable):
             X, y = self._prepare(X, y, sample_weight, first_fit=False)
         try:
@@ -501,7 +506,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if self.module is None and self._fitting_a_dataset():
             name, defaults = "mlp", dict(DATASET_NETWORK)
         elif self.module is None:
-            name, defaults = default_network(torch.device(self.device or "cpu").type)
+            name, defaults = default_network(
+                torch.device(self.device or "cpu").type,
+                cosine_head=getattr(loss_class(self.loss), "needs_normalized_output", False))
         else:
             name, defaults = self.module, {}
         network_class(name)
@@ -732,15 +739,16 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         return TensorTable(check_features(self, X, reset=False))
 
     def _to_probabilities(self, output):
+        """Probabilities of the raw output; an ensemble's (batch, k, C) output gives the
+        mean over its members of whatever ``predict_nonlinearity`` makes of each."""
+        if output.ndim == 3:
+            members = self._to_probabilities(output.flatten(0, 1))
+            return members.unflatten(0, output.shape[:2]).mean(dim=1)
         nonlinearity = self.predict_nonlinearity
         if nonlinearity is None:
             return output
         if callable(nonlinearity):
             return nonlinearity(output)
-        if output.ndim == 3:  # an ensemble: the mean of the members' probabilities
-            members = output_probabilities(self.loss_, output.flatten(0, 1),
-                                           multilabel=self.multilabel_)
-            return members.unflatten(0, output.shape[:2]).mean(dim=1)
         return output_probabilities(self.loss_, output, multilabel=self.multilabel_)
 
     def _check_threshold(self):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.metrics._scorer import _Scorer
-from sklearn.model_selection import (StratifiedKFold, StratifiedShuffleSplit, check_cv,
-                                     cross_val_predict)
+from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
 from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -46,6 +46,15 @@ def _exclude_of(scoring, exclude):
         else:
             merged.append(labels)
     return merged or None
+
+
+def _fit_on_rows(estimator, X, y, rows, fit_params):
+    """``estimator`` fitted on ``rows``; sample-aligned fit parameters are indexed too."""
+    n_samples = len(y)
+    params = {key: _safe_indexing(value, rows)
+              if hasattr(value, "__len__") and not isinstance(value, str) and len(value) == n_samples
+              else value for key, value in fit_params.items()}
+    return estimator.fit(_safe_indexing(X, rows), y[rows], **params)
 
 
 def _estimator_has(name):
@@ -89,7 +98,7 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
         trained on its training part is kept, and the offsets are chosen on
         its held-out part — one fit instead of ``n_splits + 1``.
     n_jobs : int, optional
-        Parallel fits of the folds (``cross_val_predict``).
+        Parallel fits of the folds (joblib).
     random_state : int, RandomState or None, default=None
         Shuffles the folds of an int or float ``cv``.
     min_count : int, default=5
@@ -179,22 +188,23 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
             raise ValueError(f"y holds one class only ({classes[0]!r}); a classifier needs "
                              "at least two.")
         splitter = self._splitter(y)
-        n_splits = splitter.get_n_splits(X, y)
-        if n_splits == 1:
-            train, test = next(splitter.split(X, y))
-            model = clone(self.estimator).fit(_safe_indexing(X, train), y[train], **fit_params)
-            proba = self._aligned(model, _safe_indexing(X, test), classes)
-            held_out = y_encoded[test]
-        elif not self.refit:
+        folds = list(splitter.split(X, y))
+        if len(folds) > 1 and not self.refit:
             raise ValueError(
-                f"refit=False keeps the model of a single split, but cv makes {n_splits}; "
+                f"refit=False keeps the model of a single split, but cv makes {len(folds)}; "
                 "use refit=True or a single split such as cv=0.2."
             )
-        else:
-            proba = cross_val_predict(clone(self.estimator), X, y_encoded, cv=splitter,
-                                      method="predict_proba", n_jobs=self.n_jobs,
-                                      params=fit_params)
-            held_out = y_encoded
+        # Each fold's model is fitted on the original labels, so label-keyed parameters
+        # (class_weight dicts, decision__exclude, loss__* dicts) mean the same in every fit.
+        models = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_on_rows)(clone(self.estimator), X, y, train, fit_params)
+            for train, _ in folds)
+        tested = np.concatenate([test for _, test in folds])
+        proba = np.zeros((len(y), len(classes)))
+        for fold_model, (_, test) in zip(models, folds):
+            proba[test] = self._aligned(fold_model, _safe_indexing(X, test), classes)
+        proba, held_out = proba[tested], y_encoded[tested]
+        model = models[0]
         self.classes_ = classes
         self.offsets_ = tune_offsets(proba, held_out, exclude=self._positions(exclude, classes),
                                      min_count=self.min_count)

@@ -33,9 +33,12 @@ class CosineSchedule(LRScheduler):
     def on_train_begin(self, net, **kwargs):
         self.T_max = max(1, net.max_epochs)
         self.last_epoch = -1
-        for group in net.optimizer_.param_groups:  # back to the top of the cosine
-            group["lr"] = group.get("initial_lr", group["lr"])
         super().on_train_begin(net, **kwargs)
+
+    def on_train_end(self, net, **kwargs):
+        # Back to the top of the cosine, so the next call (or set_params(lr=...)) starts there.
+        for group in net.optimizer_.param_groups:
+            group["lr"] = group.pop("initial_lr", group["lr"])
 
 
 class BestEpoch(EarlyStopping):

@@ -299,7 +299,6 @@ def test_default_recipe_is_adamw_cosine_clipping_and_best_epoch(data):
     names = dict(clf.callbacks_)
     assert {"lr_scheduler", "gradient_clipping", "best_epoch"} <= set(names)
     assert names["lr_scheduler"].kwargs["T_max"] == 4
-    assert clf.optimizer_.param_groups[0]["lr"] < 0.01  # the schedule decayed it
     assert clf.history[0, "event_lr"] == 0.01 and clf.history[-1, "event_lr"] < 0.01
 
 
@@ -344,3 +343,44 @@ def test_best_epoch_is_idle_without_a_validation_split(data):
     X, y = data
     clf = ImbalancedTorchClassifier(**{**TINY, "max_epochs": 3}, train_split=None).fit(X, y)
     assert len(clf.history) == 3
+
+
+def test_a_network_rebuilt_by_set_params_refuses_a_continued_fit(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**TINY).fit(X, y)
+    clf.set_params(module__dropout=0.0)  # skorch rebuilds the module, without rows
+    assert not clf.module_.front_fitted
+    with pytest.raises(ValueError, match="call fit, not partial_fit"):
+        clf.partial_fit(X, y)
+    assert clf.fit(X, y).module_.front_fitted
+
+
+def test_ldam_with_module_none_builds_the_mlp_on_every_device(data, monkeypatch):
+    import skimb.classifier as classifier
+    from skimb.networks import default_network
+    X, y = data
+    monkeypatch.setattr(classifier, "default_network",
+                        lambda kind, **kw: default_network("cuda", **kw))
+    tabm = ImbalancedTorchClassifier(**{**TINY, "module__hidden_units": (8, 8)},
+                                     module__k=2).fit(X, y)
+    assert isinstance(tabm.module_, TabMNetwork)  # the patched "CUDA" default
+    ldam = ImbalancedTorchClassifier(**TINY, loss="ldam").fit(X, y)
+    assert isinstance(ldam.module_, MLPNetwork)
+
+
+def test_set_params_lr_reaches_the_next_call(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**{**TINY, "max_epochs": 2}, lr=0.01).fit(X, y)
+    clf.set_params(lr=0.001)
+    clf.partial_fit(X, y)
+    np.testing.assert_allclose(clf.history[:, "event_lr"], [0.01, 0.005, 0.001, 0.0005])
+
+
+def test_tabm_with_a_custom_nonlinearity_averages_its_members(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(**TABM, predict_nonlinearity=lambda z: torch.softmax(z, -1))
+    proba = clf.fit(X, y).predict_proba(X)
+    assert proba.shape == (len(X), 3)
+    np.testing.assert_allclose(proba, ImbalancedTorchClassifier(**TABM).fit(X, y)
+                               .predict_proba(X), atol=1e-6)
+    assert clf.predict(X).shape == (len(X),)

@@ -98,3 +98,14 @@ def test_wraps_skimb_classifier(data):
     model = TunedDecisionClassifierCV(clf, cv=2, random_state=0).fit(X.astype(np.float32), y)
     assert model.predict(X[:5]).shape == (5,)
     assert model.offsets_.shape == (3,)
+
+
+def test_folds_fit_on_the_original_labels():
+    """Label-keyed parameters mean the same in the folds as in the refit."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = np.where(X[:, 0] + 0.3 * rng.normal(size=120) > 0.8, "rare", "common")
+    weighted = LogisticRegression(class_weight={"common": 1.0, "rare": 5.0})
+    tuned = TunedDecisionClassifierCV(weighted, cv=3).fit(X, y, sample_weight=np.ones(120))
+    assert tuned.classes_.tolist() == ["common", "rare"]
+    assert set(tuned.predict(X)) <= {"common", "rare"}

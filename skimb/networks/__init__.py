@@ -57,14 +57,28 @@ def network_class(name: str) -> type[nn.Module]:
         ) from None
 
 
-def default_network(device_type: str) -> tuple[str, dict]:
+#: ``module=None`` for a loss that needs a cosine last layer (``ldam``), on every device.
+_COSINE_DEFAULT = ("mlp", {"num_embeddings": "ple"})
+
+
+def default_network(device_type: str, cosine_head: bool = False) -> tuple[str, dict]:
     """``(name, parameters)`` that ``module=None`` builds on a device of this kind.
+
+    Parameters
+    ----------
+    device_type : str
+        ``"cpu"``, ``"cuda"``, ...
+    cosine_head : bool, default=False
+        The loss needs a cosine last layer, which only the MLP has.
 
     Examples
     --------
     >>> from skimb.networks import default_network
     >>> default_network("cpu")[0] in ("mlp", "tabm")
     True
+    >>> default_network("cuda", cosine_head=True)[0]
+    'mlp'
     """
-    name, params = _DEFAULTS.get(device_type, _DEFAULTS["cpu"])
+    name, params = _COSINE_DEFAULT if cosine_head else _DEFAULTS.get(device_type,
+                                                                      _DEFAULTS["cpu"])
     return name, dict(params)

@@ -64,7 +64,8 @@ def tree_bins(X: np.ndarray, y: np.ndarray, n_bins: int = 48,
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=f".*{_ONE_BIN}.*")
             cut = compute_bins(torch.from_numpy(np.ascontiguousarray(X[:, varying])), n_bins,
-                               tree_kwargs={"min_samples_leaf": leaf, "min_impurity_decrease": 1e-4},
+                               tree_kwargs={"min_samples_leaf": leaf, "min_impurity_decrease": 1e-4,
+                                            "random_state": 0},
                                y=torch.as_tensor(np.asarray(y)), regression=False)
         for column, edges in zip(varying.tolist(), cut):
             bins[column] = edges

@@ -30,6 +30,11 @@ def fitted_front(n_features: int, *, scaling, num_embeddings, d_embedding, n_bin
     return scaler, embeddings
 
 
+def needs_rows(scaling, num_embeddings) -> bool:
+    """Whether the front fits statistics on training rows (robust scaling or PLE bins)."""
+    return scaling is not None or num_embeddings == "ple"
+
+
 def _as_tensor(X):
     import torch
 

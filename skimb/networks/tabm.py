@@ -9,7 +9,7 @@ import torch
 from tabm import TabM
 from torch import nn
 
-from .front import check_dropout, check_hidden_units, fitted_front
+from .front import check_dropout, check_hidden_units, fitted_front, needs_rows
 
 __all__ = ["TabMNetwork"]
 
@@ -62,6 +62,8 @@ class TabMNetwork(nn.Module):
         self.scaler, embeddings = fitted_front(
             n_features, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
             n_bins=n_bins, X_train=X_train, y_train=y_train)
+        #: False when built without training rows (e.g. re-initialised by set_params).
+        self.front_fitted = X_train is not None or not needs_rows(scaling, num_embeddings)
         self.tabm = TabM.make(n_num_features=n_features, d_out=n_outputs,
                               num_embeddings=embeddings, k=int(k), n_blocks=len(units),
                               d_block=units[0], dropout=check_dropout(dropout))
