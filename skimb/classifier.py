@@ -127,7 +127,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         maximise macro-F1 on the internal validation split (classes in
         ``decision__exclude`` left out; classes with fewer than
         ``decision__min_count`` validation rows keep offset 0), chosen after
-        training on the weights the model keeps. Multi-label: ``"prior"`` and
+        training on the weights the model keeps, then shrunk towards 0 by
+        ``n_c / (n_c + decision__shrinkage)`` (default 40; ``n_c`` the
+        class's validation rows). Multi-label: ``"prior"`` and
         ``"tuned"`` set per-label thresholds instead. See the user guide's
         *Decisions* page. The epoch scorer ``valid_f1_macro`` always scores
         the ``argmax`` decision.

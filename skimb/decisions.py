@@ -17,21 +17,28 @@ with class-wise additive offsets ``b``:
   each maximising that label's F1 by an exact sweep;
 * :func:`decide` — the class positions the rule picks.
 
-The rule behind ``min_count`` (classes with fewer held-out rows keep their
-starting offset) is measured in ``docs/user_guide/decisions.md``.
+The rules for small classes — ``min_count`` (classes with fewer held-out rows
+keep their starting offset) and :func:`shrink_offsets` (the classifier's tuned
+offsets shrink towards 0 with few held-out rows) — are measured in
+``docs/user_guide/decisions.md``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DECISIONS", "decide", "prior_offsets", "tune_offsets", "tune_thresholds"]
+__all__ = ["DECISIONS", "decide", "prior_offsets", "shrink_offsets", "tune_offsets",
+           "tune_thresholds"]
 
 #: Values of ``ImbalancedTorchClassifier(decision=...)``.
 DECISIONS = ("argmax", "prior", "tuned")
 
 #: Default minimum number of held-out rows of a class for its offset to be tuned.
 MIN_COUNT = 5
+
+#: Default of ``decision__shrinkage``: a tuned offset is scaled by ``n_c / (n_c + 40)``,
+#: ``n_c`` the held-out rows of its class (measured in docs/user_guide/decisions.md).
+SHRINKAGE = 40.0
 
 _TINY = np.finfo(np.float64).tiny
 #: Offset beyond the outermost breakpoint when the best interval is unbounded.
@@ -48,11 +55,12 @@ def check_decision(decision, params: dict | None = None) -> str:
         raise ValueError(
             f"Unknown decision={decision!r}; use one of: {', '.join(DECISIONS)}."
         )
-    unknown = set(params or {}) - {"tau", "exclude", "min_count"}
+    unknown = set(params or {}) - {"tau", "exclude", "min_count", "shrinkage"}
     if unknown:
         raise ValueError(
             f"Unknown decision parameters {sorted('decision__' + k for k in unknown)}; "
-            "valid: decision__tau, decision__exclude, decision__min_count."
+            "valid: decision__tau, decision__exclude, decision__min_count, "
+            "decision__shrinkage."
         )
     _check_tau((params or {}).get("tau", 1.0))
     return decision
@@ -436,6 +444,40 @@ def _prior_thresholds(label_counts, n_rows, tau):
     return 1.0 / (1.0 + np.exp(-tau * np.log(shares / (1.0 - shares))))
 
 
+def shrink_offsets(offsets, held_out_counts, shrinkage: float = SHRINKAGE) -> np.ndarray:
+    """Pull tuned offsets towards 0 (argmax) where few held-out rows chose them.
+
+    ``b_c * n_c / (n_c + shrinkage)``, ``n_c`` the held-out rows of class c:
+    an offset chosen on a handful of rows fits their noise, and macro-F1
+    weighs that class as much as any other.
+
+    Parameters
+    ----------
+    offsets : array-like of shape (n_classes,)
+    held_out_counts : array-like of shape (n_classes,)
+        Rows of each class among those the offsets were chosen on.
+    shrinkage : float, default=40
+        Held-out rows at which an offset keeps half its size; 0 keeps it whole.
+
+    Returns
+    -------
+    offsets : ndarray of shape (n_classes,)
+
+    Examples
+    --------
+    >>> from skimb.decisions import shrink_offsets
+    >>> shrink_offsets([1.0, -2.0, 0.5], [40, 0, 360]).tolist()
+    [0.5, -0.0, 0.45]
+    """
+    if (isinstance(shrinkage, bool) or not isinstance(shrinkage, (int, float, np.number))
+            or not np.isfinite(shrinkage) or shrinkage < 0):
+        raise ValueError(f"decision__shrinkage must be a finite number >= 0, got {shrinkage!r}.")
+    counts = np.asarray(held_out_counts, dtype=np.float64)
+    if shrinkage == 0:
+        return np.asarray(offsets, dtype=np.float64).copy()
+    return np.asarray(offsets, dtype=np.float64) * counts / (counts + shrinkage)
+
+
 def fit_decision(decision, params: dict, *, classes, class_counts, n_rows: int, multilabel: bool,
                  held_out=None, threshold: float = 0.5) -> dict:
     """The fitted decision attributes of :class:`~skimb.ImbalancedTorchClassifier`.
@@ -444,7 +486,8 @@ def fit_decision(decision, params: dict, *, classes, class_counts, n_rows: int, 
     ----------
     decision : {"argmax", "prior", "tuned"}
     params : dict
-        The ``decision__*`` parameters: ``tau``, ``exclude``, ``min_count``.
+        The ``decision__*`` parameters: ``tau``, ``exclude``, ``min_count``,
+        ``shrinkage`` (single-label ``"tuned"`` only: see :func:`shrink_offsets`).
     classes, class_counts : ndarray of shape (n_classes,)
         Labels and training rows per class (per label: rows where present).
     n_rows : int
@@ -479,6 +522,9 @@ def fit_decision(decision, params: dict, *, classes, class_counts, n_rows: int, 
         excluded = _positions(params.get("exclude"), np.asarray(classes))
         thresholds[excluded] = threshold
         return {"decision_thresholds_": thresholds}
-    offsets = tune_offsets(proba, np.asarray(y), exclude=_positions(params.get("exclude"),
+    y = np.asarray(y)
+    offsets = tune_offsets(proba, y, exclude=_positions(params.get("exclude"),
                            np.asarray(classes)).nonzero()[0], min_count=min_count)
+    offsets = shrink_offsets(offsets, np.bincount(y, minlength=len(classes)),
+                             params.get("shrinkage", SHRINKAGE))
     return {"decision_offsets_": offsets}

@@ -202,7 +202,8 @@ def test_decision_tuned_uses_the_kept_weights_of_early_stopping(three_classes):
     # "Best" is the highest training loss: epoch 1, restored after epoch 3.
     stop = EarlyStopping(monitor="train_loss", lower_is_better=False, patience=2,
                          load_best=True)
-    clf = _clf(decision="tuned", decision__min_count=1, max_epochs=6, callbacks=[stop])
+    clf = _clf(decision="tuned", decision__min_count=1, decision__shrinkage=0, max_epochs=6,
+               callbacks=[stop])
     clf.fit(X, y)
     assert len(clf.history) == 3
     # The offsets are those of the model as it ends: recompute them from its probabilities.
@@ -281,3 +282,28 @@ def test_partial_fit_retunes(three_classes):
     first = clf.decision_offsets_.copy()
     clf.partial_fit(X, y)
     assert not np.array_equal(first, clf.decision_offsets_)
+
+
+def test_shrink_offsets_formula_and_checks():
+    from skimb.decisions import shrink_offsets
+    rng = np.random.default_rng(0)
+    b, n = rng.normal(size=6), rng.integers(0, 500, 6)
+    np.testing.assert_allclose(shrink_offsets(b, n, 25.0), b * n / (n + 25.0))
+    np.testing.assert_array_equal(shrink_offsets(b, n, 0), b)
+    for bad in (-1, np.nan, True, "40"):
+        with pytest.raises(ValueError, match="decision__shrinkage"):
+            shrink_offsets(b, n, bad)
+
+
+def test_the_classifier_shrinks_its_tuned_offsets(three_classes):
+    X, y = three_classes
+    exact = _clf(decision="tuned", decision__min_count=1, decision__shrinkage=0).fit(X, y)
+    shrunk = _clf(decision="tuned", decision__min_count=1).fit(X, y)
+    valid = np.bincount(np.searchsorted(exact.classes_, y[_validation_rows(X, y)]), minlength=3)
+    np.testing.assert_allclose(shrunk.decision_offsets_,
+                               exact.decision_offsets_ * valid / (valid + 40.0))
+
+
+def _validation_rows(X, y):
+    from sklearn.model_selection import StratifiedKFold
+    return next(iter(StratifiedKFold(5).split(X, y)))[1]
