@@ -98,10 +98,13 @@ class SparseRows:
     def select(self, rows) -> SparseRows:
         """The sparse matrix of ``rows`` only, in that order."""
         rows = self._rows(rows)
-        positions, real = self._positions(rows)
-        lengths = real.sum(dim=1)
+        starts = self.indptr[rows]
+        lengths = self.indptr[rows + 1] - starts
         indptr = torch.cat([lengths.new_zeros(1), lengths.cumsum(0)])
-        keep = positions[real]
+        # The exact entries, not padded to max_row_nnz: one long row must not make the
+        # selection of many rows cost rows x max_row_nnz.
+        owner = torch.repeat_interleave(torch.arange(len(rows), device=rows.device), lengths)
+        keep = starts[owner] + torch.arange(len(owner), device=rows.device) - indptr[owner]
         return SparseRows(indptr, self.indices[keep], self.values[keep], self.n_features,
                           int(lengths.max()) if len(lengths) else 0)
 

@@ -139,3 +139,14 @@ def test_x_that_is_not_2d_is_a_clear_error(shape, data):
     fitted = clf_().fit(X, y)
     with pytest.raises(ValueError, match=r"X must be 2-D"):
         fitted.predict(X_bad)
+
+
+def test_select_takes_the_exact_entries_of_the_rows():
+    from skimb._data import SparseRows
+    rng = np.random.default_rng(3)
+    X = sp.random(50, 400, density=0.01, format="csr", random_state=3, dtype=np.float32)
+    X = sp.vstack([X, sp.csr_matrix(np.ones((1, 400), dtype=np.float32))]).tocsr()  # one full row
+    rows = rng.permutation(51)[:30]
+    picked = SparseRows.from_scipy(X).select(torch.as_tensor(rows))
+    assert len(picked.values) == X[rows].nnz  # no padding to the longest row
+    assert (picked.to_scipy() != X[rows]).nnz == 0
