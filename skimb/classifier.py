@@ -36,6 +36,7 @@ from .losses import (ClassRectificationLoss, ImbalanceLoss, loss_class, make_los
                      output_probabilities)
 from .metrics import MacroF1Scoring
 from .networks import default_network, network_class
+from .networks.front import needs_rows
 from .recipe import BestEpoch, CosineSchedule
 from .samplers import (
     EpochSampler,
@@ -498,7 +499,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             raise ValueError(
                 f"module={name!r} takes no parameter {', '.join('module__' + u for u in unknown)}; "
                 f"it takes: {', '.join('module__' + a for a in sorted(accepted))}.")
-        X_train, y_train = self._training_rows(kwargs)
+        defaults = {key: p.default for key, p in inspect.signature(network).parameters.items()}
+        X_train, y_train = self._training_rows({**defaults, **kwargs})
         self.module_ = network(self.n_features_in_, n_outputs, X_train=X_train, y_train=y_train,
                                **kwargs)
         return self
@@ -522,17 +524,18 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         presplit = self.__dict__.get("_presplit")
         return presplit is not None and table_and_rows(presplit[2][0]) is None
 
-    def _training_rows(self, kwargs):
+    def _training_rows(self, network_params):
         """Features and class indices of the training portion of the fit under way (for
         the networks' scaling and bins), or ``(None, None)`` outside of fit, where the
-        network is built unfitted (skorch re-initialises it on ``set_params``)."""
+        network is built unfitted (skorch re-initialises it on ``set_params``).
+        ``network_params``: every parameter the network will get, defaults included."""
         presplit = self.__dict__.get("_presplit")
         if presplit is None:
             return None, None
         data, y, (dataset_train, _) = presplit
         located = table_and_rows(dataset_train)
         if located is None:
-            if kwargs.get("scaling", "robust") is not None or kwargs.get("num_embeddings") == "ple":
+            if needs_rows(network_params["scaling"], network_params["num_embeddings"]):
                 raise ValueError(
                     "With a torch Dataset as X the training rows are not in memory, so the "
                     "network cannot fit its scaling or bins: pass module__scaling=None and "

@@ -272,6 +272,8 @@ def test_torch_dataset_gets_a_network_without_a_fitted_front(data):
     assert isinstance(clf.module_.scaler, torch.nn.Identity) and clf.module_.embeddings is None
     with pytest.raises(ValueError, match="torch Dataset.*module__scaling=None"):
         ImbalancedTorchClassifier(**TINY, module="mlp").fit(dataset, y)
+    with pytest.raises(ValueError, match="torch Dataset"):  # TabM's own default: PLE
+        ImbalancedTorchClassifier(**TINY, module="tabm", module__scaling=None).fit(dataset, y)
     periodic = ImbalancedTorchClassifier(**TINY, module="tabm", module__k=2, module__scaling=None,
                                          module__num_embeddings="periodic").fit(dataset, y)
     assert periodic.predict_proba(dataset).shape == (len(y), 3)
