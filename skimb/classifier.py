@@ -480,7 +480,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             return super().initialize_module()
         if not hasattr(self, "n_features_in_"):
             raise ValueError(f"module={self.module!r} sizes the network from the data: call fit first.")
-        name, kwargs = self._network_choice()
+        name, network, kwargs = self._network_choice()
         n_outputs = len(self.classes_)
         width = getattr(loss, "output_width", None)
         if width is not None and not self.multilabel_:
@@ -491,7 +491,6 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                     f"loss={self.loss!r} needs a cosine last layer, which module={name!r} "
                     "lacks; use module='mlp'.")
             kwargs.setdefault("normalized_output", True)
-        network = network_class(name)
         accepted = set(inspect.signature(network).parameters) - {
             "n_features", "n_outputs", "X_train", "y_train"}
         unknown = sorted(set(kwargs) - accepted)
@@ -506,7 +505,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         return self
 
     def _network_choice(self):
-        """``(name, parameters)`` of the built-in network to build."""
+        """``(name, class, parameters)`` of the built-in network to build."""
         if self.module is None and self._fitting_a_dataset():
             name, defaults = "mlp", dict(DATASET_NETWORK)
         elif self.module is None:
@@ -515,8 +514,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                 cosine_head=getattr(loss_class(self.loss), "needs_normalized_output", False))
         else:
             name, defaults = self.module, {}
-        network_class(name)
-        return name, {**defaults, **self.get_params_for("module")}
+        return name, network_class(name), {**defaults, **self.get_params_for("module")}
 
     def _fitting_a_dataset(self):
         """True while fitting a torch Dataset, whose rows are not in memory: ``module=None``

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 import torch
@@ -9,6 +10,24 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["TabularMLP", "CosineLinear"]
+
+
+def check_hidden_units(hidden_units) -> tuple[int, ...]:
+    """``module__hidden_units`` as a tuple of positive ints (an int is one layer)."""
+    if isinstance(hidden_units, numbers.Integral):
+        hidden_units = (hidden_units,)
+    if not isinstance(hidden_units, Sequence) or not hidden_units or any(
+            isinstance(u, bool) or not isinstance(u, numbers.Integral) or u < 1
+            for u in hidden_units):
+        raise ValueError(f"module__hidden_units must be positive integers, got {hidden_units!r}.")
+    return tuple(int(u) for u in hidden_units)
+
+
+def check_dropout(dropout) -> float:
+    """``module__dropout`` as a float in [0, 1)."""
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
+        raise ValueError(f"module__dropout must be in [0, 1), got {dropout!r}.")
+    return float(dropout)
 
 
 class CosineLinear(nn.Module):
@@ -80,22 +99,17 @@ class TabularMLP(nn.Module):
         normalized_output: bool = False,
     ):
         super().__init__()
-        if isinstance(hidden_units, int):
-            hidden_units = (hidden_units,)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"module__dropout must be in [0, 1), got {dropout!r}.")
+        dropout = check_dropout(dropout)
         layers = []
         width = n_features
-        for units in hidden_units:
-            if int(units) < 1:
-                raise ValueError(f"module__hidden_units must be positive, got {hidden_units!r}.")
-            layers.append(nn.Linear(width, int(units)))
+        for units in check_hidden_units(hidden_units):
+            layers.append(nn.Linear(width, units))
             if batch_norm:
-                layers.append(nn.BatchNorm1d(int(units)))
+                layers.append(nn.BatchNorm1d(units))
             layers.append(nn.ReLU())
             if dropout:
                 layers.append(nn.Dropout(dropout))
-            width = int(units)
+            width = units
         layers.append(CosineLinear(width, n_outputs) if normalized_output
                       else nn.Linear(width, n_outputs))
         self.layers = nn.Sequential(*layers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 from torch import nn
 
 from .embeddings import make_num_embeddings
@@ -36,26 +37,4 @@ def needs_rows(scaling, num_embeddings) -> bool:
 
 
 def _as_tensor(X):
-    import torch
-
     return torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))
-
-
-def check_hidden_units(hidden_units) -> tuple[int, ...]:
-    """``hidden_units`` as a tuple of positive ints (an int is one layer)."""
-    if isinstance(hidden_units, (int, np.integer)) and not isinstance(hidden_units, bool):
-        hidden_units = (hidden_units,)
-    try:
-        units = tuple(int(u) for u in hidden_units)
-    except (TypeError, ValueError):
-        units = ()
-    if not units or any(u < 1 for u in units) or any(
-            isinstance(u, bool) or int(u) != u for u in hidden_units):
-        raise ValueError(f"module__hidden_units must be positive integers, got {hidden_units!r}.")
-    return units
-
-
-def check_dropout(dropout) -> float:
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.floating)) or not 0.0 <= dropout < 1.0:
-        raise ValueError(f"module__dropout must be in [0, 1), got {dropout!r}.")
-    return float(dropout)

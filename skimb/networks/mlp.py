@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from ..modules import TabularMLP
-from .front import check_dropout, check_hidden_units, fitted_front, needs_rows
+from .front import fitted_front, needs_rows
 
 __all__ = ["MLPNetwork"]
 
@@ -68,9 +68,8 @@ class MLPNetwork(nn.Module):
         #: False when built without training rows (e.g. re-initialised by set_params).
         self.front_fitted = X_train is not None or not needs_rows(scaling, num_embeddings)
         width = n_features if self.embeddings is None else n_features * int(d_embedding)
-        self.body = TabularMLP(width, n_outputs, hidden_units=check_hidden_units(hidden_units),
-                               dropout=check_dropout(dropout), batch_norm=batch_norm,
-                               normalized_output=normalized_output)
+        self.body = TabularMLP(width, n_outputs, hidden_units=hidden_units, dropout=dropout,
+                               batch_norm=batch_norm, normalized_output=normalized_output)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         X = self.scaler(X)

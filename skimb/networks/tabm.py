@@ -9,7 +9,8 @@ import torch
 from tabm import TabM
 from torch import nn
 
-from .front import check_dropout, check_hidden_units, fitted_front, needs_rows
+from ..modules import check_dropout, check_hidden_units
+from .front import fitted_front, needs_rows
 
 __all__ = ["TabMNetwork"]
 
