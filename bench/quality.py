@@ -42,7 +42,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import (GridSearchCV, KFold, ParameterGrid, StratifiedKFold,
-                                     train_test_split)
+                                     StratifiedShuffleSplit, train_test_split)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, LabelEncoder, StandardScaler
 from skorch import NeuralNetClassifier
@@ -68,6 +68,13 @@ DATASETS = {
 TIME_ORDERED = {"rwis_iowa"}
 CONTENDER_NAMES = ["plain_skorch", "skimb_defaults", "skimb_tuned", "logreg_balanced",
                    "histgb_balanced", "lightgbm_balanced"]
+#: ``--grid small``: the four settings of the default grid that cost one fit each and
+#: change the training most (plain, logit-adjusted, square-root weights, square-root sampler).
+SMALL_GRID = [
+    {"sampler": ["none"], "loss": ["ce", "logit_adjusted"]},
+    {"sampler": ["none"], "loss": ["weighted_ce"], "loss__weights": ["sqrt"]},
+    {"sampler": ["sqrt"], "loss": ["ce"]},
+]
 HIDDEN_UNITS = (128, 128)
 DROPOUT = 0.1
 
@@ -130,10 +137,15 @@ def fit_skimb_defaults(X_train, y_train, X_test, args, seed):
 def fit_skimb_tuned(name, X_train, y_train, X_test, args, seed):
     """skimb's defaults with the strategy chosen by an inner search."""
     clf = ImbalancedTorchClassifier(random_state=seed)
-    grid = default_strategy_grid(clf.max_epochs)
+    grid = SMALL_GRID if args.grid == "small" else default_strategy_grid(clf.max_epochs)
     folds = args.inner_folds
-    cv = (KFold(folds) if name in TIME_ORDERED
-          else StratifiedKFold(folds, shuffle=True, random_state=seed))
+    if folds == 1:  # one 80/20 holdout split (the last 20% for a time-ordered table)
+        rows = np.arange(len(y_train))
+        cv = ([(rows[:int(0.8 * len(rows))], rows[int(0.8 * len(rows)):])] if name in TIME_ORDERED
+              else StratifiedShuffleSplit(1, test_size=0.2, random_state=seed))
+    else:
+        cv = (KFold(folds) if name in TIME_ORDERED
+              else StratifiedKFold(folds, shuffle=True, random_state=seed))
     search = GridSearchCV(clf, grid, scoring="f1_macro", cv=cv, error_score="raise",
                           refit=prefer_baseline())
     search.fit(X_train, y_train)
@@ -220,16 +232,20 @@ def report(results: pd.DataFrame, chosen: dict, args) -> str:
         table["strategy chosen (most often)"] = [
             Counter(chosen.get(d, ["-"])).most_common(1)[0][0] if d in chosen else ""
             for d in table.index]
+    search = ("one 80/20 holdout split" if args.inner_folds == 1
+              else f"a {args.inner_folds}-fold inner GridSearchCV")
+    n_settings = len(ParameterGrid(SMALL_GRID if args.grid == "small" else default_strategy_grid()))
+    refit_rule = ("" if args.inner_folds == 1 else
+                  ", refitting the best only when it beats plain `none + ce` by more than one "
+                  "standard error of the per-fold gains (`skimb.grid.prefer_baseline`)")
     header = (
         f"Mean test macro-F1 over {results['seed'].nunique()} seed(s); stratified 70/30 split "
         f"(rwis_iowa: time-ordered), at most {args.max_train_rows} training rows. "
         f"plain skorch: MLP {HIDDEN_UNITS}, dropout {DROPOUT}, Adam lr={args.lr}, batch "
         f"{args.batch_size}, {args.max_epochs} epochs; skimb: its defaults "
         f"(`ImbalancedTorchClassifier(random_state=seed)`); {torch.get_num_threads()} torch "
-        f"thread(s); skimb_tuned's strategy from a {args.inner_folds}-fold "
-        f"inner GridSearchCV over {len(ParameterGrid(default_strategy_grid()))} "
-        f"settings, refitting the best only when it beats plain `none + ce` by "
-        f"more than one standard error of the per-fold gains (`skimb.grid.prefer_baseline`).\n\n"
+        f"thread(s); skimb_tuned's strategy from {search} over {n_settings} settings"
+        f"{refit_rule}.\n\n"
     )
     body = table.to_markdown(floatfmt=".3f") if _has_tabulate() else table.to_string(float_format="%.3f")
     return header + body + "\n"
@@ -258,7 +274,10 @@ def main(argv=None):
     parser.add_argument("--max-train-rows", type=int, default=30_000)
     parser.add_argument("--max-epochs", type=int, default=60)
     parser.add_argument("--inner-folds", type=int, default=5,
-                        help="folds of skimb's inner strategy search")
+                        help="folds of skimb's inner strategy search (1: one 80/20 holdout split)")
+    parser.add_argument("--grid", choices=["default", "small"], default="default",
+                        help="skimb_tuned's search space: skimb.grid.default_strategy_grid (10 "
+                             "settings) or SMALL_GRID (4)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")

@@ -187,7 +187,7 @@ def check_loop_params(estimator) -> None:
 
     ``batch_size`` (and ``iterator_train__batch_size`` /
     ``iterator_valid__batch_size`` when set) must be a positive integer, or -1
-    for the whole dataset in one batch; ``max_epochs`` a non-negative integer.
+    for the whole dataset in one batch; ``max_epochs`` a non-negative integer or ``"auto"``.
     """
     params = vars(estimator)
     for key in ("batch_size", "iterator_train__batch_size", "iterator_valid__batch_size"):
@@ -197,9 +197,11 @@ def check_loop_params(estimator) -> None:
                 f"{key} must be a positive integer, or -1 for the whole dataset in one "
                 f"batch; got {value!r}."
             )
-    if not _is_int(estimator.max_epochs) or estimator.max_epochs < 0:
+    max_epochs = estimator.max_epochs
+    if not (isinstance(max_epochs, str) and max_epochs == "auto") and (
+            not _is_int(max_epochs) or max_epochs < 0):
         raise ValueError(
-            f"max_epochs must be a non-negative integer; got {estimator.max_epochs!r}.")
+            f"max_epochs must be a non-negative integer or 'auto'; got {max_epochs!r}.")
 
 
 def _is_int(value) -> bool:

@@ -37,7 +37,7 @@ from .losses import (ClassRectificationLoss, ImbalanceLoss, loss_class, make_los
 from .metrics import MacroF1Scoring
 from .networks import default_network, network_class
 from .networks.front import needs_rows
-from .recipe import BestEpoch, CosineSchedule
+from .recipe import BestEpoch, CosineSchedule, epoch_budget
 from .samplers import (
     EpochSampler,
     ImblearnSampler,
@@ -101,12 +101,15 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         One of :func:`~skimb.list_losses`, a skimb loss object, or an
         ``nn.Module`` class called as ``loss(logits, target)``.
     optimizer : torch optimizer class, default=torch.optim.AdamW
-    lr : float, default=1e-3
+    lr : float, default=2e-3
         The starting learning rate; the default recipe decays it to 0 over
-        the ``max_epochs`` of every ``fit`` or ``partial_fit`` on a cosine
+        the epochs of every ``fit`` or ``partial_fit`` on a cosine
         (callback ``lr_scheduler``).
-    max_epochs : int, default=60
-        With a validation split, the weights of the epoch with the best
+    max_epochs : int or "auto", default="auto"
+        Epochs of each ``fit`` or ``partial_fit`` call. ``"auto"`` is 60 epochs,
+        more on small tables: about 1.3 million row visits over the rows
+        passed, at most 240 epochs (:func:`skimb.recipe.epoch_budget`); the
+        fitted ``max_epochs_`` says what the last call ran for. With a validation split, the weights of the epoch with the best
         ``valid_f1_macro`` are kept (callback ``best_epoch``). Gradients are
         clipped to norm 1 (callback ``gradient_clipping``). Each piece is
         turned off with ``callbacks__<name>=None``.
@@ -161,6 +164,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         in host memory with each batch copied over (when they do not fit in
         the device memory), or read through a DataLoader (a torch Dataset).
         Every epoch's history row records it as ``event_storage``.
+    max_epochs_ : int
+        Epochs the last ``fit`` or ``partial_fit`` call was given (``max_epochs``
+        resolved; fewer ran if the ``best_epoch`` callback stopped early).
     decision_offsets_ : ndarray of shape (n_classes,)
         Single-label targets: the offsets ``predict`` adds to ``log p``.
     decision_thresholds_ : ndarray of shape (n_labels,)
@@ -197,8 +203,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         sampler="none",
         loss="ce",
         optimizer=torch.optim.AdamW,
-        lr: float = 1e-3,
-        max_epochs: int = 60,
+        lr: float = 2e-3,
+        max_epochs: int | str = "auto",
         batch_size: int = 256,
         train_split=ValidSplit(5, stratified=True),
         device: str | None = "auto",
@@ -330,7 +336,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     _FITTED = ("n_features_in_", "feature_names_in_", "classes_inferred_", "multilabel_",
                "class_counts_", "sampler_", "sampling_seed_", "module_", "criterion_",
-               "optimizer_", "training_storage_", "decision_offsets_", "decision_thresholds_",
+               "optimizer_", "training_storage_", "max_epochs_", "decision_offsets_", "decision_thresholds_",
                "_decision_rows_")
 
     def _forget_fit(self):
@@ -341,7 +347,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self.initialized_ = False
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
-        """Train for ``max_epochs`` more epochs without re-initialising the module.
+        """Train for ``max_epochs`` more epochs (resolved on these rows) without re-initialising the module.
 
         Parameters
         ----------
@@ -372,6 +378,18 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         finally:
             vars(self).pop("_decision_rows_", None)
         return self
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Resolve this call's epoch budget on its rows (``max_epochs_``), before the
+        callbacks (the schedule) read it."""
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.max_epochs_ = epoch_budget(self.max_epochs, len(X))
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's training loop, for ``epochs`` or else the budget ``max_epochs`` gives
+        on these rows (as ``on_train_begin`` resolved it)."""
+        self.max_epochs_ = epoch_budget(self.max_epochs, len(X)) if epochs is None else epochs
+        return super().fit_loop(X, y, epochs=self.max_epochs_, **fit_params)
 
     def _fit_decision(self):
         """Set the decision attributes from the weights the model kept (after every callback)."""
@@ -602,7 +620,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             )
         if isinstance(self.sampler_, EpochSampler):
             self.sampler_.fit(torch.from_numpy(sampling_classes), n_sampling_classes,
-                              n_epochs=self.max_epochs)
+                              n_epochs=self.max_epochs_)
         located = table_and_rows(dataset_train)
         weighted = located is not None and located[0].sample_weight is not None
         counts = torch.from_numpy(self.class_counts_)

@@ -6,13 +6,15 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from .recipe import AUTO_MIN_EPOCHS
+
 __all__ = ["default_strategy_grid", "prefer_baseline"]
 
 #: Values of parameters a grid candidate leaves unset (the classifier's defaults).
 _UNSET = {"decision": "argmax"}
 
 
-def default_strategy_grid(max_epochs: int = 20, prefix: str = "") -> list[dict]:
+def default_strategy_grid(max_epochs: int | str = 20, prefix: str = "") -> list[dict]:
     """Samplers x losses worth comparing first, as a ``GridSearchCV`` parameter grid.
 
     Ten settings: three losses with plain shuffling (``ce``, ``logit_adjusted``,
@@ -24,8 +26,9 @@ def default_strategy_grid(max_epochs: int = 20, prefix: str = "") -> list[dict]:
 
     Parameters
     ----------
-    max_epochs : int, default=20
-        Epochs of the fits, to place LDAM's re-weighting epoch.
+    max_epochs : int or "auto", default=20
+        Epochs of the fits, to place LDAM's re-weighting epoch; ``"auto"``
+        places it as for the fewest epochs ``"auto"`` gives (60).
     prefix : str, default=""
         Prepended to every key, e.g. ``"clf__"`` for a pipeline step.
 
@@ -42,6 +45,8 @@ def default_strategy_grid(max_epochs: int = 20, prefix: str = "") -> list[dict]:
     >>> default_strategy_grid(prefix="clf__")[0]["clf__sampler"]
     ['none']
     """
+    if max_epochs == "auto":
+        max_epochs = AUTO_MIN_EPOCHS
     grid = [
         {"sampler": ["none"], "loss": ["ce", "logit_adjusted", "focal"]},
         {"sampler": ["none"], "loss": ["ce"], "decision": ["prior"]},

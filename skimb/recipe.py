@@ -1,17 +1,61 @@
-"""The training recipe's own callbacks: a cosine schedule per call, keep the best epoch."""
+"""The training recipe: its epoch budget, a cosine schedule per call, keep the best epoch."""
 
 from __future__ import annotations
 
+import math
+
 from skorch.callbacks import EarlyStopping, LRScheduler
 
-__all__ = ["BestEpoch", "CosineSchedule"]
+__all__ = ["BestEpoch", "CosineSchedule", "epoch_budget"]
+
+#: ``max_epochs="auto"``: fewest epochs, on any table.
+AUTO_MIN_EPOCHS = 60
+#: ``max_epochs="auto"``: most epochs, however small the table.
+AUTO_MAX_EPOCHS = 240
+#: ``max_epochs="auto"``: row visits a training call aims at (epochs x rows passed);
+#: 1,280,000 is 5,000 batches of 256 (docs/benchmarks/quality.md has the evidence).
+AUTO_ROW_VISITS = 1_280_000
+
+
+def epoch_budget(max_epochs: int | str, n_rows: int) -> int:
+    """The epochs a training call on ``n_rows`` rows runs for.
+
+    An integer ``max_epochs`` is the budget. ``"auto"`` gives small tables more
+    epochs: ``ceil(AUTO_ROW_VISITS / n_rows)`` kept between ``AUTO_MIN_EPOCHS``
+    (60, every table of 21,334 rows or more) and ``AUTO_MAX_EPOCHS`` (240, every
+    table of 5,333 rows or fewer), so a small table gets as many optimizer steps
+    as a mid-sized one without a large table costing more.
+
+    Parameters
+    ----------
+    max_epochs : int or "auto"
+    n_rows : int
+        Rows passed to ``fit`` or ``partial_fit`` (validation rows included).
+
+    Returns
+    -------
+    epochs : int
+
+    Examples
+    --------
+    >>> from skimb.recipe import epoch_budget
+    >>> epoch_budget(25, 1_000)
+    25
+    >>> epoch_budget("auto", 100_000), epoch_budget("auto", 10_000), epoch_budget("auto", 500)
+    (60, 128, 240)
+    """
+    if max_epochs != "auto":
+        return int(max_epochs)
+    wanted = math.ceil(AUTO_ROW_VISITS / max(1, n_rows))
+    return min(AUTO_MAX_EPOCHS, max(AUTO_MIN_EPOCHS, wanted))
 
 
 class CosineSchedule(LRScheduler):
     """Decay the learning rate from ``lr`` to ``eta_min`` on a cosine over each training call.
 
     skorch's ``LRScheduler`` with ``CosineAnnealingLR`` whose length is the
-    net's ``max_epochs``, read when training starts, and which starts again at
+    epochs of the call (skimb's ``max_epochs_``, the resolved ``max_epochs``;
+    a plain skorch net's ``max_epochs``), read when training starts, and which starts again at
     every ``fit`` and ``partial_fit`` (a continued fit would otherwise resume at
     the end of the cosine, with a learning rate of 0).
 
@@ -31,7 +75,7 @@ class CosineSchedule(LRScheduler):
         super().__init__(policy="CosineAnnealingLR", eta_min=eta_min)
 
     def on_train_begin(self, net, **kwargs):
-        self.T_max = max(1, net.max_epochs)
+        self.T_max = max(1, getattr(net, "max_epochs_", net.max_epochs))
         self.last_epoch = -1
         super().on_train_begin(net, **kwargs)
 

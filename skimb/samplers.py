@@ -416,8 +416,8 @@ class ProgressiveSampler(PowerSampler):
     Parameters
     ----------
     n_epochs : int or None, default=None
-        Length ``T`` of the schedule; ``None`` uses the classifier's
-        ``max_epochs``. After ``T`` the draw stays class-balanced.
+        Length ``T`` of the schedule; ``None`` uses the epochs of the
+        classifier's training call (``max_epochs``, resolved: ``max_epochs_``). After ``T`` the draw stays class-balanced.
     max_per_class : int or None, default=None
         Upper bound on how many rows of one class a single epoch may draw.
 

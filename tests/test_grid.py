@@ -24,6 +24,11 @@ def test_default_grid_uses_registered_strategies_and_places_drw():
     assert ldam == [{"clf__sampler": "none", "clf__loss": "ldam", "clf__loss__drw_epoch": 20}]
 
 
+def test_default_grid_places_drw_for_the_fewest_auto_epochs():
+    ldam = [s for s in ParameterGrid(default_strategy_grid("auto")) if s["loss"] == "ldam"]
+    assert [s["loss__drw_epoch"] for s in ldam] == [40]
+
+
 def _results(per_fold, params):
     """cv_results_ of a search whose candidate j scored per_fold[i][j] on fold i."""
     per_fold = np.asarray(per_fold, dtype=float)

@@ -14,6 +14,8 @@ from helpers import make_data
 from skimb import ImbalancedTorchClassifier, list_losses, list_modules, list_samplers
 from skimb.networks import MLPNetwork, SmoothClipScaler, TabMNetwork
 from skimb.networks.embeddings import tree_bins
+from skimb import recipe
+from skimb.recipe import epoch_budget
 
 TINY = dict(max_epochs=2, device="cpu", random_state=0, module__hidden_units=(16,),
             module__d_embedding=4)
@@ -302,6 +304,29 @@ def test_default_recipe_is_adamw_cosine_clipping_and_best_epoch(data):
     assert {"lr_scheduler", "gradient_clipping", "best_epoch"} <= set(names)
     assert names["lr_scheduler"].kwargs["T_max"] == 4
     assert clf.history[0, "event_lr"] == 0.01 and clf.history[-1, "event_lr"] < 0.01
+
+
+@pytest.mark.parametrize("n_rows, epochs", [
+    (1, 240), (5_333, 240), (5_334, 240), (10_000, 128), (21_333, 61), (21_334, 60),
+    (10**7, 60)])
+def test_auto_epochs_aim_at_a_number_of_row_visits_between_60_and_240(n_rows, epochs):
+    assert epoch_budget("auto", n_rows) == epochs
+    assert epoch_budget(7, n_rows) == 7
+
+
+def test_auto_epochs_are_resolved_per_call_on_the_rows_passed(data, monkeypatch):
+    X, y = data
+    monkeypatch.setattr(recipe, "AUTO_MIN_EPOCHS", 2)
+    monkeypatch.setattr(recipe, "AUTO_MAX_EPOCHS", 5)
+    monkeypatch.setattr(recipe, "AUTO_ROW_VISITS", 3 * len(X))
+    clf = ImbalancedTorchClassifier(**{**TINY, "max_epochs": "auto"}, sampler="progressive")
+    clf.fit(X, y)
+    assert clf.max_epochs_ == len(clf.history) == 3
+    assert dict(clf.callbacks_)["lr_scheduler"].kwargs["T_max"] == 3
+    assert clf.sampler_._n_epochs == 3  # the progressive schedule spans the resolved epochs
+    clf.partial_fit(np.r_[X, X], np.r_[y, y])  # 720 visits of 480 rows: 2 epochs, the least
+    assert clf.max_epochs_ == 2 and len(clf.history) == 5
+    assert clf.get_params()["max_epochs"] == "auto"
 
 
 def test_the_cosine_starts_again_at_every_partial_fit(data):

@@ -115,10 +115,11 @@ def test_batch_size_minus_one_is_the_whole_dataset(data):
     assert clf.history[-1, "batches", 0, "train_batch_size"] == len(X) - len(X) // 5
 
 
-@pytest.mark.parametrize("value", [-1, 1.5, None])
+@pytest.mark.parametrize("value", [-1, 1.5, None, "fast"])
 def test_bad_max_epochs_is_a_clear_error(data, value):
     X, y = data
-    with pytest.raises(ValueError, match=rf"max_epochs must be a non-negative integer; got {value}"):
+    with pytest.raises(ValueError, match=rf"max_epochs must be a non-negative integer or 'auto'; "
+                                         rf"got {value!r}"):
         clf_(max_epochs=value).fit(X, y)
 
 
