@@ -109,7 +109,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         Epochs of each ``fit`` or ``partial_fit`` call. ``"auto"`` is 60 epochs,
         more on small tables: about 1.3 million row visits over the rows
         passed, at most 240 epochs (:func:`skimb.recipe.epoch_budget`); the
-        fitted ``max_epochs_`` says what the last call ran for. With a validation split, the weights of the epoch with the best
+        fitted ``max_epochs_`` says what the last call ran for. With a
+        validation split, the weights of the epoch with the best
         ``valid_f1_macro`` are kept (callback ``best_epoch``). Gradients are
         clipped to norm 1 (callback ``gradient_clipping``). Each piece is
         turned off with ``callbacks__<name>=None``.
@@ -336,8 +337,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     _FITTED = ("n_features_in_", "feature_names_in_", "classes_inferred_", "multilabel_",
                "class_counts_", "sampler_", "sampling_seed_", "module_", "criterion_",
-               "optimizer_", "training_storage_", "max_epochs_", "decision_offsets_", "decision_thresholds_",
-               "_decision_rows_")
+               "optimizer_", "training_storage_", "max_epochs_", "decision_offsets_",
+               "decision_thresholds_", "_decision_rows_")
 
     def _forget_fit(self):
         """Drop everything a failed fit may have set, so no half-fitted model remains."""
@@ -347,7 +348,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self.initialized_ = False
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
-        """Train for ``max_epochs`` more epochs (resolved on these rows) without re-initialising the module.
+        """Train for ``max_epochs`` more epochs (resolved on these rows), keeping the module.
 
         Parameters
         ----------
