@@ -24,7 +24,11 @@ def epoch_budget(max_epochs: int | str, n_rows: int) -> int:
     epochs: ``ceil(AUTO_ROW_VISITS / n_rows)`` kept between ``AUTO_MIN_EPOCHS``
     (60, every table of 21,334 rows or more) and ``AUTO_MAX_EPOCHS`` (240, every
     table of 5,333 rows or fewer), so a small table gets as many optimizer steps
-    as a mid-sized one without a large table costing more.
+    as a mid-sized one without a large table costing more. The visits are
+    counted on the rows passed: a sampler that draws shorter epochs
+    (``under``, ``sampler__max_per_class``) keeps the epoch count, so makes
+    fewer visits. Inside cross-validation each fold fits fewer rows and so
+    gets more epochs, about as many optimizer steps as the final refit.
 
     Parameters
     ----------
