@@ -8,9 +8,11 @@ adding one ingredient to the one before:
 * ``+recipe``: AdamW, cosine schedule, gradient clipping, best validation epoch
   (20% of the training rows held out for it);
 * ``+ple``: piecewise-linear embeddings on tree bins;
-* ``+ensemble``: TabM (``module="tabm"``, k members) instead of the MLP;
+* ``+all_rows``: no validation split: every training row trains and the last
+  epoch is kept (the CPU default, ``module=None``, at the same epochs and lr);
+* ``+ensemble``: TabM (``module="tabm"``, k members) instead of the MLP of ``+ple``;
 
-plus ``periodic`` (the recipe with periodic embeddings instead of PLE) and
+plus ``periodic`` (``+ple`` with periodic embeddings instead of PLE) and
 LightGBM-balanced as the yardstick. Run:
 ``python bench/ablation.py --out docs/benchmarks/ablation.md``.
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 from sklearn.metrics import f1_score
+from skorch.dataset import ValidSplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import DATASETS, contenders, default_datasets_dir, fit_plain_skorch, load_table, split  # noqa: E402
@@ -33,14 +36,19 @@ from skimb import ImbalancedTorchClassifier  # noqa: E402
 
 NO_RECIPE = dict(optimizer=torch.optim.Adam, train_split=None, callbacks__lr_scheduler=None,
                  callbacks__gradient_clipping=None, callbacks__best_epoch=None)
+VALIDATED = dict(train_split=ValidSplit(5, stratified=True))
+ORDER = ["plain_mlp", "+robust_scaling", "+recipe", "+ple", "+all_rows", "+ensemble", "periodic",
+         "lightgbm_balanced"]
 
 
 def skimb_variants(args):
     yield "+robust_scaling", dict(module="mlp", **NO_RECIPE)
-    yield "+recipe", dict(module="mlp")
-    yield "+ple", dict(module="mlp", module__num_embeddings="ple")
-    yield "+ensemble", dict(module="tabm", module__k=args.k, module__num_embeddings="ple")
-    yield "periodic", dict(module="mlp", module__num_embeddings="periodic")
+    yield "+recipe", dict(module="mlp", **VALIDATED)
+    yield "+ple", dict(module="mlp", module__num_embeddings="ple", **VALIDATED)
+    yield "+all_rows", dict(module="mlp", module__num_embeddings="ple", train_split=None)
+    yield "+ensemble", dict(module="tabm", module__k=args.k, module__num_embeddings="ple",
+                            **VALIDATED)
+    yield "periodic", dict(module="mlp", module__num_embeddings="periodic", **VALIDATED)
 
 
 def run(args):
@@ -62,6 +70,8 @@ def run(args):
                 if label == "lightgbm_balanced":
                     fits[label] = lambda factory=factory: factory().fit(X_train, y_train).predict(X_test)
             for label, fit in fits.items():
+                if args.models and label not in args.models:
+                    continue
                 start = time.perf_counter()
                 score = f1_score(y_test, fit(), average="macro")
                 rows.append({"dataset": name, "seed": seed, "model": label, "macro_f1": score,
@@ -74,13 +84,11 @@ def run(args):
 
 
 def report(results, args):
-    order = ["plain_mlp", "+robust_scaling", "+recipe", "+ple", "+ensemble", "periodic",
-             "lightgbm_balanced"]
     table = results.pivot_table(index="dataset", columns="model", values="macro_f1")
-    table = table[[c for c in order if c in table]]
+    table = table[[c for c in ORDER if c in table]]
     table.loc["**mean**"] = table.mean()
     seconds = results.pivot_table(index="dataset", columns="model", values="seconds")
-    cost = seconds[[c for c in order if c in seconds]].mean().to_frame("mean s/fit").T
+    cost = seconds[[c for c in ORDER if c in seconds]].mean().to_frame("mean s/fit").T
     return (f"Mean test macro-F1 over {args.seeds} seed(s), at most {args.max_train_rows} training "
             f"rows, {args.max_epochs} epochs, batch {args.batch_size}, lr {args.lr}, TabM k={args.k}, "
             f"{torch.get_num_threads()} torch thread(s).\n\n"
@@ -92,6 +100,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets-dir", default=default_datasets_dir())
     parser.add_argument("--only", nargs="*", choices=list(DATASETS))
+    parser.add_argument("--models", nargs="*", choices=ORDER, help="run only these columns")
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--max-train-rows", type=int, default=10_000)
     parser.add_argument("--max-epochs", type=int, default=60)

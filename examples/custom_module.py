@@ -13,6 +13,7 @@ import torch
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skorch.dataset import ValidSplit
 from torch import nn
 
 from skimb import ImbalancedTorchClassifier
@@ -52,6 +53,7 @@ def main(argv=None):
         module__width=64, module__depth=2,
         sampler="none", loss="weighted_ce", loss__weights="sqrt",
         max_epochs=args.max_epochs, random_state=0,
+        train_split=ValidSplit(5, stratified=True),  # per-epoch validation scores
     )
     model = make_pipeline(StandardScaler(), clf).fit(X_train, y_train)
     y_pred = model.predict(X_test)

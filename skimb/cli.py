@@ -27,6 +27,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from skorch.dataset import ValidSplit
 
 from .classifier import ImbalancedTorchClassifier
 from .decisions import decide, prior_offsets
@@ -105,8 +106,10 @@ def _pipeline(args) -> Pipeline:
          ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
           make_column_selector(dtype_exclude="number"))],
     )
+    # The validation split gives test_tuned its offsets and the plots their learning curves.
     clf = ImbalancedTorchClassifier(
         max_epochs=args.max_epochs, batch_size=args.batch_size,
+        train_split=ValidSplit(5, stratified=True),
         random_state=args.random_state, module__hidden_units=(64, 64),
     )
     return Pipeline([("prepare", prepare), ("clf", clf)])

@@ -432,9 +432,9 @@ def tune_thresholds(
 
 NO_VALIDATION_SPLIT = (
     'decision="tuned" chooses its offsets on the internal validation split; with '
-    "train_split=None there is none. Set train_split (e.g. skorch.dataset.ValidSplit(5, "
-    'stratified=True)), use decision="prior", or wrap the classifier in '
-    "skimb.TunedDecisionClassifierCV."
+    "train_split=None (the default) there is none. Set train_split (e.g. "
+    'skorch.dataset.ValidSplit(5, stratified=True)), use decision="prior", or wrap the '
+    "classifier in skimb.TunedDecisionClassifierCV."
 )
 
 

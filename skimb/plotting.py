@@ -440,9 +440,11 @@ def plot_history(clf, ax: Axes | None = None) -> Axes:
     >>> import matplotlib.pyplot as plt
     >>> from sklearn.datasets import make_classification
     >>> from skimb import ImbalancedTorchClassifier
+    >>> from skorch.dataset import ValidSplit
     >>> from skimb.plotting import plot_history
     >>> X, y = make_classification(n_samples=300, weights=[0.8], random_state=0)
-    >>> clf = ImbalancedTorchClassifier(max_epochs=4, device="cpu", random_state=0).fit(X, y)
+    >>> clf = ImbalancedTorchClassifier(max_epochs=4, device="cpu", random_state=0,
+    ...                                 train_split=ValidSplit(5, stratified=True)).fit(X, y)
     >>> ax = plot_history(clf)
     >>> [(line.get_label(), len(line.get_xdata())) for line in ax.lines]
     [('train loss', 4), ('valid loss', 4)]

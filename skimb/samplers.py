@@ -1,7 +1,7 @@
 """Epoch samplers: which training rows each epoch visits, and how often.
 
 Every sampler is fit on the encoded labels of the *training portion* (after the
-internal validation split) and then asked for a fresh index draw at the start of
+internal validation split, if any) and then asked for a fresh index draw at the start of
 every epoch. Draws happen with torch on the device of the ``generator`` they are
 given. The classifier hands them a generator on the training device whether
 the training rows are kept there or stream from host memory (CPU and CUDA

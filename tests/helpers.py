@@ -2,6 +2,7 @@
 
 import numpy as np
 from sklearn.datasets import make_classification
+from skorch.dataset import ValidSplit
 
 from skimb import ImbalancedTorchClassifier
 
@@ -14,7 +15,10 @@ COUNTS = {
     7: np.array([1000, 400, 120, 60, 25, 9, 3]),
 }
 
-FAST = dict(max_epochs=2, module__hidden_units=(16,), device="cpu", random_state=0)
+#: The default trains on every row; most tests want the validation path too, whose
+#: split, scores and leakage rules they check.
+VALIDATED = dict(train_split=ValidSplit(5, stratified=True))
+FAST = dict(max_epochs=2, module__hidden_units=(16,), device="cpu", random_state=0, **VALIDATED)
 
 
 def make_data(n=300, seed=0):

@@ -14,7 +14,7 @@ from sklearn.model_selection import StratifiedKFold
 from skorch.callbacks import EarlyStopping
 from skorch.dataset import ValidSplit
 
-from skimb import list_losses, list_samplers
+from skimb import ImbalancedTorchClassifier, list_losses, list_samplers
 
 from helpers import FAST, N_FEATURES, clf_, make_data  # noqa: F401
 
@@ -312,6 +312,23 @@ def test_class_counts_without_split(data):
     np.testing.assert_array_equal(clf.class_counts_, np.bincount(y))
     assert "valid_loss" not in clf.history[-1]
     assert "valid_f1_macro" not in clf.history[-1]
+
+
+def test_default_trains_on_every_row_and_keeps_the_last_epoch(data):
+    X, y = data
+    clf = ImbalancedTorchClassifier(max_epochs=3, module__hidden_units=(16,), device="cpu",
+                                    random_state=0)
+    assert clf.get_params()["train_split"] is None
+    clf.fit(X, y)
+    np.testing.assert_array_equal(clf.class_counts_, np.bincount(y))
+    assert len(clf.history) == 3
+    assert not any(key.startswith("valid_") for key in clf.history[-1])
+    # the weights after the last epoch: no restore by the (idle) best_epoch callback
+    last = {k: v.clone() for k, v in clf.module_.state_dict().items()}
+    again = ImbalancedTorchClassifier(max_epochs=3, module__hidden_units=(16,), device="cpu",
+                                      random_state=0, callbacks__best_epoch=None).fit(X, y)
+    for key, value in again.module_.state_dict().items():
+        torch.testing.assert_close(value, last[key])
 
 
 def test_class_counts_with_custom_split(data):

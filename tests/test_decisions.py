@@ -11,6 +11,7 @@ from sklearn.metrics import f1_score
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import EarlyStopping
 
+from helpers import VALIDATED
 from skimb import ImbalancedTorchClassifier
 from skimb.decisions import decide, prior_offsets, tune_offsets, tune_thresholds
 from skimb.metrics import macro_f1
@@ -178,7 +179,7 @@ def three_classes():
 
 
 def _clf(**params):
-    return ImbalancedTorchClassifier(**{"max_epochs": 3, "random_state": 0, **params})
+    return ImbalancedTorchClassifier(**{"max_epochs": 3, "random_state": 0, **VALIDATED, **params})
 
 
 def test_decision_argmax_is_todays_predict(three_classes):
@@ -225,6 +226,10 @@ def test_tuned_needs_a_validation_split(three_classes):
     with pytest.raises(ValueError, match="train_split=None"):
         _clf(decision="tuned", train_split=None).fit(X, y)
     assert not hasattr(_clf(decision="tuned", train_split=None), "module_")
+    default = ImbalancedTorchClassifier(decision="tuned", max_epochs=1, random_state=0)
+    with pytest.raises(ValueError, match=r"train_split=None \(the default\)"):
+        default.fit(X, y)
+    assert not hasattr(default, "module_")
 
 
 def test_unknown_decision_and_parameter(three_classes):

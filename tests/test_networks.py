@@ -8,9 +8,8 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
-from skorch.dataset import ValidSplit
 
-from helpers import make_data
+from helpers import VALIDATED, make_data
 from skimb import ImbalancedTorchClassifier, list_losses, list_modules, list_samplers
 from skimb.networks import MLPNetwork, SmoothClipScaler, TabMNetwork
 from skimb.networks.embeddings import tree_bins
@@ -18,7 +17,7 @@ from skimb import recipe
 from skimb.recipe import epoch_budget
 
 TINY = dict(max_epochs=2, device="cpu", random_state=0, module__hidden_units=(16,),
-            module__d_embedding=4)
+            module__d_embedding=4, **VALIDATED)
 TABM = dict(TINY, module="tabm", module__k=3, module__hidden_units=(16, 16))
 
 
@@ -99,8 +98,7 @@ def test_scaling_and_bins_come_from_training_rows_only(data, module):
     X[valid, 0] = 1e4  # the validation rows would move every statistic
     train = np.setdiff1d(np.arange(len(X)), valid)
     params = TABM if module == "tabm" else dict(TINY, module="mlp")
-    clf = ImbalancedTorchClassifier(**{**params, "module__num_embeddings": "ple"},
-                                    train_split=ValidSplit(5, stratified=True)).fit(X, y)
+    clf = ImbalancedTorchClassifier(**{**params, "module__num_embeddings": "ple"}).fit(X, y)
     scaler = clf.module_.scaler
     expected = SmoothClipScaler(X.shape[1]).fit(X[train].astype(np.float32))
     torch.testing.assert_close(scaler.center, expected.center)
@@ -126,7 +124,7 @@ def test_each_cv_fold_fits_its_own_scaler(data):
             seen.append(self.module_.scaler.center.clone())
             return self
 
-    GridSearchCV(Recording(**dict(TINY, module="mlp"), train_split=None),
+    GridSearchCV(Recording(**dict(TINY, module="mlp", train_split=None)),
                  {"lr": [0.01]}, cv=3, scoring="f1_macro").fit(X, y)
     assert len(seen) == 4  # 3 folds + the refit
     assert not torch.equal(seen[0], seen[1])
@@ -356,7 +354,7 @@ def test_best_epoch_stops_after_patience(data):
 
 def test_every_recipe_piece_can_be_turned_off(data):
     X, y = data
-    clf = ImbalancedTorchClassifier(**TINY, train_split=None, optimizer=torch.optim.Adam,
+    clf = ImbalancedTorchClassifier(**{**TINY, "train_split": None}, optimizer=torch.optim.Adam,
                                     callbacks__lr_scheduler=None,
                                     callbacks__gradient_clipping=None,
                                     callbacks__best_epoch=None).fit(X, y)
@@ -368,7 +366,7 @@ def test_every_recipe_piece_can_be_turned_off(data):
 
 def test_best_epoch_is_idle_without_a_validation_split(data):
     X, y = data
-    clf = ImbalancedTorchClassifier(**{**TINY, "max_epochs": 3}, train_split=None).fit(X, y)
+    clf = ImbalancedTorchClassifier(**{**TINY, "max_epochs": 3, "train_split": None}).fit(X, y)
     assert len(clf.history) == 3
 
 

@@ -3,7 +3,7 @@
 All losses share one protocol (:class:`ImbalanceLoss`):
 
 * :meth:`~ImbalanceLoss.set_class_counts` receives the per-class row counts of
-  the training portion at every fit, after the internal validation split, and
+  the training portion at every fit, after the internal validation split if any, and
   turns them into buffers on the loss's device;
 * :meth:`~ImbalanceLoss.set_epoch` tells the loss which epoch starts, for
   schedules such as deferred re-weighting (``drw_epoch``);

@@ -19,8 +19,8 @@ class MLPNetwork(nn.Module):
 
     Built by ``ImbalancedTorchClassifier(module="mlp")`` from the training
     portion of every fit: the scaling statistics and the embedding bins are
-    fitted on the training rows only (after the internal validation split,
-    inside every cross-validation fold) and travel with the module.
+    fitted on the training rows only (after the internal validation split if
+    any, inside every cross-validation fold) and travel with the module.
 
     Parameters
     ----------
