@@ -121,7 +121,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         the whole budget and keeps the last epoch's weights (the cosine
         schedule has decayed the learning rate to 0 by then): on the
         benchmark tables this beats holding out a fifth of the rows to pick
-        the best epoch (``docs/benchmarks/quality.md``). A split such as
+        the best epoch (``docs/user_guide/networks.md``). A split such as
         ``skorch.dataset.ValidSplit(5, stratified=True)`` adds the per-epoch
         ``valid_loss`` and ``valid_f1_macro``, the ``best_epoch`` restore and
         ``decision="tuned"``.
@@ -137,9 +137,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ``classes_[argmax(log p + decision_offsets_)]``. ``"argmax"``: zero
         offsets. ``"prior"``: post-hoc logit adjustment, offsets
         ``-decision__tau * log(class share)``. ``"tuned"``: the offsets that
-        maximise macro-F1 on the internal validation split (classes in
-        ``decision__exclude`` left out; classes with fewer than
-        ``decision__min_count`` validation rows keep offset 0), chosen after
+        maximise macro-F1 on the internal validation split, so it needs a
+        ``train_split`` (with the default ``None``, ``fit`` raises
+        ``ValueError``); classes in ``decision__exclude`` are left out and
+        classes with fewer than ``decision__min_count`` validation rows keep
+        offset 0; the offsets are chosen after
         training on the weights the model keeps, then shrunk towards 0 by
         ``n_c / (n_c + decision__shrinkage)`` (default 40; ``n_c`` the
         class's validation rows). Multi-label: ``"prior"`` and
@@ -319,7 +321,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             (array, DataFrame or scipy sparse).
         sample_weight : array-like of shape (n_samples,), optional
             Per-row weights; they follow their rows through the validation
-            split, the sampler and the batches, and multiply the row's loss.
+            split (if any), the sampler and the batches, and multiply the row's
+            loss.
         **fit_params
             Passed to the module's ``forward``, as in skorch.
 

@@ -16,8 +16,8 @@ from skimb import ImbalancedTorchClassifier
 CHECKED = ImbalancedTorchClassifier(max_epochs=3, batch_size=64, lr=0.01)
 
 _STOCHASTIC = (
-    "training is stochastic in the rows it sees: mini-batches, the internal validation "
-    "split and dropout all change when a row is repeated instead of weighted, so the "
+    "training is stochastic in the rows it sees: mini-batches and dropout change when a "
+    "row is repeated instead of weighted, so the "
     "fitted networks differ; the network's fitted front (scaling statistics, embedding "
     "bins) counts rows, not weights. Full-batch training without validation split, "
     "dropout or fitted front meets the check exactly "

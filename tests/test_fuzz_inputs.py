@@ -123,8 +123,9 @@ def strategies(draw):
     if draw(st.booleans()):
         params["sampler__max_per_class"] = draw(st.integers(-1, 10))
     params["train_split"] = draw(st.sampled_from(
-        ["default", None, ValidSplit(0.3, stratified=False, random_state=0)]))
-    if params["train_split"] == "default":
+        ["default", ValidSplit(5, stratified=True),
+         ValidSplit(0.3, stratified=False, random_state=0)]))
+    if params["train_split"] == "default":  # None
         del params["train_split"]
     params["batch_size"] = draw(st.sampled_from([-1, 1, 3, 16]))
     return params
