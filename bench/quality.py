@@ -136,8 +136,8 @@ def fit_skimb_tuned(name, X_train, y_train, X_test, args, seed):
     grid = SMALL_GRID if args.grid == "small" else default_strategy_grid(clf.max_epochs)
     folds = args.inner_folds
     if folds == 1:  # one 80/20 holdout split (the last 20% for a time-ordered table)
-        rows = np.arange(len(y_train))
-        cv = ([(rows[:int(0.8 * len(rows))], rows[int(0.8 * len(rows)):])] if name in TIME_ORDERED
+        rows, cut = np.arange(len(y_train)), int(0.8 * len(y_train))
+        cv = ([(rows[:cut], rows[cut:])] if name in TIME_ORDERED
               else StratifiedShuffleSplit(1, test_size=0.2, random_state=seed))
     else:
         cv = (KFold(folds) if name in TIME_ORDERED

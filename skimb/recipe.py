@@ -59,8 +59,8 @@ class CosineSchedule(LRScheduler):
 
     skorch's ``LRScheduler`` with ``CosineAnnealingLR`` whose length is the
     epochs of the call (skimb's ``max_epochs_``, the resolved ``max_epochs``;
-    a plain skorch net's ``max_epochs``), read when training starts, and which starts again at
-    every ``fit`` and ``partial_fit`` (a continued fit would otherwise resume at
+    a plain skorch net's ``max_epochs``), read when training starts, and which
+    starts again at every ``fit`` and ``partial_fit`` (a continued fit would otherwise resume at
     the end of the cosine, with a learning rate of 0).
 
     Parameters

@@ -417,7 +417,8 @@ class ProgressiveSampler(PowerSampler):
     ----------
     n_epochs : int or None, default=None
         Length ``T`` of the schedule; ``None`` uses the epochs of the
-        classifier's training call (``max_epochs``, resolved: ``max_epochs_``). After ``T`` the draw stays class-balanced.
+        classifier's training call (``max_epochs`` resolved, ``max_epochs_``).
+        After ``T`` the draw stays class-balanced.
     max_per_class : int or None, default=None
         Upper bound on how many rows of one class a single epoch may draw.
 
