@@ -570,6 +570,7 @@ CONFIGS = [
     ("asl", {"gamma_neg": 0.5, "gamma_pos": 0.0, "clip": 0.0}, True),
     ("crl", {}, False),
     ("crl", {"alpha": 1.0, "k": 20}, False),
+    ("cost_sensitive", {}, False),
 ]
 CONFIG_IDS = [f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items()) or 'default'}"
               for name, kw, _ in CONFIGS]
@@ -686,7 +687,7 @@ def test_buffers_follow_to_and_double(name, kwargs, binary_only):
 
     single = loss.float()
     assert all(v.dtype == torch.float32 for v in _floating_buffers(single).values())
-    assert single.class_counts.dtype == torch.long
+    assert single.class_counts.dtype == torch.float32  # a floating buffer of class masses
     out32 = run(single, z.astype(np.float32), y, s, dtype=torch.float32)[0]
     assert out32.dtype == torch.float32
     assert out32.item() == pytest.approx(expected, rel=1e-5)
@@ -1093,6 +1094,7 @@ GRIDS = {
     "bce": (2, {"loss__pos_weight": ["auto", None, 4.0]}),
     "asl": (2, {"loss__gamma_neg": [0.0, 4.0], "loss__clip": [0.0, 0.05]}),
     "crl": (3, {"loss__alpha": [0.2, 0.8], "loss__k": [1, 3]}),
+    "cost_sensitive": (3, {"loss__cost": [None, [[0, 1, 1], [5, 0, 1], [5, 1, 0]]]}),
 }
 
 

@@ -385,7 +385,7 @@ def test_to_cpu_and_double_keep_working(loss_cls):
     loss = loss_cls()
     loss.set_class_counts(torch.as_tensor(COUNTS[3]))
     loss = loss.to("cpu").double()
-    assert loss.class_counts.dtype == torch.long
+    assert loss.class_counts.dtype == torch.float64  # masses: counts or sums of sample weights
     w = ref_weights(COUNTS[3], "balanced") if loss_cls is WeightedCrossEntropy else None
     out, _ = _run(loss, z, y, s)
     np.testing.assert_allclose(out.item(), ref_loss(z, y, w, s), rtol=1e-12)

@@ -56,8 +56,8 @@ ML_CASES = [
 ML_IDS = [name + "".join(f"-{k}={v}" for k, v in kw.items()) for name, kw in ML_CASES]
 EVERY_ML_LOSS = pytest.mark.parametrize("name, kwargs", ML_CASES, ids=ML_IDS)
 
-SINGLE_LABEL_ONLY = ["balanced_softmax", "class_balanced", "ldam", "logit_adjusted", "vs",
-                     "weighted_ce"]
+SINGLE_LABEL_ONLY = ["balanced_softmax", "class_balanced", "cost_sensitive", "ldam",
+                     "logit_adjusted", "vs", "weighted_ce"]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -792,22 +792,22 @@ def test_buffers_follow_to_and_double(name, kwargs):
     z, y, s = ml_batch(n_labels, n=24, seed=24, scale=1.0)
     expected = run_ref(name, kwargs, z, y, s, POSITIVES[n_labels])[0].item()
     floating = set(_floating_buffers(loss))
-    assert floating == {"bce": {"positive_weight", "label_weight"},
-                        "focal": {"alpha_weights"}}.get(name, set())
+    assert floating == {"class_counts"} | {"bce": {"positive_weight", "label_weight"},
+                                           "focal": {"alpha_weights"}}.get(name, set())
     assert all(v.shape == (n_labels,) for k, v in loss.named_buffers() if k != "alpha_weights")
     assert loss.class_counts.tolist() == POSITIVES[n_labels].tolist()
 
     single = loss.float()
     assert single is loss
     assert all(v.dtype == torch.float32 for v in _floating_buffers(single).values())
-    assert single.class_counts.dtype == torch.long
+    assert single.class_counts.dtype == torch.float32  # a floating buffer of label masses
     out32 = run(single, z.astype(np.float32), y, s, dtype=torch.float32)[0]
     assert out32.dtype == torch.float32
     assert out32.item() == pytest.approx(expected, rel=1e-5)
 
     double = single.to(torch.float64)
     assert all(v.dtype == torch.float64 for v in _floating_buffers(double).values())
-    assert double.class_counts.dtype == torch.long
+    assert double.class_counts.dtype == torch.float64
     # the buffers went through float32: equal up to its rounding
     assert run(double, z, y, s)[0].item() == pytest.approx(expected, rel=1e-6)
     single.float()

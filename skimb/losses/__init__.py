@@ -2,11 +2,13 @@
 
 All losses share one protocol (:class:`ImbalanceLoss`):
 
-* :meth:`~ImbalanceLoss.set_class_counts` receives the per-class row counts of
-  the training portion at every fit, after the internal validation split if any, and
-  turns them into buffers on the loss's device;
-* :meth:`~ImbalanceLoss.set_epoch` tells the loss which epoch starts, for
-  schedules such as deferred re-weighting (``drw_epoch``);
+* :meth:`~ImbalanceLoss.set_class_counts` receives the per-class masses of
+  the training portion at every fit, after the internal validation split if any
+  (row counts, or per-class sums of sample weights: a row of weight 2 counts as two
+  rows), and turns them into buffers on the loss's device;
+* :meth:`~ImbalanceLoss.set_epoch` tells the loss which epoch of the current fit
+  call starts (and the call's epoch budget), for schedules such as deferred
+  re-weighting (``drw_epoch``, an epoch or a fraction of the budget);
 * ``forward(logits, target, sample_weight=None)`` returns the batch loss: the
   ``sample_weight``-weighted mean of the per-row losses,
   ``sum_i s_i * l_i / sum_i s_i`` (a plain mean when no weights are given);
@@ -15,21 +17,27 @@ All losses share one protocol (:class:`ImbalanceLoss`):
   priors) — and :meth:`~ImbalanceLoss.output_width` says how many outputs the
   module needs.
 
+Every loss class declares what it can do as class attributes (``name``,
+``supports_multilabel``, ``binary_only``, ``per_member``, ``mines_batch``,
+``needs_cosine_head``, ``supports_mixed_targets``; see :class:`ImbalanceLoss`);
+the registry is built from the names, and :func:`check_loss_compatibility`
+refuses a loss that does not fit the target.
+
 Multi-label (indicator) targets reach the losses that support them through
-:meth:`~ImbalanceLoss.set_label_counts` instead (per-label positive counts and
-the number of training rows); the module then has one output per label and
+:meth:`~ImbalanceLoss.set_label_counts` instead (per-label positive masses and
+the mass of the training rows); the module then has one output per label and
 probabilities are the sigmoid of each. ``ce``, ``bce``, ``focal``, ``asl`` and
 ``crl`` support multi-label targets; the others raise a ValueError.
 
 Everything is computed in log-space (``log_softmax``, ``logsigmoid``), so
 extreme logits stay finite. ``z`` below is the row of logits, ``y`` its class,
-``n_c`` the training rows of class c, ``N = sum_c n_c``, ``pi_c = n_c / N``.
+``n_c`` the training mass of class c, ``N = sum_c n_c``, ``pi_c = n_c / N``.
 
 One file per family: ``cross_entropy`` (``ce``, ``weighted_ce``), ``focal``
 (``focal``, ``class_balanced``), ``logit_adjustment`` (``ldam``,
 ``logit_adjusted``, ``balanced_softmax``, ``vs``), ``sigmoid`` (``bce``,
-``asl``), ``rectification`` (``crl``); ``_base`` holds the protocol and
-``registry`` the names.
+``asl``), ``rectification`` (``crl``), ``cost_sensitive``
+(``cost_sensitive``); ``_base`` holds the protocol and ``registry`` the names.
 """
 
 from ._base import ImbalanceLoss, class_weights
@@ -38,8 +46,9 @@ from .focal import FocalLoss, ClassBalancedLoss
 from .logit_adjustment import LDAMLoss, LogitAdjustedLoss, BalancedSoftmaxLoss, VSLoss
 from .sigmoid import BinaryCrossEntropy, AsymmetricLoss
 from .rectification import ClassRectificationLoss
-from .registry import (list_losses, loss_class, make_loss, multilabel_losses,
-                       output_probabilities)
+from .cost_sensitive import CostSensitiveLoss
+from .registry import (check_loss_compatibility, list_losses, loss_class, make_loss,
+                       multilabel_losses, output_probabilities)
 
 __all__ = [
     "ImbalanceLoss",
@@ -54,8 +63,11 @@ __all__ = [
     "BinaryCrossEntropy",
     "AsymmetricLoss",
     "ClassRectificationLoss",
+    "CostSensitiveLoss",
     "class_weights",
+    "check_loss_compatibility",
     "list_losses",
+    "loss_class",
     "multilabel_losses",
     "make_loss",
     "output_probabilities",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import numbers
+import warnings
 
 import numpy as np
 from torch import nn
@@ -102,12 +103,88 @@ def _check_nonnegative(value, name):
     return float(value)
 
 
+class _DeprecatedAlias:
+    """A class attribute kept under an old name: it reads the new one and warns."""
+
+    def __init__(self, new: str):
+        self.new = new
+
+    def __set_name__(self, owner, name):
+        self.old = name
+
+    def __get__(self, obj, owner=None):
+        warnings.warn(f"{self.old} is deprecated; use {self.new}, which has the same value.",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(owner if obj is None else obj, self.new)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _masses(values, what: str) -> np.ndarray:
+    """Class (or label) masses as float64: row counts, or per-class sums of sample weights."""
+    try:
+        masses = torch.as_tensor(values).detach().to("cpu", torch.float64).numpy()
+    except (TypeError, ValueError, RuntimeError):
+        masses = None
+    if masses is None or masses.ndim != 1 or not np.all(np.isfinite(masses)) or np.any(masses < 0):
+        raise ValueError(
+            f"{what} must be a 1-d array of finite masses >= 0 (row counts or sums of "
+            f"sample weights); got {values!r}."
+        )
+    return masses
+
+
 class ImbalanceLoss(nn.Module):
     """Base class of skimb's losses.
 
     Subclasses implement :meth:`per_sample` and, when they use class
     statistics, :meth:`fit_class_statistics`; this class applies the sample
-    weights and the reduction.
+    weights and the reduction. Every loss declares what it can do as class
+    attributes (below), which the registry and the estimator read instead of
+    testing for particular classes.
+
+    Attributes
+    ----------
+    name : str or None
+        The registry name (``loss="name"``); None on abstract bases.
+    supports_multilabel : bool
+        Whether :meth:`set_label_counts` (multi-label indicator targets) is
+        supported.
+    binary_only : bool
+        Whether a single-label target must have exactly two classes (the
+        sigmoid losses; their multi-label form takes any number of labels).
+    per_member : bool
+        Whether, for an ensemble output of shape ``(batch, k, C)``, the loss
+        must be computed for each member separately (and averaged) rather
+        than once on the ``batch * k`` flattened rows: True when a row's loss
+        depends on the other rows of its batch.
+    mines_batch : bool
+        Whether the loss mines examples within a batch (hard-example
+        mining), so its value depends on how rows are batched.
+    needs_cosine_head : bool
+        Whether the logits must be cosines from a normalised last layer
+        (``module__normalized_output`` of the built-in MLP).
+    needs_normalized_output : bool
+        Deprecated alias of ``needs_cosine_head``, with the same value.
+    supports_mixed_targets : bool
+        Whether the loss can take mixed (soft) targets, as MixUp makes them:
+        a row's loss depends on that row alone and is linear in its one-hot
+        (or indicator) target, so a target mixed as ``lam * e_a + (1 - lam)
+        * e_b`` has the well-defined loss ``lam * l(z, a) + (1 - lam) *
+        l(z, b)``.
+    class_counts : torch.Tensor of shape (n_classes,), float64
+        The class (or label) masses last given to :meth:`set_class_counts`
+        or :meth:`set_label_counts` (a registered buffer).
+    classes : ndarray or None
+        The labels given with them.
+    epoch : int
+        The zero-based epoch of the current fit call (:meth:`set_epoch`).
+    n_epochs : int or None
+        The epoch budget of the current fit call, when known.
+    multilabel : bool
+        Whether the statistics came from :meth:`set_label_counts`.
 
     Examples
     --------
@@ -117,68 +194,97 @@ class ImbalanceLoss(nn.Module):
     >>> loss.set_class_counts(torch.tensor([3, 1]))
     >>> float(loss(torch.zeros(2, 2), torch.tensor([0, 1])))  # log(2)
     0.6931...
+    >>> CrossEntropy.name, CrossEntropy.supports_multilabel, CrossEntropy.per_member
+    ('ce', True, False)
     """
 
-    #: Whether :meth:`set_label_counts` (multi-label targets) is supported.
+    name: str | None = None
     supports_multilabel = False
+    binary_only = False
+    per_member = False
+    mines_batch = False
+    needs_cosine_head = False
+    needs_normalized_output = _DeprecatedAlias("needs_cosine_head")
+    supports_mixed_targets = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        old = cls.__dict__.get("needs_normalized_output")
+        if old is not None and not isinstance(old, _DeprecatedAlias):
+            warnings.warn(
+                f"{cls.__name__}.needs_normalized_output is deprecated; declare "
+                "needs_cosine_head instead.", DeprecationWarning, stacklevel=2)
+            if "needs_cosine_head" not in cls.__dict__:
+                cls.needs_cosine_head = bool(old)
+            del cls.needs_normalized_output
 
     def __init__(self):
         super().__init__()
-        self.register_buffer("class_counts", torch.zeros(0, dtype=torch.long))
+        self.register_buffer("class_counts", torch.zeros(0, dtype=torch.float64))
         self.classes = None
         self.epoch = 0
+        self.n_epochs = None
         self.multilabel = False
 
-    def set_class_counts(self, counts: torch.Tensor, classes=None) -> None:
+    def set_class_counts(self, counts, classes=None) -> None:
         """Take the class statistics of the training portion.
+
+        This starts a fit call: the epoch clock is reset to epoch 0.
 
         Parameters
         ----------
-        counts : torch.Tensor of shape (n_classes,)
-            Rows per class in the training portion.
+        counts : array-like of shape (n_classes,)
+            The mass of each class in the training portion: its row count, or
+            the sum of its rows' sample weights (a row of weight 2 counts as
+            two rows). Integer counts and float masses give the same results
+            for the same values.
         classes : array-like of shape (n_classes,), optional
             The original labels, for parameters given per label (dicts).
         """
-        self.multilabel = False
-        self.class_counts = torch.as_tensor(
-            counts, dtype=torch.long, device=self.class_counts.device
-        )
-        self.classes = None if classes is None else np.asarray(classes)
-        self.fit_class_statistics(self.class_counts.cpu().numpy().astype(np.float64))
+        masses = _masses(counts, "class counts")
+        self._start_call(masses, classes, multilabel=False)
+        self.fit_class_statistics(masses)
 
     def fit_class_statistics(self, counts: np.ndarray) -> None:
-        """Derive buffers from the class counts; nothing by default."""
+        """Derive buffers from the class masses (float64); nothing by default."""
 
-    def set_label_counts(self, positives: torch.Tensor, n_samples: int, labels=None) -> None:
+    def set_label_counts(self, positives, n_samples: float, labels=None) -> None:
         """Take the label statistics of a multi-label training portion.
+
+        This starts a fit call: the epoch clock is reset to epoch 0.
 
         Parameters
         ----------
-        positives : torch.Tensor of shape (n_labels,)
-            Training rows in which each label is present (1).
-        n_samples : int
-            Rows in the training portion; ``n_samples - positives`` are the
-            negatives of each label.
+        positives : array-like of shape (n_labels,)
+            The mass of the training rows in which each label is present (1):
+            their count, or the sum of their sample weights.
+        n_samples : float
+            The mass of the training portion (rows, or the sum of the sample
+            weights); ``n_samples - positives`` are the negatives of each label.
         labels : array-like of shape (n_labels,), optional
             The label names, for parameters given per label (dicts).
         """
         if not self.supports_multilabel:
-            from .registry import multilabel_losses  # the registry imports every loss
-
             raise ValueError(
                 f"{type(self).__name__} is for single-label targets; with a multi-label "
-                f"(indicator) y use one of: {', '.join(multilabel_losses())}."
+                f"(indicator) y use one of: {', '.join(_multilabel_names())}."
             )
-        self.multilabel = True
-        self.class_counts = torch.as_tensor(
-            positives, dtype=torch.long, device=self.class_counts.device
-        )
-        self.classes = None if labels is None else np.asarray(labels)
-        self.fit_label_statistics(self.class_counts.cpu().numpy().astype(np.float64),
-                                  float(n_samples))
+        masses = _masses(positives, "label counts")
+        total = float(n_samples)
+        if not np.isfinite(total) or total < 0:
+            raise ValueError(f"n_samples must be a finite mass >= 0, got {n_samples!r}.")
+        self._start_call(masses, labels, multilabel=True)
+        self.fit_label_statistics(masses, total)
 
     def fit_label_statistics(self, positives: np.ndarray, n_samples: float) -> None:
-        """Derive buffers from per-label positive counts; nothing by default."""
+        """Derive buffers from per-label positive masses; nothing by default."""
+
+    def _start_call(self, masses, classes, multilabel):
+        self.multilabel = multilabel
+        self.class_counts = torch.tensor(masses, dtype=torch.float64,
+                                         device=self.class_counts.device)
+        self.classes = None if classes is None else np.asarray(classes)
+        self.epoch, self.n_epochs = 0, None
 
     def _buffer(self, name, values):
         """Register ``values`` (float64) as buffer ``name`` on the loss's device."""
@@ -186,9 +292,22 @@ class ImbalanceLoss(nn.Module):
             name, torch.as_tensor(values, dtype=torch.float64, device=self.class_counts.device)
         )
 
-    def set_epoch(self, epoch: int) -> None:
-        """Tell the loss that epoch ``epoch`` (zero-based) is starting."""
+    def set_epoch(self, epoch: int, n_epochs: int | None = None) -> None:
+        """Tell the loss that an epoch of the current fit call is starting.
+
+        Parameters
+        ----------
+        epoch : int
+            Zero-based epoch within the current ``fit`` / ``partial_fit`` call.
+        n_epochs : int, optional
+            That call's epoch budget, for schedules given as a fraction of it.
+        """
+        if not _is_int(epoch) or epoch < 0:
+            raise ValueError(f"epoch must be an integer >= 0, got {epoch!r}.")
+        if n_epochs is not None and (not _is_int(n_epochs) or n_epochs < 1):
+            raise ValueError(f"n_epochs must be None or an integer >= 1, got {n_epochs!r}.")
         self.epoch = int(epoch)
+        self.n_epochs = None if n_epochs is None else int(n_epochs)
 
     @staticmethod
     def output_width(n_classes: int) -> int:
@@ -224,10 +343,47 @@ def _weighted_mean(losses, sample_weight):
     )
 
 
+def _nonempty(counts: np.ndarray) -> np.ndarray:
+    """The masses with empty classes (mass 0) counted as one row of weight 1.
+
+    Positive masses are kept as they are, fractional ones too, so scaling
+    every sample weight leaves the ratios between classes unchanged.
+    """
+    return np.where(counts > 0, counts, 1.0)
+
+
 def _log_prior(counts: np.ndarray) -> np.ndarray:
     """``log(n_c / N)``, with empty classes counted as one row so it stays finite."""
-    safe = np.maximum(counts, 1.0)
+    safe = _nonempty(counts)
     return np.log(safe) - np.log(safe.sum())
+
+
+def _declared_losses() -> dict[str, type]:
+    """skimb's loss classes by their declared ``name``, found among the subclasses of
+    :class:`ImbalanceLoss` defined in this package (user subclasses, which inherit a
+    name, are left out). Lets this module word messages without importing the
+    registry, which imports every loss module."""
+    found, pending = {}, [ImbalanceLoss]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if cls.__dict__.get("name") and cls.__module__.startswith(__name__.rpartition(".")[0]):
+            found[cls.name] = cls
+    return found
+
+
+def _multilabel_names() -> list[str]:
+    """Names of skimb's losses that accept multi-label targets."""
+    return sorted(name for name, cls in _declared_losses().items() if cls.supports_multilabel)
+
+
+def _refuse_multiclass(cls: type, n_classes: int) -> None:
+    """The error of a ``binary_only`` loss given ``n_classes`` > 2 single-label classes."""
+    forms = "binary or multi-label" if cls.supports_multilabel else "binary"
+    raise ValueError(
+        f"loss={cls.name or cls.__name__!r} takes {forms} targets; y has {n_classes} "
+        "classes. Use 'ce', 'focal' or another multi-class loss."
+    )
 
 
 def _sigmoid_cross_entropy(z, y, pos_weight=None):

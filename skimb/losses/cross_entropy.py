@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import ImbalanceLoss, _sigmoid_cross_entropy, class_weights
+from ._base import ImbalanceLoss, _is_int, _sigmoid_cross_entropy, class_weights
 
 
 class CrossEntropy(ImbalanceLoss):
@@ -28,7 +29,9 @@ class CrossEntropy(ImbalanceLoss):
     0.1269
     """
 
+    name = "ce"
     supports_multilabel = True
+    supports_mixed_targets = True
 
     def per_sample(self, logits, target):
         if self.multilabel:
@@ -36,14 +39,48 @@ class CrossEntropy(ImbalanceLoss):
         return F.cross_entropy(logits, target, reduction="none")
 
 
+def _is_fraction(value) -> bool:
+    return (isinstance(value, numbers.Real) and not isinstance(value, (bool, numbers.Integral))
+            and 0.0 < value < 1.0)
+
+
+def _check_drw_epoch(value) -> None:
+    """Refuse a ``drw_epoch`` that is neither None, an epoch (int >= 0) nor a fraction in (0, 1)."""
+    if value is None or (_is_int(value) and value >= 0) or _is_fraction(value):
+        return
+    raise ValueError(
+        "loss__drw_epoch must be None, an integer >= 0 (an epoch of the fit call) or a "
+        f"float strictly between 0 and 1 (a fraction of the call's epochs); got {value!r}."
+    )
+
+
+def _drw_start(drw_epoch, n_epochs: int) -> int:
+    """The epoch of a fit call of ``n_epochs`` epochs at which DRW switches the weights on.
+
+    ``drw_epoch=None`` is 0 (weights from the start), an int is that epoch, and a
+    fraction ``f`` is ``ceil(f * n_epochs)``, the product rounded to 9 decimals first
+    so that e.g. ``0.07 * 100`` is epoch 7, not 8.
+    """
+    if drw_epoch is None:
+        return 0
+    if _is_int(drw_epoch):
+        return int(drw_epoch)
+    return math.ceil(round(drw_epoch * n_epochs, 9))
+
+
 class _ClassWeightedLoss(ImbalanceLoss):
     """Shared handling of class weights and deferred re-weighting (DRW).
 
     With ``drw_epoch=E`` the weights are all 1 before epoch ``E`` and the
     class weights from then on (Cao et al., NeurIPS 2019: re-weighting from
-    the first epoch usually hurts the learned features). The weights in force
-    are the buffer ``active_weights``, switched in place by :meth:`set_epoch`,
-    so ``forward`` has no branch on the epoch and ``torch.compile`` builds one
+    the first epoch usually hurts the learned features). Epochs count within
+    one fit call (:meth:`set_epoch`). ``E`` is an int >= 0, an epoch of the
+    call, or a float ``f`` strictly between 0 and 1, a fraction of the call's
+    epoch budget: the weights switch on at epoch ``ceil(f * n_epochs)``
+    (``f = 0.5`` over 60 epochs: epoch 30), which needs ``n_epochs`` in
+    :meth:`set_epoch`. The weights in force are the buffer
+    ``active_weights``, switched in place by :meth:`set_epoch`, so
+    ``forward`` has no branch on the epoch and ``torch.compile`` builds one
     graph for the whole schedule.
     """
 
@@ -56,10 +93,7 @@ class _ClassWeightedLoss(ImbalanceLoss):
         self.register_buffer("active_weights", torch.zeros(0, dtype=torch.float64))
 
     def fit_class_statistics(self, counts):
-        if self.drw_epoch is not None and (
-            not isinstance(self.drw_epoch, numbers.Integral) or self.drw_epoch < 0
-        ):
-            raise ValueError(f"loss__drw_epoch must be an integer >= 0 or None, got {self.drw_epoch!r}.")
+        _check_drw_epoch(self.drw_epoch)
         scheme = self.weight_scheme()
         if scheme is None:
             weights = np.ones_like(counts)
@@ -73,18 +107,39 @@ class _ClassWeightedLoss(ImbalanceLoss):
         """The class-weight scheme in force (None: unweighted)."""
         return self.weights
 
-    def set_epoch(self, epoch: int) -> None:
-        """Tell the loss that epoch ``epoch`` starts; switches the DRW weights in place."""
-        super().set_epoch(epoch)
+    def set_epoch(self, epoch: int, n_epochs: int | None = None) -> None:
+        """Tell the loss that epoch ``epoch`` of the fit call starts; switches the DRW
+        weights in place.
+
+        Parameters
+        ----------
+        epoch : int
+            Zero-based epoch within the current ``fit`` / ``partial_fit`` call.
+        n_epochs : int, optional
+            That call's epoch budget; required when ``drw_epoch`` is a fraction.
+        """
+        _check_drw_epoch(self.drw_epoch)
+        if _is_fraction(self.drw_epoch) and n_epochs is None:
+            raise ValueError(
+                f"loss__drw_epoch={self.drw_epoch!r} is a fraction of the fit call's epochs, "
+                "so set_epoch needs the call's n_epochs."
+            )
+        super().set_epoch(epoch, n_epochs)
         self._switch_weights()
+
+    def _weights_on(self) -> bool:
+        """Whether the class weights are in force at the current epoch."""
+        if self.n_epochs is None and _is_fraction(self.drw_epoch):
+            return False  # the call has not started: epoch 0, and ceil(f * n) >= 1
+        return self.epoch >= _drw_start(self.drw_epoch, self.n_epochs)
 
     def _switch_weights(self):
         """Fill ``active_weights``: ones while DRW holds the weights off, else the class weights."""
         with torch.no_grad():
-            if self.drw_epoch is not None and self.epoch < self.drw_epoch:
-                self.active_weights.fill_(1.0)
-            else:
+            if self._weights_on():
                 self.active_weights.copy_(self.class_weights)
+            else:
+                self.active_weights.fill_(1.0)
 
     def row_weights(self, target, dtype):
         """Weight in force of every row's class (all 1 while DRW holds them off)."""
@@ -107,8 +162,10 @@ class WeightedCrossEntropy(_ClassWeightedLoss):
         How class weights are derived from the counts, or ``{label: weight}``.
     beta : float, default=0.999
         Effective-number parameter, used when ``weights="effective"``.
-    drw_epoch : int or None, default=None
-        Deferred re-weighting: unweighted before this epoch.
+    drw_epoch : None, int or float, default=None
+        Deferred re-weighting: unweighted before this epoch of the fit call
+        (an int >= 0), or before epoch ``ceil(drw_epoch * n_epochs)`` (a
+        float strictly between 0 and 1, a fraction of the call's epochs).
 
     Examples
     --------
@@ -118,9 +175,25 @@ class WeightedCrossEntropy(_ClassWeightedLoss):
     >>> loss.set_class_counts(torch.tensor([3, 1]))
     >>> loss.class_weights.tolist()
     [0.6666666666666666, 2.0]
+
+    Deferred re-weighting over the second half of a 4-epoch call:
+
+    >>> loss = WeightedCrossEntropy(drw_epoch=0.5)
+    >>> loss.set_class_counts(torch.tensor([3.0, 1.0]))  # masses may be floats
+    >>> for epoch in range(4):
+    ...     loss.set_epoch(epoch, n_epochs=4)
+    ...     print(epoch, loss.active_weights.tolist())
+    0 [1.0, 1.0]
+    1 [1.0, 1.0]
+    2 [0.6666666666666666, 2.0]
+    3 [0.6666666666666666, 2.0]
     """
 
-    def __init__(self, weights="balanced", beta: float = 0.999, drw_epoch: int | None = None):
+    name = "weighted_ce"
+    supports_mixed_targets = True
+
+    def __init__(self, weights="balanced", beta: float = 0.999,
+                 drw_epoch: int | float | None = None):
         super().__init__(weights, beta, drw_epoch)
 
     def per_sample(self, logits, target):

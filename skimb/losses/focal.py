@@ -59,7 +59,9 @@ class FocalLoss(ImbalanceLoss):
     0.1733
     """
 
+    name = "focal"
     supports_multilabel = True
+    supports_mixed_targets = True
 
     def __init__(self, gamma: float = 2.0, alpha=None, beta: float = 0.999):
         super().__init__()
@@ -125,8 +127,10 @@ class ClassBalancedLoss(_ClassWeightedLoss):
     base : {"ce", "focal"}, default="ce"
     gamma : float, default=2.0
         Focusing parameter when ``base="focal"``.
-    drw_epoch : int or None, default=None
-        Deferred re-weighting: unweighted before this epoch.
+    drw_epoch : None, int or float, default=None
+        Deferred re-weighting: unweighted before this epoch of the fit call
+        (an int >= 0), or before epoch ``ceil(drw_epoch * n_epochs)`` (a
+        float strictly between 0 and 1, a fraction of the call's epochs).
 
     Examples
     --------
@@ -138,8 +142,11 @@ class ClassBalancedLoss(_ClassWeightedLoss):
     [0.918, 9.182]
     """
 
+    name = "class_balanced"
+    supports_mixed_targets = True
+
     def __init__(self, beta: float = 0.999, base: str = "ce", gamma: float = 2.0,
-                 drw_epoch: int | None = None):
+                 drw_epoch: int | float | None = None):
         super().__init__("effective", beta, drw_epoch)
         self.base = base
         self.gamma = gamma

@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import ImbalanceLoss, _check_finite, _check_nonnegative, _log_prior
+from ._base import ImbalanceLoss, _check_finite, _check_nonnegative, _log_prior, _nonempty
 from .cross_entropy import _ClassWeightedLoss, _apply_weights
 
 
@@ -33,8 +33,10 @@ class LDAMLoss(_ClassWeightedLoss):
         is set, no weights otherwise.
     beta : float, default=0.9999
         Effective-number parameter for the DRW weights.
-    drw_epoch : int or None, default=None
-        Epoch at which the class weights switch on.
+    drw_epoch : None, int or float, default=None
+        When the class weights switch on: at this epoch of the fit call (an
+        int >= 0), or at epoch ``ceil(drw_epoch * n_epochs)`` (a float
+        strictly between 0 and 1, a fraction of the call's epochs).
 
     Examples
     --------
@@ -46,10 +48,12 @@ class LDAMLoss(_ClassWeightedLoss):
     [0.25, 0.5]
     """
 
-    needs_normalized_output = True
+    name = "ldam"
+    needs_cosine_head = True
+    supports_mixed_targets = True
 
     def __init__(self, max_m: float = 0.5, s: float = 30.0, weights=None,
-                 beta: float = 0.9999, drw_epoch: int | None = None):
+                 beta: float = 0.9999, drw_epoch: int | float | None = None):
         super().__init__(weights, beta, drw_epoch)
         self.max_m = max_m
         self.s = s
@@ -59,7 +63,7 @@ class LDAMLoss(_ClassWeightedLoss):
         _check_nonnegative(self.max_m, "max_m")
         if _check_nonnegative(self.s, "s") == 0:
             raise ValueError("loss__s must be > 0.")
-        margins = np.where(counts > 0, np.maximum(counts, 1.0) ** -0.25, 0.0)
+        margins = np.where(counts > 0, _nonempty(counts) ** -0.25, 0.0)
         self._buffer("margins", margins * (self.max_m / margins.max()))
         super().fit_class_statistics(counts)
 
@@ -99,6 +103,9 @@ class LogitAdjustedLoss(ImbalanceLoss):
     [-0.2877, -1.3863]
     """
 
+    name = "logit_adjusted"
+    supports_mixed_targets = True
+
     def __init__(self, tau: float = 1.0):
         super().__init__()
         self.tau = tau
@@ -130,12 +137,15 @@ class BalancedSoftmaxLoss(ImbalanceLoss):
     1.3863
     """
 
+    name = "balanced_softmax"
+    supports_mixed_targets = True
+
     def __init__(self):
         super().__init__()
         self.register_buffer("log_counts", torch.zeros(0, dtype=torch.float64))
 
     def fit_class_statistics(self, counts):
-        self._buffer("log_counts", np.log(np.maximum(counts, 1.0)))
+        self._buffer("log_counts", np.log(_nonempty(counts)))
 
     def per_sample(self, logits, target):
         return F.cross_entropy(logits + self.log_counts.to(logits.dtype), target, reduction="none")
@@ -164,6 +174,9 @@ class VSLoss(ImbalanceLoss):
     [1.0, 0.5]
     """
 
+    name = "vs"
+    supports_mixed_targets = True
+
     def __init__(self, gamma: float = 0.2, tau: float = 1.0):
         super().__init__()
         self.gamma = gamma
@@ -174,7 +187,7 @@ class VSLoss(ImbalanceLoss):
     def fit_class_statistics(self, counts):
         _check_nonnegative(self.gamma, "gamma")
         _check_finite(self.tau, "tau")
-        safe = np.maximum(counts, 1.0)
+        safe = _nonempty(counts)
         self._buffer("logit_scale", (safe / safe.max()) ** self.gamma)
         self._buffer("log_prior", _log_prior(counts))
 

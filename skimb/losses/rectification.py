@@ -113,7 +113,10 @@ class ClassRectificationLoss(ImbalanceLoss):
     0.5966
     """
 
+    name = "crl"
     supports_multilabel = True
+    per_member = True
+    mines_batch = True
 
     def __init__(self, alpha: float = 0.02, margin: float = 0.5, k: int = 3):
         super().__init__()

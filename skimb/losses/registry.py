@@ -7,7 +7,8 @@ import copy
 import torch
 from torch import nn
 
-from ._base import ImbalanceLoss
+from ._base import ImbalanceLoss, _refuse_multiclass
+from .cost_sensitive import CostSensitiveLoss
 from .cross_entropy import CrossEntropy, WeightedCrossEntropy
 from .focal import ClassBalancedLoss, FocalLoss
 from .logit_adjustment import BalancedSoftmaxLoss, LDAMLoss, LogitAdjustedLoss, VSLoss
@@ -15,19 +16,23 @@ from .rectification import ClassRectificationLoss
 from .sigmoid import AsymmetricLoss, BinaryCrossEntropy
 
 
-_REGISTRY = {
-    "ce": CrossEntropy,
-    "weighted_ce": WeightedCrossEntropy,
-    "focal": FocalLoss,
-    "class_balanced": ClassBalancedLoss,
-    "ldam": LDAMLoss,
-    "logit_adjusted": LogitAdjustedLoss,
-    "balanced_softmax": BalancedSoftmaxLoss,
-    "vs": VSLoss,
-    "bce": BinaryCrossEntropy,
-    "asl": AsymmetricLoss,
-    "crl": ClassRectificationLoss,
-}
+#: skimb's loss classes; each declares its registry name and capabilities.
+_LOSS_CLASSES = (
+    CrossEntropy,
+    WeightedCrossEntropy,
+    FocalLoss,
+    ClassBalancedLoss,
+    LDAMLoss,
+    LogitAdjustedLoss,
+    BalancedSoftmaxLoss,
+    VSLoss,
+    BinaryCrossEntropy,
+    AsymmetricLoss,
+    ClassRectificationLoss,
+    CostSensitiveLoss,
+)
+
+_REGISTRY = {cls.name: cls for cls in _LOSS_CLASSES}
 
 
 def multilabel_losses() -> list[str]:
@@ -63,7 +68,23 @@ def list_losses() -> list[str]:
 
 
 def loss_class(spec):
-    """The class a ``loss=`` value stands for (a registered class for a name)."""
+    """The class a ``loss=`` value stands for (a registered class for a name).
+
+    Parameters
+    ----------
+    spec : str, nn.Module instance or nn.Module class
+        What the user passed as ``loss=``.
+
+    Returns
+    -------
+    cls : type
+
+    Examples
+    --------
+    >>> from skimb.losses import loss_class
+    >>> loss_class("crl").per_member
+    True
+    """
     if isinstance(spec, str):
         if spec not in _REGISTRY:
             raise ValueError(
@@ -72,6 +93,54 @@ def loss_class(spec):
             )
         return _REGISTRY[spec]
     return spec if isinstance(spec, type) else type(spec)
+
+
+def check_loss_compatibility(loss, *, multilabel: bool, n_classes: int) -> None:
+    """Refuse a loss that cannot train on the target at hand, with a clear message.
+
+    Reads the loss's declarations (:class:`ImbalanceLoss` attributes): a loss
+    whose ``supports_multilabel`` is False refuses a multi-label (indicator)
+    target, and a ``binary_only`` loss refuses a single-label target of more
+    than two classes. Other ``nn.Module`` losses are not skimb's to judge and
+    always pass.
+
+    Parameters
+    ----------
+    loss : str, nn.Module instance or nn.Module class
+        A ``loss=`` value: a registered name, a loss class or instance.
+    multilabel : bool
+        Whether ``y`` is a multi-label indicator matrix.
+    n_classes : int
+        The classes of a single-label ``y`` (the labels of a multi-label one).
+
+    Raises
+    ------
+    ValueError
+        When the loss does not fit the target (or the name is unknown).
+
+    Examples
+    --------
+    >>> from skimb.losses import check_loss_compatibility
+    >>> check_loss_compatibility("bce", multilabel=True, n_classes=5)
+    >>> check_loss_compatibility("weighted_ce", multilabel=True, n_classes=5)
+    Traceback (most recent call last):
+    ...
+    ValueError: loss='weighted_ce' is for single-label targets; ... asl, bce, ce, crl, focal.
+    >>> check_loss_compatibility("bce", multilabel=False, n_classes=3)
+    Traceback (most recent call last):
+    ...
+    ValueError: loss='bce' takes binary or multi-label targets; y has 3 classes. ...
+    """
+    cls = loss_class(loss)
+    if not (isinstance(cls, type) and issubclass(cls, ImbalanceLoss)):
+        return
+    if multilabel and not cls.supports_multilabel:
+        raise ValueError(
+            f"loss={cls.name or cls.__name__!r} is for single-label targets; with a "
+            f"multi-label (indicator) y use one of: {', '.join(multilabel_losses())}."
+        )
+    if not multilabel and cls.binary_only and n_classes > 2:
+        _refuse_multiclass(cls, n_classes)
 
 
 def make_loss(spec, params: dict) -> nn.Module:
@@ -118,6 +187,14 @@ def output_probabilities(loss, output: torch.Tensor, multilabel: bool = False) -
 
     Other losses get the softmax, or the sigmoid of every output for
     multi-label targets.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from skimb.losses import output_probabilities
+    >>> output_probabilities(nn.CrossEntropyLoss(), torch.zeros(1, 2)).tolist()
+    [[0.5, 0.5]]
     """
     if isinstance(loss, ImbalanceLoss):
         return loss.probabilities(output)

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import ImbalanceLoss, _check_nonnegative, _sigmoid_cross_entropy, _values_by_label
+from ._base import (ImbalanceLoss, _check_nonnegative, _nonempty, _refuse_multiclass,
+                    _sigmoid_cross_entropy, _values_by_label)
 from .focal import _focal_term
 
 
@@ -47,17 +48,13 @@ class _SigmoidLoss(ImbalanceLoss):
     """
 
     supports_multilabel = True
+    binary_only = True
+    supports_mixed_targets = True
 
     @classmethod
     def output_width(cls, n_classes):
         if n_classes != 2:
-            from .registry import _REGISTRY  # the registry imports every loss
-
-            name = next((k for k, v in _REGISTRY.items() if v is cls), cls.__name__)
-            raise ValueError(
-                f"loss={name!r} takes binary or multi-label targets; y has "
-                f"{n_classes} classes. Use 'ce', 'focal' or another multi-class loss."
-            )
+            _refuse_multiclass(cls, n_classes)
         return 1
 
     def fit_class_statistics(self, counts):
@@ -148,6 +145,8 @@ class BinaryCrossEntropy(_SigmoidLoss):
     [1.0, 9.0, 99.0]
     """
 
+    name = "bce"
+
     def __init__(self, pos_weight="auto", label_weights=None):
         super().__init__()
         self.pos_weight = pos_weight
@@ -156,7 +155,7 @@ class BinaryCrossEntropy(_SigmoidLoss):
         self.register_buffer("label_weight", torch.ones(1, dtype=torch.float64))
 
     def fit_label_statistics(self, positives, n_samples):
-        negatives = n_samples - positives
+        negatives = np.maximum(n_samples - positives, 0.0)  # float sums may overshoot
         if isinstance(self.pos_weight, str):
             if self.pos_weight != "auto":
                 raise ValueError(
@@ -164,7 +163,7 @@ class BinaryCrossEntropy(_SigmoidLoss):
                     f"None; got {self.pos_weight!r}."
                 )
             both = (positives > 0) & (negatives > 0)
-            weight = np.where(both, negatives / np.maximum(positives, 1.0), 1.0)
+            weight = np.where(both, negatives / _nonempty(positives), 1.0)
         elif self.pos_weight is None:
             weight = np.ones_like(positives)
         else:
@@ -189,7 +188,7 @@ class BinaryCrossEntropy(_SigmoidLoss):
                     "loss__label_weights must be None, 'balanced', 'sqrt', a sequence or "
                     f"a dict; got {self.label_weights!r}."
                 )
-            weights = np.maximum(positives, 1.0) ** exponents[self.label_weights]
+            weights = _nonempty(positives) ** exponents[self.label_weights]
         else:
             weights = _per_label_values(self.label_weights, "label_weights", positives,
                                         self.label_names())
@@ -243,6 +242,8 @@ class AsymmetricLoss(_SigmoidLoss):
     >>> round(float(loss(z, torch.tensor([[0.0, 1.0]]))), 4)  # easy negative: 0
     0.1733
     """
+
+    name = "asl"
 
     def __init__(self, gamma_neg: float = 4.0, gamma_pos: float = 1.0, clip: float = 0.05):
         super().__init__()
