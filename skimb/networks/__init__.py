@@ -1,23 +1,36 @@
-"""Built-in networks, chosen by name: ``ImbalancedTorchClassifier(module="mlp" | "tabm")``.
+"""Built-in networks, chosen by name: ``module="linear" | "mlp" | "tabm"``.
 
 Each network is built by ``fit`` from the training portion: a
 :class:`SmoothClipScaler` and (optionally) numeric embeddings are fitted on
-the training rows only, then the body (an MLP, or TabM's ensemble of ``k``
-MLPs) learns on top. Parameters are set as ``module__<name>``.
+the training rows only, then the body (one linear layer, an MLP, or TabM's
+ensemble of ``k`` MLPs) learns on top. Parameters are set as
+``module__<name>``. Every network derives from :class:`Network`, whose class
+attributes declare what it takes and builds; the registry is built from them.
 """
 
 from __future__ import annotations
 
-from torch import nn
-
+from ._base import (
+    DICT,
+    INPUT_KINDS,
+    RAW_COLUMNS,
+    TABLE,
+    TENSOR,
+    Network,
+    NetworkContext,
+    check_network_input,
+)
+from .linear import LinearNetwork
 from .mlp import MLPNetwork
 from .scaling import SmoothClipScaler
 from .tabm import TabMNetwork
 
-__all__ = ["MLPNetwork", "TabMNetwork", "SmoothClipScaler", "list_modules", "network_class",
-           "default_network"]
+__all__ = ["Network", "NetworkContext", "LinearNetwork", "MLPNetwork", "TabMNetwork",
+           "SmoothClipScaler", "list_modules", "network_class", "default_network",
+           "check_network_input", "TABLE", "RAW_COLUMNS", "TENSOR", "DICT", "INPUT_KINDS"]
 
-_NETWORKS: dict[str, type[nn.Module]] = {"mlp": MLPNetwork, "tabm": TabMNetwork}
+_NETWORKS: dict[str, type[Network]] = {
+    cls.name: cls for cls in (LinearNetwork, MLPNetwork, TabMNetwork)}
 
 #: ``module=None`` on each device kind: the network and the parameters it gets
 #: unless the user sets them (docs/user_guide/networks.md has the evidence).
@@ -34,12 +47,12 @@ def list_modules() -> list[str]:
     --------
     >>> from skimb import list_modules
     >>> list_modules()
-    ['mlp', 'tabm']
+    ['linear', 'mlp', 'tabm']
     """
     return sorted(_NETWORKS)
 
 
-def network_class(name: str) -> type[nn.Module]:
+def network_class(name: str) -> type[Network]:
     """The network class registered under ``name``.
 
     Examples
@@ -57,10 +70,6 @@ def network_class(name: str) -> type[nn.Module]:
         ) from None
 
 
-#: ``module=None`` for a loss that needs a cosine last layer (``ldam``), on every device.
-_COSINE_DEFAULT = ("mlp", {"num_embeddings": "ple"})
-
-
 def default_network(device_type: str, cosine_head: bool = False) -> tuple[str, dict]:
     """``(name, parameters)`` that ``module=None`` builds on a device of this kind.
 
@@ -69,7 +78,9 @@ def default_network(device_type: str, cosine_head: bool = False) -> tuple[str, d
     device_type : str
         ``"cpu"``, ``"cuda"``, ...
     cosine_head : bool, default=False
-        The loss needs a cosine last layer, which only the MLP has.
+        The loss needs a cosine last layer: when the device's default network
+        does not declare ``cosine_head``, the first entry of the defaults
+        table whose network does (today the CPU default, the MLP with PLE).
 
     Examples
     --------
@@ -79,6 +90,8 @@ def default_network(device_type: str, cosine_head: bool = False) -> tuple[str, d
     >>> default_network("cuda", cosine_head=True)[0]
     'mlp'
     """
-    name, params = _COSINE_DEFAULT if cosine_head else _DEFAULTS.get(device_type,
-                                                                      _DEFAULTS["cpu"])
+    name, params = _DEFAULTS.get(device_type, _DEFAULTS["cpu"])
+    if cosine_head and not _NETWORKS[name].cosine_head:
+        name, params = next((name, params) for name, params in _DEFAULTS.values()
+                            if _NETWORKS[name].cosine_head)
     return name, dict(params)

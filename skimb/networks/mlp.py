@@ -6,15 +6,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..modules import TabularMLP
+from ._base import TABLE, Network
 from .front import fitted_front, needs_rows
 
 __all__ = ["MLPNetwork"]
 
 
-class MLPNetwork(nn.Module):
+class MLPNetwork(Network):
     """An MLP on robustly scaled (optionally embedded) numeric features.
 
     Built by ``ImbalancedTorchClassifier(module="mlp")`` from the training
@@ -54,6 +54,11 @@ class MLPNetwork(nn.Module):
     >>> net(torch.from_numpy(X[:4])).shape
     torch.Size([4, 2])
     """
+
+    name = "mlp"
+    accepts = frozenset({TABLE})
+    cosine_head = True
+    ensemble = False
 
     def __init__(self, n_features: int, n_outputs: int, *,
                  hidden_units: Sequence[int] = (128, 128), dropout: float = 0.1,

@@ -7,15 +7,15 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 from tabm import TabM
-from torch import nn
 
 from ..modules import check_dropout, check_hidden_units
+from ._base import TABLE, Network
 from .front import fitted_front, needs_rows
 
 __all__ = ["TabMNetwork"]
 
 
-class TabMNetwork(nn.Module):
+class TabMNetwork(Network):
     """TabM from the authors' ``tabm`` package, behind the fitted front.
 
     ``k`` BatchEnsemble members share most weights and see the same rows; the
@@ -48,6 +48,11 @@ class TabMNetwork(nn.Module):
     >>> net(torch.zeros(5, 3)).shape
     torch.Size([5, 4, 2])
     """
+
+    name = "tabm"
+    accepts = frozenset({TABLE})
+    cosine_head = False
+    ensemble = True
 
     def __init__(self, n_features: int, n_outputs: int, *, k: int = 8,
                  hidden_units: Sequence[int] = (256, 256), dropout: float = 0.1,
