@@ -158,6 +158,13 @@ class TensorTable(Dataset):
             else torch.from_numpy(np.asarray(sample_weight, dtype=np.float32))
         )
 
+    @classmethod
+    def from_columns(cls, X, y, sample_weight) -> TensorTable:
+        """A table of columns already converted (as :meth:`take` returns them), not copied."""
+        table = cls.__new__(cls)
+        table.X, table.y, table.sample_weight = X, y, sample_weight
+        return table
+
     def __len__(self):
         return len(self.X)
 

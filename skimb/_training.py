@@ -80,8 +80,11 @@ class ResidentBatches:
     seed : int, default=0
         Seeds the generator every epoch is drawn with, on ``device`` whatever
         the storage.
-    first_epoch : int, default=0
-        Epoch number of the first iteration (continued fits go on counting).
+    drop_last : bool, default=False
+        Leave out an epoch's last batch when it is smaller than ``batch_size``.
+
+    The sampler is asked for epochs ``0, 1, ...``: every training call counts
+    its own epochs.
 
     Attributes
     ----------
@@ -92,11 +95,12 @@ class ResidentBatches:
     """
 
     def __init__(self, X, y, sample_weight, device, batch_size, sampler=None, seed=0,
-                 first_epoch=0):
+                 drop_last=False):
         self.device = device
         self.batch_size = batch_size
         self.sampler = sampler
-        self.epoch = first_epoch
+        self.drop_last = drop_last
+        self.epoch = 0
         # On the training device for every storage: CPU and CUDA generators draw
         # different streams, and the model must not depend on free memory. (Not
         # on the CPU: an epoch of 1M rows took 35-270 ms of CPU time to draw there,
@@ -144,6 +148,8 @@ class ResidentBatches:
         (X, y, w), order = self._epoch_columns_and_order()
         self.epoch += 1
         n = len(X) if order is None else len(order)
+        if self.drop_last:
+            n -= n % self.batch_size
         copy = self.store != self.device
         for start in range(0, n, self.batch_size):
             if order is None:
@@ -173,15 +179,15 @@ class EpochIndexSampler(Sampler):
     batch_size : int
     generator : torch.Generator
         CPU generator.
-    first_epoch : int, default=0
-        Epoch number of the first iteration (continued fits go on counting).
+
+    The sampler is asked for epochs ``0, 1, ...`` of the training call.
     """
 
-    def __init__(self, sampler, batch_size, generator, first_epoch=0):
+    def __init__(self, sampler, batch_size, generator):
         self.sampler = sampler
         self.batch_size = batch_size
         self.generator = generator
-        self.epoch = first_epoch
+        self.epoch = 0
 
     def __iter__(self):
         order = self.sampler.epoch_indices(self.epoch, self.batch_size, self.generator)

@@ -206,3 +206,46 @@ def check_loop_params(estimator) -> None:
 
 def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def encode_in_order(y, n_samples: int, classes) -> tuple[np.ndarray, np.ndarray]:
+    """``(classes, encoded)`` with ``y`` encoded in the order of the given ``classes``.
+
+    Every label of ``y`` must be in ``classes`` and every class must occur in
+    ``y`` (the strategies need each class's rows); otherwise a ValueError.
+
+    Examples
+    --------
+    >>> from skimb._validation import encode_in_order
+    >>> encode_in_order(["a", "b", "b"], 3, ["b", "a"])[1].tolist()
+    [1, 0, 0]
+    """
+    classes = np.asarray(classes)
+    if len(set(classes.tolist())) != len(classes):
+        raise ValueError(f"classes= holds repeated labels: {classes.tolist()}.")
+    _, encoded = encode_labels(y, n_samples)  # the checks on y
+    labels = column_or_1d(np.asarray(y, dtype=object), warn=False)
+    positions = {label: j for j, label in enumerate(classes.tolist())}
+    unknown = sorted({repr(v) for v in labels.tolist() if v not in positions})
+    if unknown:
+        raise ValueError(f"y holds labels that are not in classes=: {', '.join(unknown[:5])}.")
+    codes = np.fromiter((positions[v] for v in labels.tolist()), dtype=np.int64,
+                        count=len(labels))
+    absent = [c for j, c in enumerate(classes.tolist()) if not (codes == j).any()]
+    if absent:
+        raise ValueError(
+            f"classes= lists {absent}, which y does not hold: every class needs training "
+            "rows (the strategies count them).")
+    return classes, codes
+
+
+def encode_known_labels(y, n_samples: int, classes) -> np.ndarray:
+    """Encode the labels of a continued fit as positions in the fitted ``classes``."""
+    labels = column_or_1d(np.asarray(y, dtype=object), warn=True)
+    check_consistent_length(np.empty(n_samples), labels)
+    positions = {label: j for j, label in enumerate(np.asarray(classes).tolist())}
+    unknown = sorted({repr(v) for v in labels.tolist() if v not in positions})
+    if unknown:
+        raise ValueError(f"y holds labels not seen in fit: {', '.join(unknown[:5])}.")
+    return np.fromiter((positions[v] for v in labels.tolist()), dtype=np.int64,
+                       count=len(labels))

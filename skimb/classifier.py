@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import numbers
 import warnings
 from contextlib import contextmanager
@@ -12,36 +11,42 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_consistent_length, column_or_1d
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochTimer, GradientNormClipping, PassthroughScoring, PrintLog
 from skorch.dataset import ValidSplit
-from skorch.utils import is_dataset, to_numpy, to_tensor
-from torch.utils.data import DataLoader
+from skorch.utils import data_from_dataset, is_dataset, to_numpy, to_tensor
 
-from ._data import SparseRows, TensorTable, WeightedTarget, labels_of, table_and_rows
+from ._context import build_context, steps_per_epoch
+from ._data import TensorTable, WeightedTarget, table_and_rows
 from ._device import check_device_placement, resolve_device
 from ._seeding import seeded_torch
-from ._training import EpochIndexSampler, ResidentBatches, storage_of
+from ._skorch_params import (
+    check_finite_epoch,
+    check_skorch_params,
+    dataloader_for_training,
+    resident_epoch_sampler,
+    resident_path_applies,
+)
+from ._training import ResidentBatches, storage_of
 from ._validation import (
     check_features,
     check_loop_params,
     check_sample_weight,
+    encode_in_order,
     encode_indicator,
+    encode_known_labels,
     encode_labels,
     is_multilabel,
 )
 from .decisions import NO_VALIDATION_SPLIT, check_decision, decide, fit_decision
-from .losses import (ClassRectificationLoss, ImbalanceLoss, loss_class, make_loss,
+from .losses import (ImbalanceLoss, check_loss_compatibility, loss_class, make_loss,
                      output_probabilities)
 from .metrics import MacroF1Scoring
-from .networks import default_network, network_class
-from .networks.front import needs_rows
+from .networks import check_network_input, default_network, list_modules, network_class
 from .recipe import BestEpoch, CosineSchedule, epoch_budget
 from .samplers import (
     EpochSampler,
     ImblearnSampler,
-    NoSampler,
     list_samplers,
     make_sampler,
     rarest_positive_label,
@@ -200,7 +205,10 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     [1.0, 1.0]
     """
 
-    prefixes_ = NeuralNetClassifier.prefixes_ + ["sampler", "loss", "decision"]
+    #: Strategy parameters set as ``<prefix>__<name>``, stored as given and read by
+    #: ``get_params_for(<prefix>)`` (one mechanism for every strategy).
+    strategy_prefixes = ("sampler", "loss", "decision")
+    prefixes_ = NeuralNetClassifier.prefixes_ + list(strategy_prefixes)
     # skorch's __init__ stores these; scikit-learn wants only parameters set there.
     # Class-level defaults give skorch the same values until it initializes.
     history_ = None
@@ -271,8 +279,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         # Explicit sampler__*/loss__* values win over the expansion of an
         # estimator passed as sampler= (e.g. SMOTE's own k_neighbors).
         params.update({key: value for key, value in vars(self).items()
-                       if key.startswith(("sampler__", "loss__", "decision__"))})
+                       if self._is_strategy_key(key) and "__" in key})
         return params
+
+    @classmethod
+    def _is_strategy_key(cls, key: str) -> bool:
+        return key.split("__", 1)[0] in cls.strategy_prefixes
 
     def __setstate__(self, state):
         requested = state["device"]
@@ -282,14 +294,31 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             self.__dict__["device"] = requested
 
     def set_params(self, **params):
-        strategy_keys = [
-            key for key in params
-            if key in ("sampler", "loss", "decision")
-            or key.startswith(("sampler__", "loss__", "decision__"))
-        ]
+        """Set parameters; a changed network (``module``, ``module__*``) unfits the model.
+
+        Strategy parameters (``sampler``, ``loss``, ``decision`` and their
+        ``<prefix>__*``) are stored and take effect at the next ``fit`` or
+        ``partial_fit`` (the loss is rebuilt at every call, under ``warm_start``
+        too). A fitted model whose network changes would answer from an
+        untrained one, so it becomes unfitted: ``predict`` raises
+        ``NotFittedError`` until the next ``fit``.
+        """
+        strategy_keys = [key for key in params if self._is_strategy_key(key)]
         for key in strategy_keys:
             setattr(self, key, params.pop(key))
+        if self.initialized_ and any(key == "module" or key.startswith("module__")
+                                     for key in params):
+            self._forget_fit()
+        if self.initialized_ and any(key.split("__")[0] == "loss" for key in strategy_keys):
+            self._rebuild_loss()
         return super().set_params(**params) if params else self
+
+    def _rebuild_loss(self):
+        """A changed ``loss``/``loss__*`` on an initialized net: a new loss (its class
+        statistics are set at the next call), and a new optimizer if it has weights."""
+        self._initialize_criterion(reason="Re-initializing the loss: loss parameters changed.")
+        if any(True for _ in self.criterion_.parameters()):
+            self._initialize_optimizer()
 
     @property
     def _default_callbacks(self):
@@ -306,7 +335,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     # -- fitting ------------------------------------------------------------------
 
-    def fit(self, X, y, sample_weight=None, **fit_params):
+    def fit(self, X, y=None, sample_weight=None, **fit_params):
         """Fit the network and the imbalance strategies.
 
         Parameters
@@ -322,7 +351,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         sample_weight : array-like of shape (n_samples,), optional
             Per-row weights; they follow their rows through the validation
             split (if any), the sampler and the batches, and multiply the row's
-            loss.
+            loss. Class priors and class weights count a row of weight 2 like
+            two rows.
         **fit_params
             Passed to the module's ``forward``, as in skorch.
 
@@ -330,44 +360,43 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         -------
         self : ImbalancedTorchClassifier
         """
-        check_device_placement(self)
+        self._check_hyperparameters()
         if self.warm_start and self.initialized_:
             return self.partial_fit(X, y, sample_weight=sample_weight, **fit_params)
+        return self._fit_new(X, y, sample_weight, fit_params, classes=self.classes)
+
+    def _fit_new(self, X, y, sample_weight, fit_params, classes):
+        """A fresh fit: ``classes`` orders the encoding (``classes=`` or partial_fit's)."""
         try:
-            data, y_encoded = self._prepare(X, y, sample_weight, first_fit=True)
+            data, y_encoded = self._prepare(X, y, sample_weight, first_fit=True,
+                                            classes=classes)
             with self._seeded():
-                # Split before initialising: the built-in networks fit their scaling and
-                # bins on the training rows, and get_split_datasets reuses this split.
-                self._presplit = (data, y_encoded, self._split(data, y_encoded, **fit_params))
-                return super().fit(data, y_encoded, **fit_params)
+                context = self._training_context(data, y_encoded, fit_params, first_epoch=0)
+                with self._building_from(context):
+                    self.initialize()
+                self._train(context, fit_params)
         except Exception:
             self._forget_fit()
             raise
-        finally:
-            self.__dict__.pop("_presplit", None)
-
-    _FITTED = ("n_features_in_", "feature_names_in_", "classes_inferred_", "multilabel_",
-               "class_counts_", "sampler_", "sampling_seed_", "module_", "criterion_",
-               "optimizer_", "training_storage_", "max_epochs_", "decision_offsets_",
-               "decision_thresholds_", "_decision_rows_")
-
-    def _forget_fit(self):
-        """Drop everything a failed fit may have set, so no half-fitted model remains."""
-        for name in self._FITTED:
-            if name in vars(self):
-                delattr(self, name)
-        self.initialized_ = False
+        return self
 
     def partial_fit(self, X, y=None, classes=None, sample_weight=None, **fit_params):
         """Train for ``max_epochs`` more epochs (resolved on these rows), keeping the module.
+
+        A ``loss`` or ``loss__*`` changed with ``set_params`` takes effect (the
+        loss is rebuilt then); every strategy's statistics are fitted again on
+        these rows; every per-epoch strategy (the cosine schedule, the
+        progressive sampler, DRW) counts the epochs of this call from 0.
 
         Parameters
         ----------
         X, y, sample_weight
             As in :meth:`fit`; once fitted, the labels must be among ``classes_``
             (a multi-label target must have the same labels).
-        classes : ignored
-            Kept for scikit-learn's signature.
+        classes : array-like, optional
+            On the first call, the labels in the order to encode them (as the
+            ``classes`` parameter, which it overrides); later calls must give
+            the fitted ``classes_`` or nothing.
         **fit_params
             Passed to the module's ``forward``.
 
@@ -375,284 +404,133 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         -------
         self : ImbalancedTorchClassifier
         """
+        self._check_hyperparameters()
+        if classes is None:
+            classes = self.classes
         if not self.initialized_:
-            return self.fit(X, y, sample_weight=sample_weight, **fit_params)
-        if not getattr(self.module_, "front_fitted", True):
+            return self._fit_new(X, y, sample_weight, fit_params, classes=classes)
+        # A net the user initialized (skorch's restore pattern) has seen no data yet.
+        first_fit = "classes_inferred_" not in vars(self)
+        if not first_fit and classes is not None and len(classes) and not np.array_equal(
+                np.asarray(classes, dtype=object), self.classes_inferred_.astype(object)):
             raise ValueError(
-                "The network was rebuilt without training rows (set_params on a module__* "
-                "parameter re-initialises it), so its scaling and bins are not fitted: "
-                "call fit, not partial_fit or a warm-start fit.")
-        if not isinstance(X, TensorTable):
-            X, y = self._prepare(X, y, sample_weight, first_fit=False)
-        try:
-            super().partial_fit(X, y, classes, **fit_params)
-            self._fit_decision()
-        finally:
-            vars(self).pop("_decision_rows_", None)
+                f"partial_fit got classes={list(classes)}, but the model was fitted with "
+                f"classes {self.classes_inferred_.tolist()}.")
+        data, y_encoded = self._prepare(X, y, sample_weight, first_fit=first_fit,
+                                        classes=classes)
+        context = self._training_context(data, y_encoded, fit_params,
+                                          first_epoch=len(self.history))
+        try:  # bad input leaves the model as it was; a failure in training unfits it
+            if "sampling_seed_" not in vars(self):
+                self.sampling_seed_ = self._fresh_seed()
+            self._train(context, fit_params)
+        except Exception:
+            self._forget_fit()
+            raise
         return self
 
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Resolve this call's epoch budget on its rows (``max_epochs_``), before the
-        callbacks (the schedule) read it."""
-        super().on_train_begin(net, X=X, y=y, **kwargs)
-        self.max_epochs_ = epoch_budget(self.max_epochs, len(X))
+    def _train(self, context, fit_params):
+        """skorch's training call on ``context`` (its ``fit_loop`` gets the context as
+        ``X``), then the decision from the weights the model kept."""
+        NeuralNetClassifier.partial_fit(self, context, None, **fit_params)
+        self._fit_decision(context)
 
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """skorch's training loop, for ``epochs`` or else the budget ``max_epochs`` gives
-        on these rows (as ``on_train_begin`` resolved it)."""
-        self.max_epochs_ = epoch_budget(self.max_epochs, len(X)) if epochs is None else epochs
-        return super().fit_loop(X, y, epochs=self.max_epochs_, **fit_params)
+    _FITTED = ("n_features_in_", "feature_names_in_", "classes_inferred_", "multilabel_",
+               "class_counts_", "sampler_", "sampling_seed_", "module_", "criterion_",
+               "optimizer_", "training_storage_", "max_epochs_", "first_epoch_",
+               "decision_offsets_", "decision_thresholds_")
 
-    def _fit_decision(self):
-        """Set the decision attributes from the weights the model kept (after every callback)."""
-        valid, y_valid, n_rows = self._decision_rows_
-        held_out = None if valid is None else lambda: (self.predict_proba(valid), y_valid)
-        fitted = fit_decision(
-            self.decision, self.get_params_for("decision"), classes=self.classes_,
-            class_counts=self.class_counts_, n_rows=n_rows, multilabel=self.multilabel_,
-            held_out=held_out, threshold=self._check_threshold() if self.multilabel_ else 0.5)
-        for name in ("decision_offsets_", "decision_thresholds_"):
+    def _forget_fit(self):
+        """Drop everything a fit sets, so no half-fitted (or stale) model remains."""
+        for name in self._FITTED:
             vars(self).pop(name, None)
-        vars(self).update(fitted)
+        self.initialized_ = False
 
-    def _prepare(self, X, y, sample_weight, first_fit):
-        """Validate the input; return the dataset and encoded labels skorch trains on."""
+    def _check_hyperparameters(self):
+        """Validate the parameters a fit reads, before any work."""
+        check_device_placement(self)
         check_loop_params(self)
-        multilabel = is_multilabel(y)
-        encode = encode_indicator if multilabel else encode_labels
-        if is_dataset(X):
-            if sample_weight is not None:
-                raise ValueError("sample_weight is not supported with a torch Dataset as X.")
-            if not first_fit:
-                return X, self._encode_for_fitted(y, len(X))
-            classes, y_encoded = encode(y, len(X))
-            if not multilabel and not np.array_equal(classes, np.arange(len(classes))):
-                raise ValueError(
-                    "With a torch Dataset as X, y must hold each row's class index "
-                    f"0 .. n_classes - 1; got labels {classes[:10].tolist()}."
-                )
-            n_features = int(np.prod(X[0][0].shape))
-            data = X
-        elif first_fit:
-            probe = _FeatureProbe()
-            features = check_features(probe, X, reset=True, name=type(self).__name__)
-            classes, y_encoded = encode(y, len(features))
-            weights = check_sample_weight(sample_weight, len(features))
-            n_features = probe.n_features_in_
-            if hasattr(probe, "feature_names_in_"):
-                self.feature_names_in_ = probe.feature_names_in_
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-            data = TensorTable(features, y_encoded, weights)
-        else:
-            features = check_features(self, X, reset=False)
-            y_encoded = self._encode_for_fitted(y, len(features))
-            weights = check_sample_weight(sample_weight, len(features))
-            return TensorTable(features, y_encoded, weights), y_encoded
-        if multilabel:
-            self._check_threshold()
-        self.n_features_in_ = n_features
-        self.classes_inferred_ = classes
-        self.multilabel_ = multilabel
-        return data, y_encoded
-
-    def _encode_for_fitted(self, y, n_samples):
-        """Encode the ``y`` of a continued fit against what the first fit saw."""
-        if y is None:
-            raise ValueError("y is required: ImbalancedTorchClassifier is a supervised classifier.")
-        multilabel = is_multilabel(y)
-        if multilabel != self.multilabel_:
-            raise ValueError(
-                "y must have the form it had in fit: "
-                + ("a multi-label indicator matrix." if self.multilabel_ else "one label per row.")
-            )
-        if not multilabel:
-            return self._encode_known_labels(y, n_samples)
-        _, y_encoded = encode_indicator(y, n_samples)
-        if y_encoded.shape[1] != len(self.classes_):
-            raise ValueError(f"y has {y_encoded.shape[1]} labels; fit saw {len(self.classes_)}.")
-        return y_encoded
-
-    def _encode_known_labels(self, y, n_samples):
-        labels = column_or_1d(np.asarray(y, dtype=object), warn=True)
-        check_consistent_length(np.empty(n_samples), labels)
-        unknown = ~np.isin(labels, self.classes_)
-        if unknown.any():
-            raise ValueError(f"y holds labels not seen in fit: {np.unique(labels[unknown])[:5].tolist()}.")
-        return np.searchsorted(self.classes_, labels)
-
-    @contextmanager
-    def _seeded(self):
-        """Seed torch for the fit (restoring the global RNG after) when random_state is set."""
-        if self.random_state is None:
-            self.sampling_seed_ = int(torch.randint(2**31 - 1, (1,)))
-            yield
-            return
-        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-        with seeded_torch(seed, torch.device(self.device or "cpu")):
-            self.sampling_seed_ = seed
-            yield
-
-    def check_data(self, X, y=None):
-        """Input is validated in :meth:`fit`; nothing left to check here."""
-
-    def initialize_module(self):
-        """Build the module: a built-in network by name (``None``: the default for the
-        device), fitted on the training rows, or the user's ``nn.Module``."""
-        loss = loss_class(self.loss)
-        needs_cosine = getattr(loss, "needs_normalized_output", False)
-        if self.module is not None and not isinstance(self.module, str):
-            if needs_cosine:
-                warnings.warn(
-                    f"loss={self.loss!r} expects cosine logits from a normalised last "
-                    "layer (e.g. skimb.modules.CosineLinear); check that your module "
-                    "has one.", UserWarning, stacklevel=2)
-            return super().initialize_module()
-        if not hasattr(self, "n_features_in_"):
-            raise ValueError(f"module={self.module!r} sizes the network from the data: call fit first.")
-        name, network, kwargs = self._network_choice()
-        n_outputs = len(self.classes_)
-        width = getattr(loss, "output_width", None)
-        if width is not None and not self.multilabel_:
-            n_outputs = width(n_outputs)
-        if needs_cosine:
-            if name != "mlp":
-                raise ValueError(
-                    f"loss={self.loss!r} needs a cosine last layer, which module={name!r} "
-                    "lacks; use module='mlp'.")
-            kwargs.setdefault("normalized_output", True)
-        accepted = set(inspect.signature(network).parameters) - {
-            "n_features", "n_outputs", "X_train", "y_train"}
-        unknown = sorted(set(kwargs) - accepted)
-        if unknown:
-            raise ValueError(
-                f"module={name!r} takes no parameter {', '.join('module__' + u for u in unknown)}; "
-                f"it takes: {', '.join('module__' + a for a in sorted(accepted))}.")
-        defaults = {key: p.default for key, p in inspect.signature(network).parameters.items()}
-        X_train, y_train = self._training_rows({**defaults, **kwargs})
-        self.module_ = network(self.n_features_in_, n_outputs, X_train=X_train, y_train=y_train,
-                               **kwargs)
-        return self
-
-    def _network_choice(self):
-        """``(name, class, parameters)`` of the built-in network to build."""
-        if self.module is None and self._fitting_a_dataset():
-            name, defaults = "mlp", dict(DATASET_NETWORK)
-        elif self.module is None:
-            name, defaults = default_network(
-                torch.device(self.device or "cpu").type,
-                cosine_head=getattr(loss_class(self.loss), "needs_normalized_output", False))
-        else:
-            name, defaults = self.module, {}
-        return name, network_class(name), {**defaults, **self.get_params_for("module")}
-
-    def _fitting_a_dataset(self):
-        """True while fitting a torch Dataset, whose rows are not in memory: ``module=None``
-        then builds its network without a fitted front."""
-        presplit = self.__dict__.get("_presplit")
-        return presplit is not None and table_and_rows(presplit[2][0]) is None
-
-    def _training_rows(self, network_params):
-        """Features and class indices of the training portion of the fit under way (for
-        the networks' scaling and bins), or ``(None, None)`` outside of fit, where the
-        network is built unfitted (skorch re-initialises it on ``set_params``).
-        ``network_params``: every parameter the network will get, defaults included."""
-        presplit = self.__dict__.get("_presplit")
-        if presplit is None:
-            return None, None
-        data, y, (dataset_train, _) = presplit
-        located = table_and_rows(dataset_train)
-        if located is None:
-            if needs_rows(network_params["scaling"], network_params["num_embeddings"]):
-                raise ValueError(
-                    "With a torch Dataset as X the training rows are not in memory, so the "
-                    "network cannot fit its scaling or bins: pass module__scaling=None and "
-                    "module__num_embeddings=None or 'periodic' (module=None does), or your "
-                    "own nn.Module.")
-            return None, None
-        X_train, _, weights = located[0].take(located[1])
-        X_train = (X_train.to_scipy().toarray() if isinstance(X_train, SparseRows)
-                   else X_train.numpy())
-        y_train = labels_of(dataset_train, y, data)
-        if self.multilabel_:
-            y_train = rarest_positive_label(y_train)
-        if weights is not None:  # rows of weight 0 must not shape the fit
-            kept = (weights > 0).numpy()
-            return X_train[kept], y_train[kept]
-        return X_train, y_train
-
-    @property
-    def loss_(self):
-        """The fitted loss module (unwrapped from ``torch.compile`` when ``compile=True``)."""
-        return getattr(self.criterion_, "_orig_mod", self.criterion_)
-
-    def initialize_criterion(self):
-        """Build the loss strategy from ``loss`` and the ``loss__*`` parameters."""
-        self.criterion_ = make_loss(self.loss, self.get_params_for("loss"))
-        return self
-
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Start a history row and tell the loss which epoch begins (for DRW)."""
-        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid, **kwargs)
-        if isinstance(self.loss_, ImbalanceLoss):
-            self.loss_.set_epoch(len(self.history) - 1)
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        """Split off the validation rows, then fit the strategies on the rest.
-
-        This is where class counts, the sampler and the loss statistics are
-        computed, from the training portion alone, at every fit. A stratified
-        ``ValidSplit`` stratifies a multi-label target by each row's rarest
-        positive label.
-        """
-        y = None if y is None else np.asarray(y)
-        presplit = self.__dict__.pop("_presplit", None)
         check_decision(self.decision, self.get_params_for("decision"))
-        if presplit is not None and presplit[0] is X:
-            dataset_train, dataset_valid = presplit[2]
-        else:
-            dataset_train, dataset_valid = self._split(X, y, **fit_params)
-        if self.decision == "tuned" and dataset_valid is None:
+        check_skorch_params(self)
+        make_sampler(self.sampler, self.get_params_for("sampler"))
+        loss_class(self.loss)
+
+    def _training_context(self, data, y_encoded, fit_params, first_epoch):
+        """Split, then gather, count and fit the strategies' state once (see ``_context``)."""
+        check_loss_compatibility(self.loss, multilabel=self._multilabel,
+                                 n_classes=len(self.classes_inferred_))
+        split = self._split(data, y_encoded, **fit_params)
+        if self.decision == "tuned" and split[1] is None:
             raise ValueError(NO_VALIDATION_SPLIT)
-        y_train = labels_of(dataset_train, y, X)
-        self._decision_rows_ = (dataset_valid, None if dataset_valid is None
-                                else labels_of(dataset_valid, y, X), len(y_train))
-        n_classes = len(self.classes_)
-        if self.multilabel_:
-            self.class_counts_ = y_train.sum(axis=0).astype(np.int64)
-            sampling_classes, n_sampling_classes = rarest_positive_label(y_train), n_classes + 1
-        else:
-            self.class_counts_ = np.bincount(y_train, minlength=n_classes)
-            sampling_classes, n_sampling_classes = y_train, n_classes
-        self.sampler_ = make_sampler(self.sampler, self.get_params_for("sampler"))
-        if self.multilabel_ and isinstance(self.sampler_, ImblearnSampler):
+        sampler = make_sampler(self.sampler, self.get_params_for("sampler"))
+        if self._multilabel and isinstance(sampler, ImblearnSampler):
             raise ValueError(
                 "imbalanced-learn samplers need one label per row; with a multi-label y "
                 f"use one of: {', '.join(list_samplers())}."
             )
-        if isinstance(self.sampler_, EpochSampler):
-            self.sampler_.fit(torch.from_numpy(sampling_classes), n_sampling_classes,
-                              n_epochs=self.max_epochs_)
-        located = table_and_rows(dataset_train)
-        weighted = located is not None and located[0].sample_weight is not None
-        counts = torch.from_numpy(self.class_counts_)
-        if isinstance(self.loss_, ImbalanceLoss) and self.multilabel_:
-            self.loss_.set_label_counts(counts, len(y_train), self.classes_)
-        elif isinstance(self.loss_, ImbalanceLoss):
-            self.loss_.set_class_counts(counts, self.classes_)
-        elif weighted:
+        return build_context(
+            data=data, y=y_encoded, split=split, classes=self.classes_inferred_,
+            multilabel=self._multilabel, sampler=sampler, epoch_budget=self._epoch_budget,
+            first_epoch=first_epoch)
+
+    def _epoch_budget(self, n_rows, epoch_rows, n_train):
+        """Epochs of a call on ``n_rows`` rows: ``max_epochs``, or for ``"auto"`` as many
+        optimizer steps as ``sampler="none"`` would take (see :func:`epoch_budget`)."""
+        batch_size = self._batch_size(training=True)
+        drop_last = bool(self.get_params_for("iterator_train").get("drop_last", False))
+        return epoch_budget(self.max_epochs, n_rows,
+                            epoch_steps=steps_per_epoch(epoch_rows, batch_size, drop_last),
+                            full_steps=steps_per_epoch(n_train, batch_size, drop_last))
+
+    @contextmanager
+    def _building_from(self, context):
+        """Let ``initialize_module`` build the network from ``context`` during ``initialize``."""
+        vars(self)["_building_context"] = context
+        try:
+            yield
+        finally:
+            vars(self).pop("_building_context", None)
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Start the call's epoch clock: ``X`` is the training context."""
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.max_epochs_, self.first_epoch_ = X.epochs, X.first_epoch
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's training loop over the context ``X``, for its epoch budget."""
+        return super().fit_loop(X, y, epochs=X.epochs if epochs is None else epochs,
+                                **fit_params)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """The context's training and validation rows, after fitting the strategies on it.
+
+        ``X`` is the :class:`~skimb._context.TrainingContext` of the call: the
+        class counts, the fitted sampler and the loss statistics all come from
+        its training portion.
+        """
+        context = X
+        self.sampler_ = context.sampler
+        self.class_counts_ = context.class_counts
+        self._fit_loss(context)
+        return context.train, context.valid
+
+    def _fit_loss(self, context):
+        """Give the loss the training portion's class mass (rows weighted by sample_weight)."""
+        loss = self.loss_
+        mass = torch.from_numpy(context.class_mass)
+        if isinstance(loss, ImbalanceLoss) and context.multilabel:
+            loss.set_label_counts(mass, context.total_mass, context.classes)
+        elif isinstance(loss, ImbalanceLoss):
+            loss.set_class_counts(mass, context.classes)
+        elif context.in_memory and context.train_columns[2] is not None:
             raise ValueError(
-                f"sample_weight needs a skimb loss; {type(self.loss_).__name__} "
-                "cannot weight rows."
-            )
-        return dataset_train, dataset_valid
+                f"sample_weight needs a skimb loss; {type(loss).__name__} cannot weight rows.")
 
     def _split(self, X, y, **fit_params):
         """skorch's internal split; a multi-label y is stratified by rarest label."""
-        y = None if y is None else np.asarray(y)
         split_y = y
         stratified = isinstance(self.train_split, ValidSplit) and self.train_split.stratified
-        if self.multilabel_ and y is not None and stratified:
+        if self._multilabel and y is not None and stratified:
             split_y = rarest_positive_label(y)
         try:
             return super().get_split_datasets(X, split_y, **fit_params)
@@ -666,6 +544,192 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                 "split) or a split that suits the data."
             ) from None
 
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Start a history row and tell the loss which epoch of the call begins (DRW)."""
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                               **kwargs)
+        if isinstance(self.loss_, ImbalanceLoss):
+            self.loss_.set_epoch(len(self.history) - 1 - self.first_epoch_, self.max_epochs_)
+
+    def _fit_decision(self, context):
+        """Set the decision attributes from the weights the model kept (after every callback)."""
+        valid = context.valid
+        held_out = None if valid is None else lambda: (self.predict_proba(valid),
+                                                       context.y_valid)
+        fitted = fit_decision(
+            self.decision, self.get_params_for("decision"), classes=context.classes,
+            class_counts=context.class_mass, n_rows=context.total_mass,
+            multilabel=self._multilabel, held_out=held_out,
+            threshold=self._check_threshold() if self._multilabel else 0.5)
+        for name in ("decision_offsets_", "decision_thresholds_"):
+            vars(self).pop(name, None)
+        vars(self).update(fitted)
+
+    def _prepare(self, X, y, sample_weight, first_fit, classes=None):
+        """Validate the input; return the dataset and encoded labels skorch trains on.
+
+        A first fit records what the input is (``n_features_in_``, ``classes_inferred_``,
+        ``multilabel_``); a continued one checks the input against it.
+        """
+        if is_dataset(X):
+            return self._prepare_dataset(X, y, sample_weight, first_fit, classes)
+        if not first_fit:
+            features = check_features(self, X, reset=False)
+            y_encoded = self._encode_for_fitted(y, len(features))
+            weights = check_sample_weight(sample_weight, len(features))
+            return TensorTable(features, y_encoded, weights), y_encoded
+        probe = _FeatureProbe()
+        features = check_features(probe, X, reset=True, name=type(self).__name__)
+        multilabel = is_multilabel(y)
+        classes, y_encoded = self._encode_first(y, len(features), multilabel, classes)
+        weights = check_sample_weight(sample_weight, len(features))
+        vars(self).pop("feature_names_in_", None)
+        if hasattr(probe, "feature_names_in_"):
+            self.feature_names_in_ = probe.feature_names_in_
+        self._record_input(probe.n_features_in_, classes, multilabel)
+        return TensorTable(features, y_encoded, weights), y_encoded
+
+    def _prepare_dataset(self, X, y, sample_weight, first_fit, classes):
+        if y is None:  # skorch's Dataset and TensorDataset carry their labels
+            try:
+                y = to_numpy(data_from_dataset(X)[1])
+            except AttributeError:
+                pass
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported with a torch Dataset as X.")
+        if not first_fit:
+            return X, self._encode_for_fitted(y, len(X))
+        multilabel = is_multilabel(y)
+        classes, y_encoded = self._encode_first(y, len(X), multilabel, classes)
+        if not multilabel and not np.array_equal(classes, np.arange(len(classes))):
+            raise ValueError(
+                "With a torch Dataset as X, y must hold each row's class index "
+                f"0 .. n_classes - 1; got labels {classes[:10].tolist()}."
+            )
+        self._record_input(int(np.prod(X[0][0].shape)), classes, multilabel)
+        return X, y_encoded
+
+    def _record_input(self, n_features, classes, multilabel):
+        if multilabel:
+            self._check_threshold()
+        self.n_features_in_ = n_features
+        self.classes_inferred_ = classes
+        self.multilabel_ = multilabel
+
+    @staticmethod
+    def _encode_first(y, n_samples, multilabel, classes):
+        """``(classes, encoded)`` of a first fit, in the order of ``classes`` when given."""
+        if multilabel:
+            labels, indicator = encode_indicator(y, n_samples)
+            if classes is not None and len(classes):
+                if len(classes) != indicator.shape[1]:
+                    raise ValueError(
+                        f"classes= names {len(classes)} labels; the multi-label y has "
+                        f"{indicator.shape[1]} columns.")
+                labels = np.asarray(classes)
+            return labels, indicator
+        if classes is None or not len(classes):
+            return encode_labels(y, n_samples)
+        return encode_in_order(y, n_samples, classes)
+
+    def _encode_for_fitted(self, y, n_samples):
+        """Encode the ``y`` of a continued fit against what the first fit saw."""
+        if y is None:
+            raise ValueError("y is required: ImbalancedTorchClassifier is a supervised classifier.")
+        multilabel = is_multilabel(y)
+        if multilabel != self._multilabel:
+            raise ValueError(
+                "y must have the form it had in fit: "
+                + ("a multi-label indicator matrix." if self._multilabel else "one label per row.")
+            )
+        if not multilabel:
+            return encode_known_labels(y, n_samples, self.classes_inferred_)
+        _, y_encoded = encode_indicator(y, n_samples)
+        if y_encoded.shape[1] != len(self.classes_inferred_):
+            raise ValueError(
+                f"y has {y_encoded.shape[1]} labels; fit saw {len(self.classes_inferred_)}.")
+        return y_encoded
+
+    def _fresh_seed(self) -> int:
+        if self.random_state is None:
+            return int(torch.randint(2**31 - 1, (1,)))
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+
+    @contextmanager
+    def _seeded(self):
+        """Seed torch for the fit (restoring the global RNG after) when random_state is set."""
+        self.sampling_seed_ = self._fresh_seed()
+        if self.random_state is None:
+            yield
+            return
+        with seeded_torch(self.sampling_seed_, torch.device(self.device or "cpu")):
+            yield
+
+    def check_data(self, X, y=None):
+        """Input is validated in :meth:`fit`; nothing left to check here."""
+
+    def initialize_module(self):
+        """Build the module: a built-in network by name (``None``: the default for the
+        device), fitted on the training rows of the fit under way, or the user's
+        ``nn.Module``."""
+        loss = loss_class(self.loss)
+        needs_cosine = getattr(loss, "needs_cosine_head", False)
+        if self.module is not None and not isinstance(self.module, str):
+            if needs_cosine:
+                warnings.warn(
+                    f"loss={self.loss!r} expects cosine logits from a normalised last "
+                    "layer (e.g. skimb.modules.CosineLinear); check that your module "
+                    "has one.", UserWarning, stacklevel=2)
+            return super().initialize_module()
+        context = vars(self).get("_building_context")
+        if context is None:
+            raise ValueError(
+                f"module={self.module!r} is built by fit from the training rows (its size, "
+                "scaling and bins); call fit. To restore a fitted model, unpickle it.")
+        name, network, kwargs = self._network_choice(context)
+        n_outputs = len(context.classes)
+        width = getattr(loss, "output_width", None)
+        if width is not None and not context.multilabel:
+            n_outputs = width(n_outputs)
+        check_network_input(network, context.input_kind)
+        if needs_cosine:
+            if not network.cosine_head:
+                with_head = ", ".join(repr(n) for n in list_modules()
+                                      if network_class(n).cosine_head)
+                raise ValueError(
+                    f"loss={self.loss!r} needs a cosine last layer, which module={name!r} "
+                    f"lacks; use one of: {with_head}.")
+            kwargs.setdefault("normalized_output", True)
+        self.module_ = network.from_context(context, n_outputs, **kwargs)
+        return self
+
+    def _network_choice(self, context):
+        """``(name, class, parameters)`` of the built-in network to build."""
+        if self.module is None and not context.in_memory:
+            name, defaults = "mlp", dict(DATASET_NETWORK)
+        elif self.module is None:
+            name, defaults = default_network(
+                torch.device(self.device or "cpu").type,
+                cosine_head=getattr(loss_class(self.loss), "needs_cosine_head", False))
+        else:
+            name, defaults = self.module, {}
+        return name, network_class(name), {**defaults, **self.get_params_for("module")}
+
+    @property
+    def _multilabel(self) -> bool:
+        """``multilabel_``; False for a net initialized without data (skorch's restore)."""
+        return vars(self).get("multilabel_", False)
+
+    @property
+    def loss_(self):
+        """The fitted loss module (unwrapped from ``torch.compile`` when ``compile=True``)."""
+        return getattr(self.criterion_, "_orig_mod", self.criterion_)
+
+    def initialize_criterion(self):
+        """Build the loss strategy from ``loss`` and the ``loss__*`` parameters."""
+        self.criterion_ = make_loss(self.loss, self.get_params_for("loss"))
+        return self
+
     # -- batching -----------------------------------------------------------------
 
     def _batch_size(self, training):
@@ -673,40 +737,37 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         return kwargs.get("batch_size", self.batch_size)
 
     def get_iterator(self, dataset, training=False):
-        """Device-resident batches for in-memory data, a DataLoader otherwise."""
-        batch_size = self._batch_size(training)
+        """Device-resident batches for in-memory data, a DataLoader otherwise.
+
+        The resident path honours ``iterator_*__batch_size``, ``drop_last`` and
+        (for training) ``shuffle``; any other ``iterator_*__`` parameter, or an
+        ``iterator_train``/``iterator_valid`` of your own, sends the rows through
+        that DataLoader instead, with every parameter as given.
+        """
+        kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+        batch_size = kwargs.get("batch_size", self.batch_size)
         if batch_size == -1:
             batch_size = len(dataset)
         located = table_and_rows(dataset)
-        iterator = self.iterator_train if training else self.iterator_valid
         sampler = self.sampler_ if training else None
-        if located is not None and iterator is DataLoader:
+        if located is not None and resident_path_applies(self, kwargs, training):
+            if training:
+                sampler = resident_epoch_sampler(self, sampler, kwargs)
             X, y, w = located[0].take(located[1])
             return ResidentBatches(
                 X, y, w, torch.device(self.device or "cpu"), batch_size, sampler=sampler,
                 seed=self.sampling_seed_ + len(self.history) if training else 0,
-                first_epoch=len(self.history),
-            )
-        if isinstance(sampler, ImblearnSampler) or (
-            iterator is not DataLoader and sampler is not None
-            and not isinstance(sampler, NoSampler)
-        ):
-            raise ValueError(
-                f"sampler={self.sampler!r} needs skorch's default iterator_train "
-                "(DataLoader), and imbalanced-learn samplers need in-memory arrays."
-            )
-        if sampler is None or iterator is not DataLoader:
-            return super().get_iterator(dataset, training=training)
-        kwargs = self.get_params_for("iterator_train")
-        kwargs.pop("shuffle", None)
-        kwargs["batch_size"] = batch_size
-        generator = torch.Generator().manual_seed(self.sampling_seed_ + len(self.history))
-        kwargs["sampler"] = EpochIndexSampler(sampler, batch_size, generator,
-                                              first_epoch=len(self.history))
-        return DataLoader(dataset, **kwargs)
+                drop_last=bool(kwargs.get("drop_last", False)))
+        if not training:
+            return super().get_iterator(dataset, training=False)
+        return dataloader_for_training(self, dataset, sampler, kwargs, batch_size)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        """Run one epoch, recording batch losses at its end (one host sync per epoch)."""
+        """Run one epoch, recording batch losses at its end (one host sync per epoch).
+
+        A training epoch whose loss is not finite stops the fit with a
+        ``ValueError``: a diverged model is no model.
+        """
         if iterator is None:
             return
         losses, sizes = [], []
@@ -723,6 +784,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             row[prefix + "_batch_size"] = size
         self.history.record(prefix + "_batch_count", len(losses))
         if training:
+            check_finite_epoch(self, values, len(self.history) - self.first_epoch_)
             self.training_storage_ = storage_of(iterator)
             self.history.record("event_storage", self.training_storage_)
 
@@ -754,10 +816,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
         A loss of independent rows takes all members' rows at once: with every
         row repeated k times, its (weighted) mean is the mean of the members'
-        means. CRL mines hard examples within a batch, so it runs per member.
+        means. A loss that declares ``per_member`` (CRL mines hard examples
+        within a batch) runs per member.
         """
         k = y_pred.shape[1]
-        if isinstance(self.loss_, ClassRectificationLoss):
+        if getattr(self.loss_, "per_member", False):
             return torch.stack([self._member_loss(y_pred[:, j], y_true, sample_weight)
                                 for j in range(k)]).mean()
         repeat = lambda t: None if t is None else t.repeat_interleave(k, dim=0)  # noqa: E731
@@ -782,7 +845,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             return output
         if callable(nonlinearity):
             return nonlinearity(output)
-        return output_probabilities(self.loss_, output, multilabel=self.multilabel_)
+        return output_probabilities(self.loss_, output, multilabel=self._multilabel)
 
     def _check_threshold(self):
         if (not isinstance(self.threshold, numbers.Real) or isinstance(self.threshold, bool)
@@ -794,7 +857,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         """Encoded predictions from the module's raw output, on its device: class
         indices, or the 0/1 indicator matrix for a multi-label target."""
         proba = self._to_probabilities(output)
-        if self.multilabel_:
+        if self._multilabel:
             return (proba > self._check_threshold()).long()
         return proba.argmax(dim=1)
 
@@ -834,11 +897,15 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             ``decision="argmax"``).
         """
         proba = self.predict_proba(X)
-        if self.multilabel_:
+        if self._multilabel:
             thresholds = getattr(self, "decision_thresholds_", None)
             return (proba > (self._check_threshold() if thresholds is None else thresholds)
                     ).astype(np.int64)
-        return self.classes_[decide(proba, self.decision_offsets_)]
+        offsets = vars(self).get("decision_offsets_")
+        positions = decide(proba, np.zeros(proba.shape[1]) if offsets is None else offsets)
+        if self.classes is not None and not len(self.classes):
+            return positions  # classes=[]: skorch's opt-out of classes_
+        return self.classes_[positions]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -179,7 +179,7 @@ class MacroF1Scoring(Callback):
             return
         pred = torch.cat(self._pred).cpu().numpy()
         true = torch.cat([torch.as_tensor(t) for t in self._true]).cpu().numpy()
-        classes = net.classes_
+        classes = net.classes_inferred_
         if net.multilabel_:
             excluded = _as_label_set(self.exclude)
             positions = [j for j, name in enumerate(classes.tolist()) if name in excluded]

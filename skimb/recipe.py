@@ -17,24 +17,31 @@ AUTO_MAX_EPOCHS = 240
 AUTO_ROW_VISITS = 1_280_000
 
 
-def epoch_budget(max_epochs: int | str, n_rows: int) -> int:
+def epoch_budget(max_epochs: int | str, n_rows: int, *, epoch_steps: int = 1,
+                 full_steps: int = 1) -> int:
     """The epochs a training call on ``n_rows`` rows runs for.
 
-    An integer ``max_epochs`` is the budget. ``"auto"`` gives small tables more
-    epochs: ``ceil(AUTO_ROW_VISITS / n_rows)`` kept between ``AUTO_MIN_EPOCHS``
-    (60, every table of 21,334 rows or more) and ``AUTO_MAX_EPOCHS`` (240, every
-    table of 5,333 rows or fewer), so a small table gets as many optimizer steps
-    as a mid-sized one without a large table costing more. The visits are
-    counted on the rows passed: a sampler that draws shorter epochs
-    (``under``, ``sampler__max_per_class``) keeps the epoch count, so makes
-    fewer visits. Inside cross-validation each fold fits fewer rows and so
-    gets more epochs, about as many optimizer steps as the final refit.
+    An integer ``max_epochs`` is the budget, with skorch's meaning. ``"auto"``
+    gives small tables more epochs: ``ceil(AUTO_ROW_VISITS / n_rows)`` kept
+    between ``AUTO_MIN_EPOCHS`` (60, every table of 21,334 rows or more) and
+    ``AUTO_MAX_EPOCHS`` (240, every table of 5,333 rows or fewer), so a small
+    table gets as many optimizer steps as a mid-sized one without a large
+    table costing more. That is the budget of ``sampler="none"``; a sampler
+    whose epochs are shorter (``under``, ``sampler__max_per_class``) gets more
+    epochs, as many optimizer steps in all: the epochs are multiplied by
+    ``full_steps / epoch_steps``, rounded up. Inside cross-validation each fold
+    fits fewer rows and so gets more epochs, about as many optimizer steps as
+    the final refit.
 
     Parameters
     ----------
     max_epochs : int or "auto"
     n_rows : int
         Rows passed to ``fit`` or ``partial_fit`` (validation rows included).
+    epoch_steps : int, default=1
+        Optimizer steps of one epoch as the sampler draws it.
+    full_steps : int, default=1
+        Optimizer steps of an epoch over every training row once.
 
     Returns
     -------
@@ -47,11 +54,14 @@ def epoch_budget(max_epochs: int | str, n_rows: int) -> int:
     25
     >>> epoch_budget("auto", 100_000), epoch_budget("auto", 10_000), epoch_budget("auto", 500)
     (60, 128, 240)
+    >>> epoch_budget("auto", 100_000, epoch_steps=40, full_steps=391)  # an 'under' epoch
+    587
     """
     if max_epochs != "auto":
         return int(max_epochs)
     wanted = math.ceil(AUTO_ROW_VISITS / max(1, n_rows))
-    return min(AUTO_MAX_EPOCHS, max(AUTO_MIN_EPOCHS, wanted))
+    epochs = min(AUTO_MAX_EPOCHS, max(AUTO_MIN_EPOCHS, wanted))
+    return math.ceil(epochs * full_steps / max(1, epoch_steps))
 
 
 class CosineSchedule(LRScheduler):

@@ -116,6 +116,32 @@ class EpochSampler(BaseEstimator):
         self._cache = {}
         return self
 
+    def rows_per_epoch(self, class_counts: torch.Tensor) -> int:
+        """Rows an epoch draws (on average) from classes of these sizes; needs no fit.
+
+        The classifier sizes ``max_epochs="auto"`` with it, so that every
+        sampler gets as many optimizer steps as ``sampler="none"``.
+
+        Parameters
+        ----------
+        class_counts : torch.Tensor of shape (n_classes,)
+
+        Returns
+        -------
+        rows : int
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skimb.samplers import UnderSampler, NoSampler
+        >>> counts = torch.tensor([90, 10])
+        >>> NoSampler().rows_per_epoch(counts), UnderSampler().rows_per_epoch(counts)
+        (100, 20)
+        """
+        cap = _check_cap(self.max_per_class, type(self).__name__)
+        counts = torch.as_tensor(class_counts, dtype=torch.long)
+        return int(counts.sum() if cap is None else counts.clamp(max=cap).sum())
+
     def __getstate__(self):
         # Device copies are a cache: drop them so a model trained on CUDA unpickles anywhere.
         state = super().__getstate__()
@@ -275,12 +301,21 @@ class UnderSampler(EpochSampler):
 
     def fit(self, y, n_classes, n_epochs=None):
         super().fit(y, n_classes)
+        self._quota = self._quota_of(self.class_counts_)
+        return self
+
+    def _quota_of(self, counts):
+        """Rows each class gives an epoch: ``min(n_c, m, max_per_class)``."""
         if self.n_per_class is not None:
             m = _check_cap(self.n_per_class, "UnderSampler(n_per_class)")
         else:
-            m = int(self.class_counts_[self.class_counts_ > 0].min())
-        self._quota = self._capped(torch.clamp(self.class_counts_, max=m))
-        return self
+            m = int(counts[counts > 0].min())
+        cap = _check_cap(self.max_per_class, type(self).__name__)
+        quota = torch.clamp(counts, max=m)
+        return quota if cap is None else torch.clamp(quota, max=cap)
+
+    def rows_per_epoch(self, class_counts):
+        return int(self._quota_of(torch.as_tensor(class_counts, dtype=torch.long)).sum())
 
     def epoch_indices(self, epoch, batch_size, generator):
         return self._draw_without_replacement(self._quota, generator)
@@ -324,6 +359,15 @@ class PowerSampler(EpochSampler):
         if not isinstance(q, numbers.Real) or not np.isfinite(q):
             raise ValueError(f"{type(self).__name__}: q must be a finite number, got {q!r}.")
         return self
+
+    def rows_per_epoch(self, class_counts):
+        counts = torch.as_tensor(class_counts, dtype=torch.double)
+        cap = _check_cap(self.max_per_class, type(self).__name__)
+        if cap is None:
+            return int(counts.sum())
+        weights = torch.where(counts > 0, counts.clamp(min=1) ** self._exponent(), 0.0)
+        expected = weights / weights.sum() * counts.sum()
+        return max(1, int(expected.clamp(max=cap).sum().round()))
 
     def class_probabilities(self, epoch: int) -> torch.Tensor:
         """Probability of drawing each class at ``epoch`` (zero for empty classes).
@@ -482,6 +526,12 @@ class BalancedBatchSampler(EpochSampler):
     >>> torch.bincount(y[idx[:30]]).tolist()
     [10, 10, 10]
     """
+
+    def rows_per_epoch(self, class_counts):
+        counts = torch.as_tensor(class_counts, dtype=torch.long)
+        cap = _check_cap(self.max_per_class, type(self).__name__)
+        n_present = int((counts > 0).sum())
+        return int(counts.sum()) if cap is None else min(int(counts.sum()), n_present * cap)
 
     def epoch_indices(self, epoch, batch_size, generator):
         device = generator.device

@@ -237,6 +237,7 @@ def test_scorer_with_string_labels_in_grid_search(imbalanced_table):
 
 def _fake_net(classes):
     return SimpleNamespace(history=History(), classes_=np.asarray(classes),
+                           classes_inferred_=np.asarray(classes),
                            criterion_=CrossEntropy(), loss_=CrossEntropy(), multilabel_=False,
                            _decisions=lambda output: output.argmax(dim=1))
 

@@ -5,6 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -167,7 +168,7 @@ def test_every_loss_trains_tabm_or_says_why_not(data, loss):
     y = (y == 0).astype(int) if loss in ("bce", "asl") else y
     clf = ImbalancedTorchClassifier(**TABM, loss=loss)
     if loss == "ldam":
-        with pytest.raises(ValueError, match="cosine last layer.*module='mlp'"):
+        with pytest.raises(ValueError, match="cosine last layer.*'linear', 'mlp'"):
             clf.fit(X, y)
         return
     proba = clf.fit(X, y, sample_weight=np.linspace(0.5, 1.5, len(y))).predict_proba(X)
@@ -204,8 +205,8 @@ def test_tabm_on_multilabel_targets(data, loss):
 
 def test_list_modules_and_unknown_names(data):
     X, y = data
-    assert list_modules() == ["mlp", "tabm"]
-    with pytest.raises(ValueError, match="Unknown module='resnet'.*mlp, tabm"):
+    assert list_modules() == ["linear", "mlp", "tabm"]
+    with pytest.raises(ValueError, match="Unknown module='resnet'.*linear, mlp, tabm"):
         ImbalancedTorchClassifier(module="resnet", **{k: v for k, v in TINY.items()
                                                      if not k.startswith("module__")}).fit(X, y)
     with pytest.raises(ValueError, match="module__num_embeddings"):
@@ -370,14 +371,15 @@ def test_best_epoch_is_idle_without_a_validation_split(data):
     assert len(clf.history) == 3
 
 
-def test_a_network_rebuilt_by_set_params_refuses_a_continued_fit(data):
+def test_a_network_changed_by_set_params_is_unfitted_until_the_next_fit(data):
     X, y = data
     clf = ImbalancedTorchClassifier(**TINY).fit(X, y)
-    clf.set_params(module__dropout=0.0)  # skorch rebuilds the module, without rows
-    assert not clf.module_.front_fitted
-    with pytest.raises(ValueError, match="call fit, not partial_fit"):
-        clf.partial_fit(X, y)
-    assert clf.fit(X, y).module_.front_fitted
+    clf.set_params(module__dropout=0.0)  # the fitted network no longer matches its parameters
+    assert not hasattr(clf, "module_") and not clf.initialized_
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    assert clf.partial_fit(X, y).module_.front_fitted  # a fresh fit, front and all
+    assert len(clf.history) == TINY["max_epochs"]
 
 
 def test_ldam_with_module_none_builds_the_mlp_on_every_device(data, monkeypatch):
