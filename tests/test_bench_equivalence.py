@@ -1,0 +1,46 @@
+"""Smoke test of bench/equivalence.py: a saved file compares equal to a rerun, and a
+perturbed or erroring side is reported as a difference."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+sys.path.insert(0, str(BENCH))
+import equivalence  # noqa: E402
+
+
+def test_matrix_keys_are_unique_and_cover_every_axis():
+    keys = [c["key"] for c in equivalence.all_configs()]
+    assert len(keys) == len(set(keys))
+    for value in (*equivalence.SAMPLERS, *equivalence.NETWORKS, *equivalence.TARGETS):
+        assert any(f"/{value}/" in f"/{key}/" for key in keys), value
+
+
+def test_saved_file_compares_equal_to_a_rerun(tmp_path):
+    configs = equivalence.select(equivalence.all_configs(), limit=2)
+    path = tmp_path / "eq.npz"
+    equivalence.save(path, equivalence.run_matrix(configs, verbose=False))
+    saved, _ = equivalence.load(path)
+    assert equivalence.compare(saved, equivalence.run_matrix(configs, verbose=False),
+                               atol=0.0) == 0
+    key = configs[0]["key"]
+    perturbed = {**saved, key: {**saved[key], "proba": saved[key]["proba"] + 1e-3}}
+    assert equivalence.compare(perturbed, saved, atol=1e-5) == 1
+    errored = {**saved, key: {"error": "error: ValueError: boom"}}
+    assert equivalence.compare(errored, saved, atol=1e-5) == 1
+    assert equivalence.compare(errored, errored, atol=1e-5) == 0
+    assert np.isinf(equivalence.compare_one(None, saved[key])[0])
+
+
+def test_cli_compare_exit_status(tmp_path):
+    path = tmp_path / "eq.npz"
+    run = [sys.executable, str(BENCH / "equivalence.py"), "--only", "error/", "--limit", "1"]
+    assert subprocess.run([*run, "--save", str(path)], capture_output=True,
+                          timeout=300).returncode == 0
+    result = subprocess.run([*run, "--compare", str(path)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1/1 configurations agree" in result.stdout
