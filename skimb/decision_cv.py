@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import numbers
 
 import numpy as np
@@ -12,9 +13,15 @@ from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, che
 from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, indexable
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+    indexable,
+)
 
-from .decisions import MIN_COUNT, decide, shrink_offsets, tune_offsets
+from .decisions import MIN_COUNT, _macro_f1, decide, shrink_offsets, tune_offsets
 from .metrics import macro_f1
 
 __all__ = ["TunedDecisionClassifierCV"]
@@ -57,6 +64,15 @@ def _fit_on_rows(estimator, X, y, rows, fit_params):
     return estimator.fit(_safe_indexing(X, rows), y[rows], **params)
 
 
+def _accepts_sample_weight(estimator) -> bool:
+    """Whether ``estimator.fit`` takes ``sample_weight`` (by name or through ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(estimator.fit).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let fit decide
+        return True
+    return any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 def _estimator_has(name):
     def check(self):
         return hasattr(self.estimator_ if hasattr(self, "estimator_") else self.estimator, name)
@@ -76,6 +92,14 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
 
     Unlike scikit-learn's ``TunedThresholdClassifierCV`` it handles any number
     of classes. Single-label targets only.
+
+    With ``sample_weight``, every fit of ``estimator`` receives the weights
+    of its rows, and the offsets maximise the *weighted* out-of-fold
+    macro-F1: each row adds its weight, not 1, to the true-positive, false
+    positive and false negative totals (a row of weight 0 is left out of the
+    search, an integer weight ``k`` counts as ``k`` copies of the row). A
+    class whose rows all weigh 0 is absent from the weighted data: its offset
+    is ``-inf``, so it is never predicted.
 
     Parameters
     ----------
@@ -102,11 +126,15 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
     random_state : int, RandomState or None, default=None
         Shuffles the folds of an int or float ``cv``.
     min_count : int, default=5
-        Classes with fewer rows keep offset 0 (see
-        :func:`~skimb.decisions.tune_offsets`).
+        Classes with fewer held-out rows keep offset 0 (see
+        :func:`~skimb.decisions.tune_offsets`). With ``sample_weight``, a
+        class's rows are its total held-out weight: the weights are read as
+        frequency weights (weight 2 counts as two rows, 0.5 as half a row), so
+        their scale matters here, unlike in the F1 values themselves.
     shrinkage : float, default=0.0
         Scale each offset by ``n_c / (n_c + shrinkage)``, ``n_c`` the rows of
-        its class (:func:`~skimb.decisions.shrink_offsets`). 0 keeps the exact
+        its class (:func:`~skimb.decisions.shrink_offsets`); with
+        ``sample_weight``, its total held-out weight. 0 keeps the exact
         offsets: every training row is held out once here, and the benchmark
         measured the gradient-boosting gains without shrinkage.
 
@@ -115,8 +143,10 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
     estimator_ : classifier
         The fitted estimator ``predict`` uses.
     offsets_ : ndarray of shape (n_classes,)
+        ``-inf`` for a class whose ``sample_weight`` sums to 0.
     best_score_ : float
-        Macro-F1 of the tuned decisions on the held-out probabilities.
+        Macro-F1 of the tuned decisions on the held-out probabilities
+        (weighted by ``sample_weight`` when given).
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
         From ``estimator_``.
@@ -160,7 +190,7 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
                                    random_state=self.random_state if shuffle else None)
         return check_cv(cv, y, classifier=True)
 
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, sample_weight=None, **fit_params) -> TunedDecisionClassifierCV:
         """Choose the offsets on out-of-fold probabilities, then refit on all rows.
 
         Parameters
@@ -168,6 +198,10 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
         X : array-like of shape (n_samples, n_features)
             Anything ``estimator`` accepts.
         y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), optional
+            Non-negative row weights, not all 0. Passed (the rows' part) to
+            every ``estimator.fit`` — a TypeError if it takes no
+            ``sample_weight`` — and used in the macro-F1 the offsets maximise.
         **fit_params
             Passed to every ``estimator.fit``.
 
@@ -194,6 +228,16 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
         if len(classes) < 2:
             raise ValueError(f"y holds one class only ({classes[0]!r}); a classifier needs "
                              "at least two.")
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                           ensure_non_negative=True)
+            if not _accepts_sample_weight(self.estimator):
+                raise TypeError(
+                    f"{type(self.estimator).__name__}.fit does not accept sample_weight, "
+                    "so the fits could not honour it."
+                )
+            fit_params = {**fit_params, "sample_weight": weights}
         splitter = self._splitter(y)
         folds = list(splitter.split(X, y))
         if len(folds) > 1 and not self.refit:
@@ -213,16 +257,52 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
         proba, held_out = proba[tested], y_encoded[tested]
         model = models[0]
         self.classes_ = classes
-        self.offsets_ = shrink_offsets(
-            tune_offsets(proba, held_out, exclude=self._positions(exclude, classes),
-                         min_count=self.min_count),
-            np.bincount(held_out, minlength=len(classes)), self.shrinkage)
-        self.best_score_ = macro_f1(held_out, decide(proba, self.offsets_),
-                                    exclude=self._positions(exclude, classes))
+        excluded = self._positions(exclude, classes)
+        if weights is None:
+            self.offsets_ = shrink_offsets(
+                tune_offsets(proba, held_out, exclude=excluded, min_count=self.min_count),
+                np.bincount(held_out, minlength=len(classes)), self.shrinkage)
+            self.best_score_ = macro_f1(held_out, decide(proba, self.offsets_),
+                                        exclude=excluded)
+        else:
+            self.offsets_, self.best_score_ = self._weighted_offsets(
+                proba, held_out, weights[tested],
+                np.bincount(y_encoded, weights=weights, minlength=len(classes)) > 0, excluded)
         if self.refit:
             model = clone(self.estimator).fit(X, y, **fit_params)
         self.estimator_ = model
         return self
+
+    def _weighted_offsets(self, proba, held_out, weights, present, excluded):
+        """Offsets maximising the weighted macro-F1 of the held-out rows, and that score.
+
+        ``present`` marks the classes of positive total weight; the others get
+        ``-inf`` and the search runs over the present classes' columns only.
+        """
+        n_classes = len(present)
+        if not np.any(weights > 0):
+            raise ValueError("sample_weight is 0 on every held-out row: no row can choose "
+                             "the offsets.")
+        counted = np.ones(n_classes, dtype=bool)
+        counted[excluded or []] = False
+        offsets = np.full(n_classes, -np.inf)
+        kept = np.flatnonzero(present)
+        if len(kept) < 2:
+            offsets[kept] = 0.0
+        else:
+            rows = present[held_out]  # the other rows all weigh 0
+            y_kept = np.searchsorted(kept, held_out[rows])
+            sub_proba, sub_weights = proba[rows][:, kept], weights[rows]
+            sub_excluded = np.flatnonzero(~counted[kept]).tolist() or None
+            tuned = tune_offsets(sub_proba, y_kept, exclude=sub_excluded,
+                                 min_count=self.min_count, sample_weight=sub_weights)
+            offsets[kept] = shrink_offsets(
+                tuned, np.bincount(y_kept, weights=sub_weights, minlength=len(kept)),
+                self.shrinkage)
+        positive = weights > 0
+        score = _macro_f1(held_out[positive], decide(proba[positive], offsets),
+                          weights[positive], counted)
+        return offsets, score
 
     @staticmethod
     def _positions(exclude, classes):

@@ -138,6 +138,21 @@ def _check_tau(tau) -> float:
     return float(tau)
 
 
+def _check_weights(sample_weight, n_samples: int):
+    """``sample_weight`` as float64, or None; ValueError unless finite, >= 0, not all 0."""
+    if sample_weight is None:
+        return None
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim != 1 or len(w) != n_samples:
+        raise ValueError(f"sample_weight must be 1-D with one weight per row ({n_samples}); "
+                         f"got shape {w.shape}.")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must be finite and non-negative.")
+    if not np.any(w > 0):
+        raise ValueError("sample_weight is zero on every row: no row would count.")
+    return w
+
+
 def _encode(y, classes, n_classes):
     classes = np.arange(n_classes) if classes is None else np.asarray(classes)
     if len(classes) != n_classes:
@@ -167,13 +182,37 @@ def _f1(tp, pred, true):
     return np.divide(2.0 * tp, denominator, out=np.zeros(np.shape(tp)), where=denominator > 0)
 
 
-class _State:
-    """Top-two scores per row of ``log p + b``, the counts and macro-F1 they give."""
+def _macro_f1(y, pred, weights, counted) -> float:
+    """Weighted macro-F1 of class positions ``pred`` against ``y`` (positive ``weights``).
 
-    def __init__(self, scores, offsets, y, counted):
+    Each row adds its weight to the true, predicted and true-positive totals;
+    the mean runs over the ``counted`` classes that some row holds or is
+    predicted, as :func:`skimb.metrics.macro_f1` counts them.
+    """
+    n_classes = len(counted)
+    hit = pred == y
+    true = np.bincount(y, weights=weights, minlength=n_classes)
+    predicted = np.bincount(pred, weights=weights, minlength=n_classes)
+    tp = np.bincount(pred[hit], weights=weights[hit], minlength=n_classes)
+    included = counted & ((np.bincount(y, minlength=n_classes) > 0)
+                          | (np.bincount(pred, minlength=n_classes) > 0))
+    return float(_f1(tp, predicted, true)[included].sum() / max(included.sum(), 1))
+
+
+class _State:
+    """Top-two scores per row of ``log p + b``, the counts and macro-F1 they give.
+
+    ``weights`` (positive, one per row; ones when None) scale each row's part
+    in the true, predicted and true-positive totals; whether a class is
+    present or predicted is decided by its rows, not their total weight.
+    """
+
+    def __init__(self, scores, offsets, y, counted, weights=None):
         self.scores, self.offsets, self.y, self.counted = scores, offsets, y, counted
         self.n_classes = scores.shape[1]
-        self.true = np.bincount(y, minlength=self.n_classes).astype(np.float64)
+        self.weights = np.ones(len(y)) if weights is None else weights
+        self.present = np.bincount(y, minlength=self.n_classes) > 0
+        self.true = np.bincount(y, weights=self.weights, minlength=self.n_classes)
         self._top_two(np.arange(len(y)))
 
     def _top_two(self, rows):
@@ -206,10 +245,7 @@ class _State:
 
     def score(self) -> float:
         """Macro-F1 of the current decisions, as :func:`skimb.metrics.macro_f1` counts it."""
-        pred = np.bincount(self.first, minlength=self.n_classes).astype(np.float64)
-        tp = np.bincount(self.first[self.first == self.y], minlength=self.n_classes)
-        included = self.counted & ((self.true > 0) | (pred > 0))
-        return float(_f1(tp, pred, self.true)[included].sum() / max(included.sum(), 1))
+        return _macro_f1(self.y, self.first, self.weights, self.counted)
 
     def sweep(self, c):
         """Macro-F1 on every interval of ``b_c`` between breakpoints.
@@ -221,38 +257,45 @@ class _State:
         rival = np.where(self.first == c, self.second, self.first)
         breakpoints = self.value(rows, rival) - self.scores[:, c]
         order = np.argsort(breakpoints, kind="stable")
-        t, a, y = breakpoints[order], rival[order], self.y[order]
-        K, true = self.n_classes, self.true
+        t, a, y, w = breakpoints[order], rival[order], self.y[order], self.weights[order]
+        K, true, present = self.n_classes, self.true, self.present
         # b_c = -inf: every row takes its rival.
-        pred0 = np.bincount(a, minlength=K).astype(np.float64)
-        tp0 = np.bincount(a[a == y], minlength=K).astype(np.float64)
+        rows0 = np.bincount(a, minlength=K)
+        pred0 = np.bincount(a, weights=w, minlength=K)
+        hit = (a == y).astype(np.float64)
+        tp0 = np.bincount(a, weights=hit * w, minlength=K)
         others = self.counted.copy()
         others[c] = False
-        included0 = others & ((true > 0) | (pred0 > 0))
+        included0 = others & (present | (rows0 > 0))
         sum0 = _f1(tp0, pred0, true)[included0].sum()
         # Row k (in breakpoint order) leaves class a[k]: its previous leavers.
         by_rival = np.argsort(a, kind="stable")
         starts = np.searchsorted(a[by_rival], a[by_rival], side="left")
-        rank = np.empty(len(a))
+        rank = np.empty(len(a), dtype=np.int64)
         rank[by_rival] = np.arange(len(a)) - starts
-        hit = (a == y).astype(np.float64)
-        hits_before = np.empty(len(a))
-        cumulative = np.cumsum(hit[by_rival])
-        hits_before[by_rival] = cumulative - hit[by_rival] - np.concatenate(
-            [[0.0], cumulative])[starts]
-        pred_before, tp_before = pred0[a] - rank, tp0[a] - hits_before
-        pred_after, tp_after = pred_before - 1, tp_before - hit
-        inc_before = others[a] & ((true[a] > 0) | (pred_before > 0))
-        inc_after = others[a] & ((true[a] > 0) | (pred_after > 0))
+
+        def before(values):
+            """Sum of ``values`` over the previous leavers of each row's rival."""
+            cumulative = np.cumsum(values[by_rival])
+            out = np.empty(len(a))
+            out[by_rival] = cumulative - values[by_rival] - np.concatenate(
+                [[0.0], cumulative])[starts]
+            return out
+
+        pred_before, tp_before = pred0[a] - before(w), tp0[a] - before(hit * w)
+        pred_after, tp_after = pred_before - w, tp_before - hit * w
+        rows_before = rows0[a] - rank
+        inc_before = others[a] & (present[a] | (rows_before > 0))
+        inc_after = others[a] & (present[a] | (rows_before > 1))
         d_sum = (inc_after * _f1(tp_after, pred_after, true[a])
                  - inc_before * _f1(tp_before, pred_before, true[a]))
         d_count = inc_after.astype(np.float64) - inc_before
         zero = np.zeros(1)
         sums = sum0 + np.concatenate([zero, np.cumsum(d_sum)])
         counts = included0.sum() + np.concatenate([zero, np.cumsum(d_count)])
-        pred_c = np.arange(len(a) + 1, dtype=np.float64)
-        tp_c = np.concatenate([zero, np.cumsum(y == c)])
-        inc_c = self.counted[c] & ((true[c] > 0) | (pred_c > 0))
+        pred_c = np.concatenate([zero, np.cumsum(w)])
+        tp_c = np.concatenate([zero, np.cumsum(w * (y == c))])
+        inc_c = self.counted[c] & (present[c] | (np.arange(len(a) + 1) > 0))
         sums = sums + inc_c * _f1(tp_c, pred_c, np.full_like(pred_c, true[c]))
         counts = counts + inc_c
         scores = sums / np.maximum(counts, 1)
@@ -278,6 +321,7 @@ def tune_offsets(
     init=None,
     min_count: int = MIN_COUNT,
     max_passes: int = 10,
+    sample_weight=None,
 ) -> np.ndarray:
     """Class offsets ``b`` maximising macro-F1 of ``argmax(log proba + b)`` on these rows.
 
@@ -292,7 +336,11 @@ def tune_offsets(
     The search is deterministic.
 
     Macro-F1 is counted as :func:`skimb.metrics.macro_f1` counts it: over the
-    classes present in ``y`` or predicted, minus ``exclude``.
+    classes present in ``y`` or predicted, minus ``exclude``. With
+    ``sample_weight``, each row adds its weight (instead of 1) to the true,
+    predicted and true-positive totals of the per-class F1; a row of weight 0
+    is left out, exactly as if it were removed, and an integer weight ``k``
+    gives the offsets that ``k`` copies of the row give.
 
     Parameters
     ----------
@@ -308,9 +356,14 @@ def tune_offsets(
         Starting offsets, zeros by default (``argmax``).
     min_count : int, default=5
         Classes with fewer rows in ``y`` keep their starting offset: with so
-        few rows their best offset is mostly noise.
+        few rows their best offset is mostly noise. With ``sample_weight`` a
+        class's rows are its total weight: weights are frequency weights (a
+        row of weight 2 counts as two rows, one of weight 0.5 as half a row).
     max_passes : int, default=10
         Most passes over the classes.
+    sample_weight : array-like of shape (n_samples,), optional
+        Finite, non-negative weight of each row, not all 0; None weighs every
+        row 1 (the same offsets as weights of 1).
 
     Returns
     -------
@@ -325,12 +378,23 @@ def tune_offsets(
     >>> b = tune_offsets(proba, y, min_count=1)
     >>> decide(proba, b).tolist()
     [0, 1, 1, 0]
+
+    With weights, the row of weight 0 does not count, and the one of weight 3
+    counts as three rows:
+
+    >>> w = np.array([1.0, 3.0, 0.0, 1.0])
+    >>> decide(proba, tune_offsets(proba, y, min_count=1, sample_weight=w)).tolist()
+    [0, 1, 1, 0]
     """
     scores = _log_proba(proba)
     n, n_classes = scores.shape
     y_pos, classes = _encode(y, classes, n_classes)
     if len(y_pos) != n:
         raise ValueError(f"y has {len(y_pos)} rows; proba has {n}.")
+    weights = _check_weights(sample_weight, n)
+    if weights is not None:
+        kept = weights > 0
+        scores, y_pos, weights = scores[kept], y_pos[kept], weights[kept]
     if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 0:
         raise ValueError(f"min_count must be a non-negative integer, got {min_count!r}.")
     if isinstance(max_passes, bool) or not isinstance(max_passes, (int, np.integer)) or max_passes < 1:
@@ -342,7 +406,7 @@ def tune_offsets(
     if offsets.shape != (n_classes,) or not np.all(np.isfinite(offsets)):
         raise ValueError(f"init must hold {n_classes} finite offsets.")
     start = offsets.copy()
-    state = _State(scores, offsets, y_pos, counted)
+    state = _State(scores, offsets, y_pos, counted, weights)
     tunable = np.flatnonzero(state.true >= min_count)
     best = state.score()
     first_score = best
