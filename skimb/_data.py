@@ -115,12 +115,41 @@ class SparseRows:
 
 
 def as_rows(X):
-    """A feature column for :class:`TensorTable`: a tensor, or :class:`SparseRows`."""
-    if isinstance(X, SparseRows):
+    """Features for :class:`TensorTable`: a tensor, :class:`SparseRows`, or a dict of them
+    (one per ``forward`` argument)."""
+    if isinstance(X, dict):
+        return {key: as_rows(value) for key, value in X.items()}
+    if isinstance(X, (SparseRows, torch.Tensor)):
         return X
     if sp.issparse(X):
         return SparseRows.from_scipy(X)
     return torch.from_numpy(X)
+
+
+def map_features(fn, X):
+    """``fn`` applied to every feature column of ``X``: a tensor or SparseRows, or each
+    value of a dict of them (the batch container of several inputs).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimb._data import map_features
+    >>> X = {"image": torch.zeros(4, 1, 2, 2), "codes": torch.arange(4)}
+    >>> {k: tuple(v.shape) for k, v in map_features(lambda t: t[:2], X).items()}
+    {'image': (2, 1, 2, 2), 'codes': (2,)}
+    """
+    if isinstance(X, dict):
+        return {key: fn(value) for key, value in X.items()}
+    return fn(X)
+
+
+def feature_leaves(X) -> list:
+    """The feature columns of ``X`` (one, or each value of a dict)."""
+    return list(X.values()) if isinstance(X, dict) else [X]
+
+
+def _select(column, rows):
+    return column.select(rows) if isinstance(column, SparseRows) else column[rows]
 
 
 class WeightedTarget(NamedTuple):
@@ -139,8 +168,9 @@ class TensorTable(Dataset):
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features), float32, or SparseRows
-        Sparse features stay sparse; batches come out dense.
+    X : ndarray of shape (n_samples, ...), SparseRows, or a dict of them
+        Sparse features stay sparse; batches come out dense. A dict holds one
+        column per ``forward`` argument, all with the same rows.
     y : ndarray of shape (n_samples,) or (n_samples, n_labels), optional
         Encoded class indices (kept as int64) or a multi-label 0/1 indicator
         matrix (kept as float32).
@@ -166,13 +196,14 @@ class TensorTable(Dataset):
         return table
 
     def __len__(self):
-        return len(self.X)
+        return len(feature_leaves(self.X)[0])
 
     def __getitem__(self, i):
         y = torch.zeros((), dtype=torch.long) if self.y is None else self.y[i]
+        x = map_features(lambda column: column[i], self.X)
         if self.sample_weight is None:
-            return self.X[i], y
-        return self.X[i], WeightedTarget(y, self.sample_weight[i])
+            return x, y
+        return x, WeightedTarget(y, self.sample_weight[i])
 
     def take(self, rows=None):
         """Columns ``(X, y, sample_weight)`` restricted to ``rows`` (all if None)."""
@@ -180,7 +211,7 @@ class TensorTable(Dataset):
             return self.X, self.y, self.sample_weight
         rows = torch.as_tensor(rows, dtype=torch.long)
         pick = lambda t: None if t is None else t[rows]  # noqa: E731
-        X = self.X.select(rows) if isinstance(self.X, SparseRows) else self.X[rows]
+        X = map_features(lambda column: _select(column, rows), self.X)
         return X, pick(self.y), pick(self.sample_weight)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import Sampler
 
-from ._data import SparseRows, WeightedTarget, as_rows
+from ._data import SparseRows, WeightedTarget, as_rows, feature_leaves, map_features
 from .samplers import ImblearnSampler
 
 #: Share of the device's free memory the resident features may take.
@@ -45,8 +45,8 @@ def storage_device(nbytes: int, device: torch.device) -> torch.device:
 
 
 def _nbytes(*columns) -> int:
-    """Bytes of the given tensors (None counts nothing)."""
-    return sum(t.nbytes for t in columns if t is not None)
+    """Bytes of the given columns (feature dicts counted whole; None counts nothing)."""
+    return sum(leaf.nbytes for t in columns if t is not None for leaf in feature_leaves(t))
 
 
 #: Bytes per row of an epoch's visiting order (int64 indices).
@@ -69,8 +69,11 @@ class ResidentBatches:
 
     Parameters
     ----------
-    X, y, sample_weight : torch.Tensor or None
-        Columns of the rows to iterate over (CPU tensors).
+    X : torch.Tensor, SparseRows or dict of them
+        Features of the rows to iterate over; a dict (one column per
+        ``forward`` argument) is gathered column by column into dict batches.
+    y, sample_weight : torch.Tensor or None
+        Labels and weights of the rows (CPU tensors).
     device : torch.device
         Where the batches are consumed.
     batch_size : int
@@ -122,7 +125,8 @@ class ResidentBatches:
         return "device" if self.store == self.device else "host"
 
     def _place(self, X, y, w):
-        return tuple(None if t is None else t.to(self.store) for t in (X, y, w))
+        move = lambda t: t.to(self.store)  # noqa: E731
+        return (map_features(move, X),) + tuple(None if t is None else move(t) for t in (y, w))
 
     def _to_store(self, order):
         """Move an epoch's order (drawn on the training device) to the rows, once."""
@@ -147,7 +151,7 @@ class ResidentBatches:
     def __iter__(self):
         (X, y, w), order = self._epoch_columns_and_order()
         self.epoch += 1
-        n = len(X) if order is None else len(order)
+        n = len(feature_leaves(X)[0]) if order is None else len(order)
         if self.drop_last:
             n -= n % self.batch_size
         copy = self.store != self.device
@@ -156,13 +160,18 @@ class ResidentBatches:
                 part = slice(start, start + self.batch_size)
             else:
                 part = order[start:start + self.batch_size]
-            columns = (None if t is None else t[part] for t in (X, y, w))
+            gather = lambda t: t[part]  # noqa: E731
+            columns = (map_features(gather, X),) + tuple(
+                None if t is None else gather(t) for t in (y, w))
             if copy:
-                pin = self.device.type == "cuda"
-                columns = (None if t is None else
-                           (t.pin_memory() if pin else t).to(self.device, non_blocking=True)
-                           for t in columns)
+                columns = tuple(None if t is None else map_features(self._copy_over, t)
+                                for t in columns)
             yield _batch(*columns)
+
+    def _copy_over(self, t):
+        """A batch gathered in host memory, copied to the training device asynchronously."""
+        pinned = t.pin_memory() if self.device.type == "cuda" else t
+        return pinned.to(self.device, non_blocking=True)
 
 
 

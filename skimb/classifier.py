@@ -17,7 +17,7 @@ from skorch.dataset import ValidSplit
 from skorch.utils import data_from_dataset, is_dataset, to_numpy, to_tensor
 
 from ._context import build_context, steps_per_epoch
-from ._data import TensorTable, WeightedTarget, table_and_rows
+from ._data import TensorTable, WeightedTarget, feature_leaves, table_and_rows
 from ._device import check_device_placement, resolve_device
 from ._seeding import seeded_torch
 from ._skorch_params import (
@@ -39,8 +39,8 @@ from ._validation import (
     is_multilabel,
 )
 from .decisions import NO_VALIDATION_SPLIT, check_decision, decide, fit_decision
-from .losses import (ImbalanceLoss, check_loss_compatibility, loss_class, make_loss,
-                     output_probabilities)
+from .losses import (ImbalanceLoss, MixedTarget, check_loss_compatibility, loss_class,
+                     make_loss, output_probabilities)
 from .metrics import MacroF1Scoring
 from .networks import check_network_input, default_network, list_modules, network_class
 from .recipe import BestEpoch, CosineSchedule, epoch_budget
@@ -435,16 +435,82 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         NeuralNetClassifier.partial_fit(self, context, None, **fit_params)
         self._fit_decision(context)
 
-    _FITTED = ("n_features_in_", "feature_names_in_", "classes_inferred_", "multilabel_",
-               "class_counts_", "sampler_", "sampling_seed_", "module_", "criterion_",
-               "optimizer_", "training_storage_", "max_epochs_", "first_epoch_",
-               "decision_offsets_", "decision_thresholds_")
+    #: What a fit learns besides the torch modules: saved by ``save_params(f_fitted=...)``.
+    _FITTED_STATE = ("n_features_in_", "feature_names_in_", "classes_inferred_", "multilabel_",
+                     "class_counts_", "sampler_", "sampling_seed_", "training_storage_",
+                     "max_epochs_", "first_epoch_", "decision_offsets_", "decision_thresholds_")
 
     def _forget_fit(self):
         """Drop everything a fit sets, so no half-fitted (or stale) model remains."""
-        for name in self._FITTED:
+        for name in self._FITTED_STATE + ("module_", "criterion_", "optimizer_"):
             vars(self).pop(name, None)
         self.initialized_ = False
+
+    def save_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None,
+                    use_safetensors=False, f_fitted=None, **kwargs):
+        """skorch's ``save_params``, plus ``f_fitted``: skimb's own fitted state.
+
+        ``f_fitted`` (a path or file object) receives what a fit learns besides
+        the torch modules: the classes, the multi-label flag, the class counts,
+        the fitted sampler and the decision offsets or thresholds. The
+        network's fitted front travels in ``f_params`` with the module. See
+        :meth:`load_params`.
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> from sklearn.datasets import make_classification
+        >>> from torch import nn
+        >>> from skimb import ImbalancedTorchClassifier
+        >>> X, y = make_classification(n_samples=100, random_state=0)
+        >>> X = X.astype("float32")
+        >>> params = dict(module=nn.Linear, module__in_features=20, module__out_features=2,
+        ...               max_epochs=2, device="cpu", random_state=0)
+        >>> clf = ImbalancedTorchClassifier(decision="prior", **params).fit(X, y)
+        >>> folder = tempfile.mkdtemp()
+        >>> clf.save_params(f_params=os.path.join(folder, "params.pt"),
+        ...                 f_fitted=os.path.join(folder, "fitted.pt"))
+        >>> restored = ImbalancedTorchClassifier(**params).initialize()
+        >>> restored.load_params(f_params=os.path.join(folder, "params.pt"),
+        ...                      f_fitted=os.path.join(folder, "fitted.pt"))
+        >>> bool((restored.predict(X) == clf.predict(X)).all())
+        True
+        """
+        if use_safetensors and f_params is not None and any(
+                not torch.is_tensor(value) for value in self.module_.state_dict().values()):
+            raise ValueError(
+                "The network's fitted front holds state that is not a tensor (e.g. its "
+                "'fitted' flag), which safetensors cannot store: save with "
+                "use_safetensors=False (torch's format), or pickle the classifier.")
+        if f_fitted is not None:
+            self.check_is_fitted()
+            state = {name: vars(self)[name] for name in self._FITTED_STATE if name in vars(self)}
+            torch.save(state, f_fitted)
+        return super().save_params(f_params=f_params, f_optimizer=f_optimizer,
+                                   f_criterion=f_criterion, f_history=f_history,
+                                   use_safetensors=use_safetensors, **kwargs)
+
+    def load_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None,
+                    checkpoint=None, use_safetensors=False, f_fitted=None, **kwargs):
+        """skorch's ``load_params``, plus ``f_fitted`` from :meth:`save_params`.
+
+        skorch's restore pattern — a new estimator, ``initialize()``, then
+        ``load_params`` — works for your own ``nn.Module``; with ``f_fitted`` the
+        restored model also has the fitted classes, class counts, multi-label
+        flag and decision. A built-in network (``module="mlp"`` ...) is built
+        from the training rows, so it cannot be initialized without data:
+        pickle the fitted classifier instead.
+        """
+        if f_fitted is not None:
+            state = torch.load(f_fitted, weights_only=False)
+            unknown = sorted(set(state) - set(self._FITTED_STATE))
+            if unknown:
+                raise ValueError(f"f_fitted holds no skimb fitted state (keys {unknown[:3]}).")
+            vars(self).update(state)
+        return super().load_params(f_params=f_params, f_optimizer=f_optimizer,
+                                   f_criterion=f_criterion, f_history=f_history,
+                                   checkpoint=checkpoint, use_safetensors=use_safetensors,
+                                   **kwargs)
 
     def _check_hyperparameters(self):
         """Validate the parameters a fit reads, before any work."""
@@ -772,10 +838,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             return
         losses, sizes = [], []
         for batch in iterator:
+            if training:
+                batch = self.transform_batch(batch)
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             losses.append(step["loss"].detach())
-            sizes.append(len(batch[0]))
+            sizes.append(len(feature_leaves(batch[0])[0]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
         batches = self.history[-1]["batches"][-len(losses):] if losses else []
         values = torch.stack(losses).float().cpu().tolist() if losses else []
@@ -794,12 +862,37 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if isinstance(getattr(self, "sampler_", None), EpochSampler):
             self.sampler_.clear_cache()
 
+    def transform_batch(self, batch):
+        """The per-batch hook: every training batch passes through it, and only those.
+
+        It runs on the training device after the sampler has drawn the rows,
+        on the device-resident path and the DataLoader path alike, never on
+        validation rows or at predict. ``batch`` is ``(X, y)``: ``X`` a tensor
+        or a dict of tensors (one per ``forward`` argument), ``y`` the encoded
+        targets, or a ``WeightedTarget(y, sample_weight)``. An augmentation
+        returns new rows and may return a :class:`~skimb.losses.MixedTarget` as
+        ``y`` for mixed rows. The default returns the batch unchanged.
+
+        Parameters
+        ----------
+        batch : tuple
+
+        Returns
+        -------
+        batch : tuple
+        """
+        return batch
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Loss of a batch; sample weights arrive with the targets."""
+        """Loss of a batch; sample weights arrive with the targets, mixed rows as a
+        :class:`~skimb.losses.MixedTarget`."""
         sample_weight = None
         if isinstance(y_true, WeightedTarget):
             y_true, sample_weight = y_true
-        y_true = to_tensor(y_true, device=y_pred.device)
+        if isinstance(y_true, MixedTarget):
+            y_true = y_true.to(y_pred.device)
+        else:
+            y_true = to_tensor(y_true, device=y_pred.device)
         if sample_weight is not None:
             sample_weight = to_tensor(sample_weight, device=y_pred.device)
         if y_pred.ndim == 3:

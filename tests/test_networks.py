@@ -51,7 +51,8 @@ def test_scaler_matches_its_formula_on_odd_columns():
 def test_scaler_statistics_are_buffers_that_travel():
     scaler = SmoothClipScaler(2).fit(np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 9.0]]))
     state = scaler.state_dict()
-    assert set(state) == {"center", "inverse_scale"}
+    assert set(state) == {"center", "inverse_scale", "_extra_state"}
+    assert state["_extra_state"] == {"fitted": True}
     copy = SmoothClipScaler(2)
     copy.load_state_dict(state)
     x = torch.tensor([[1.0, 2.0]])

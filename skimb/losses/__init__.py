@@ -40,7 +40,7 @@ One file per family: ``cross_entropy`` (``ce``, ``weighted_ce``), ``focal``
 (``cost_sensitive``); ``_base`` holds the protocol and ``registry`` the names.
 """
 
-from ._base import ImbalanceLoss, class_weights
+from ._base import ImbalanceLoss, MixedTarget, class_weights
 from .cross_entropy import CrossEntropy, WeightedCrossEntropy
 from .focal import FocalLoss, ClassBalancedLoss
 from .logit_adjustment import LDAMLoss, LogitAdjustedLoss, BalancedSoftmaxLoss, VSLoss
@@ -52,6 +52,7 @@ from .registry import (check_loss_compatibility, list_losses, loss_class, make_l
 
 __all__ = [
     "ImbalanceLoss",
+    "MixedTarget",
     "CrossEntropy",
     "WeightedCrossEntropy",
     "FocalLoss",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import numbers
+from typing import NamedTuple
 import warnings
 
 import numpy as np
@@ -328,10 +329,62 @@ class ImbalanceLoss(nn.Module):
     def forward(
         self,
         logits: torch.Tensor,
-        target: torch.Tensor,
+        target: torch.Tensor | MixedTarget,
         sample_weight: torch.Tensor | None = None,
     ) -> torch.Tensor:
+        """The ``sample_weight``-weighted mean of the per-row losses.
+
+        A :class:`MixedTarget` (rows mixed by an augmentation) gives each row
+        ``lam * l(z, y_a) + (1 - lam) * l(z, y_b)``; a loss that does not
+        declare ``supports_mixed_targets`` refuses it with a ``ValueError``.
+        """
+        if isinstance(target, MixedTarget):
+            return _weighted_mean(self.mixed_per_sample(logits, target), sample_weight)
         return _weighted_mean(self.per_sample(logits, target), sample_weight)
+
+    def mixed_per_sample(self, logits: torch.Tensor, target: MixedTarget) -> torch.Tensor:
+        """Per-row losses of mixed rows: ``lam * l(z, y_a) + (1 - lam) * l(z, y_b)``."""
+        if not self.supports_mixed_targets:
+            raise ValueError(
+                f"{type(self).__name__} cannot take mixed targets (rows mixed by an "
+                "augmentation such as MixUp): its loss is not a per-row function of one "
+                "target. Use a loss that declares supports_mixed_targets.")
+        lam = target.lam.to(logits.dtype)  # one share per row, multi-label rows too
+        return (lam * self.per_sample(logits, target.y_a)
+                + (1.0 - lam) * self.per_sample(logits, target.y_b))
+
+
+class MixedTarget(NamedTuple):
+    """Targets of rows mixed by an augmentation (MixUp, CutMix, SMOTE on the fly).
+
+    Row ``i`` is a mix of two rows whose targets are ``y_a[i]`` and
+    ``y_b[i]``, ``lam[i]`` the share of the first; a loss takes it as
+    ``lam * l(z, y_a) + (1 - lam) * l(z, y_b)`` (see
+    :meth:`ImbalanceLoss.forward`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimb.losses import CrossEntropy, MixedTarget
+    >>> z = torch.tensor([[2.0, 0.0]])
+    >>> mixed = MixedTarget(torch.tensor([0]), torch.tensor([1]), torch.tensor([0.75]))
+    >>> loss = CrossEntropy()
+    >>> expected = 0.75 * loss(z, torch.tensor([0])) + 0.25 * loss(z, torch.tensor([1]))
+    >>> bool(torch.isclose(loss(z, mixed), expected))
+    True
+    """
+
+    y_a: torch.Tensor
+    y_b: torch.Tensor
+    lam: torch.Tensor
+
+    def to(self, device) -> MixedTarget:
+        """The targets on ``device``."""
+        return MixedTarget(*(t.to(device) for t in self))
+
+    def repeat_interleave(self, k: int, dim: int = 0) -> MixedTarget:
+        """Every row repeated ``k`` times (for the members of an ensemble)."""
+        return MixedTarget(*(t.repeat_interleave(k, dim=dim) for t in self))
 
 
 def _weighted_mean(losses, sample_weight):

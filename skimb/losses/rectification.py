@@ -7,7 +7,8 @@ import numbers
 import torch
 import torch.nn.functional as F
 
-from ._base import ImbalanceLoss, _check_nonnegative, _sigmoid_cross_entropy, _weighted_mean
+from ._base import (ImbalanceLoss, MixedTarget, _check_nonnegative, _sigmoid_cross_entropy,
+                    _weighted_mean)
 
 
 def _minority(counts, n_present):
@@ -159,6 +160,8 @@ class ClassRectificationLoss(ImbalanceLoss):
         return _rectification_triplets(member, score, weight, self.k, self.margin)
 
     def forward(self, logits, target, sample_weight=None):
+        if isinstance(target, MixedTarget):
+            self.mixed_per_sample(logits, target)  # refuses: the triplets mine one target
         base = _weighted_mean(self.per_sample(logits, target), sample_weight)
         triplet, n_valid = self.triplet_term(logits, target, sample_weight)
         return torch.where(n_valid > 0, self.alpha * triplet + (1.0 - self.alpha) * base, base)

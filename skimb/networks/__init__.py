@@ -20,13 +20,14 @@ from ._base import (
     NetworkContext,
     check_network_input,
 )
+from .fitted_front import FittedFront
 from .linear import LinearNetwork
 from .mlp import MLPNetwork
 from .scaling import SmoothClipScaler
 from .tabm import TabMNetwork
 
 __all__ = ["Network", "NetworkContext", "LinearNetwork", "MLPNetwork", "TabMNetwork",
-           "SmoothClipScaler", "list_modules", "network_class", "default_network",
+           "FittedFront", "SmoothClipScaler", "list_modules", "network_class", "default_network",
            "check_network_input", "TABLE", "RAW_COLUMNS", "TENSOR", "DICT", "INPUT_KINDS"]
 
 _NETWORKS: dict[str, type[Network]] = {

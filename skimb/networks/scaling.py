@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch import nn
+
+from .fitted_front import FittedFront
 
 __all__ = ["SmoothClipScaler"]
 
 
-class SmoothClipScaler(nn.Module):
+class SmoothClipScaler(FittedFront):
     """Centre and scale each feature robustly, then clip it smoothly to about ±3.
 
     ``u = (x - median) / s`` with ``s`` the interquartile range, or the
@@ -18,8 +19,9 @@ class SmoothClipScaler(nn.Module):
     column maps to 0. The output is ``u / sqrt(1 + (u / 3)^2)``, which
     is close to ``u`` near 0 and bounded by 3 (Holzmüller et al., "Better by
     default: strong pre-tuned MLPs and boosted trees on tabular data",
-    NeurIPS 2024). The statistics are buffers: they move with the module
-    between devices and travel in its ``state_dict`` and pickles.
+    NeurIPS 2024). A :class:`~skimb.networks.front.FittedFront`: the
+    statistics are buffers, which move with the module between devices and
+    travel in its ``state_dict`` and pickles with its ``fitted`` flag.
 
     Parameters
     ----------
@@ -43,7 +45,7 @@ class SmoothClipScaler(nn.Module):
         self.register_buffer("center", torch.zeros(n_features))
         self.register_buffer("inverse_scale", torch.ones(n_features))
 
-    def fit(self, X: np.ndarray) -> SmoothClipScaler:
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> SmoothClipScaler:
         """Set the statistics from the training rows ``X`` (n_samples, n_features)."""
         X = np.asarray(X, dtype=np.float64)
         low, median, high = np.quantile(X, [0.25, 0.5, 0.75], axis=0)
@@ -52,6 +54,7 @@ class SmoothClipScaler(nn.Module):
         inverse = np.divide(1.0, spread, out=np.zeros_like(spread), where=spread > 0)
         self.center.copy_(torch.from_numpy(median))
         self.inverse_scale.copy_(torch.from_numpy(inverse))
+        self.fitted = True
         return self
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
