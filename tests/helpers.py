@@ -1,6 +1,7 @@
 """Small shared pieces of the estimator tests: tiny data and a fast classifier."""
 
 import numpy as np
+from torch import nn
 from sklearn.datasets import make_classification
 from skorch.dataset import ValidSplit
 
@@ -32,3 +33,20 @@ def make_data(n=300, seed=0):
 def clf_(**params):
     """An ImbalancedTorchClassifier with the fast settings, overridable."""
     return ImbalancedTorchClassifier(**{**FAST, **params})
+
+
+class TwoLayer(nn.Module):
+    """A user's own module: a small MLP on the raw features."""
+
+    def __init__(self, n_in=N_FEATURES, n_out=3):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(n_in, 16), nn.ReLU(), nn.Linear(16, n_out))
+
+    def forward(self, X):
+        return self.net(X)
+
+
+def user_clf(cls=ImbalancedTorchClassifier, **params):
+    """The fast settings with a user's module (no built-in network parameters)."""
+    fast = {key: value for key, value in FAST.items() if not key.startswith("module__")}
+    return cls(**{**fast, "module": TwoLayer, **params})

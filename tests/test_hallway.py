@@ -7,14 +7,13 @@ import torch
 from skorch.callbacks import Callback
 from skorch.dataset import Dataset as SkorchDataset
 from sklearn.exceptions import NotFittedError
-from torch import nn
 from torch.utils.data import SequentialSampler, TensorDataset
 
 from skimb import ImbalancedTorchClassifier
 from skimb._data import TensorTable
 from skimb.samplers import ProgressiveSampler
 
-from helpers import FAST, clf_, make_data
+from helpers import clf_, make_data, user_clf
 
 
 @pytest.fixture(scope="module")
@@ -26,21 +25,6 @@ def data():
 def ab_data():
     X, y = make_data(n=300)
     return X, np.where(y == 0, "a", "b")
-
-
-class TwoLayer(nn.Module):
-    def __init__(self, n_in=6, n_out=3):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(n_in, 16), nn.ReLU(), nn.Linear(16, n_out))
-
-    def forward(self, X):
-        return self.net(X)
-
-
-def user_clf(**params):
-    """The fast settings with a user's module (no built-in network parameters)."""
-    fast = {key: value for key, value in FAST.items() if not key.startswith("module__")}
-    return ImbalancedTorchClassifier(**{**fast, "module": TwoLayer, **params})
 
 
 class Recorder(Callback):

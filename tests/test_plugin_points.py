@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import torch
 from sklearn.base import clone
-from torch import nn
 from torch.utils.data import TensorDataset
 
 from skimb import ImbalancedTorchClassifier, list_losses
@@ -18,26 +17,12 @@ from skimb._training import ResidentBatches
 from skimb.losses import MixedTarget, loss_class, make_loss
 from skimb.networks import FittedFront, SmoothClipScaler
 
-from helpers import FAST, clf_, make_data
+from helpers import TwoLayer, clf_, make_data, user_clf
 
 
 @pytest.fixture(scope="module")
 def data():
     return make_data(n=300)
-
-
-class TwoLayer(nn.Module):
-    def __init__(self, n_in=6, n_out=3):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(n_in, 16), nn.ReLU(), nn.Linear(16, n_out))
-
-    def forward(self, X):
-        return self.net(X)
-
-
-def user_clf(cls=ImbalancedTorchClassifier, **params):
-    fast = {key: value for key, value in FAST.items() if not key.startswith("module__")}
-    return cls(**{**fast, "module": TwoLayer, **params})
 
 
 # -- the batch container ---------------------------------------------------------
