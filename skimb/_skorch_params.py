@@ -26,8 +26,8 @@ __all__ = ["SKORCH_PARAMETERS", "RESIDENT_ITERATOR_KEYS", "check_skorch_params",
 SKORCH_PARAMETERS = {
     "module": "honoured: a built-in network by name, None (the device's default), or your "
               "nn.Module class or instance",
-    "criterion": "refused (TypeError): the loss is loss=, a name, a skimb loss or an "
-                 "nn.Module class",
+    "criterion": "refused (TypeError), and so is every criterion__*: the loss is loss=, a "
+                 "name, a skimb loss or an nn.Module class, with loss__* parameters",
     "optimizer": "honoured (default torch.optim.AdamW); optimizer__* too",
     "lr": "honoured (default 2e-3), the start of the cosine schedule",
     "max_epochs": "honoured: an integer keeps skorch's meaning; 'auto' (the default) sizes "
@@ -47,7 +47,10 @@ SKORCH_PARAMETERS = {
     "verbose": "honoured",
     "device": "honoured; 'auto' (the default) is CUDA when available",
     "compile": "honoured (torch.compile of module and loss)",
-    "use_caching": "honoured by skorch's scoring callbacks",
+    "use_caching": "honoured when True (the default: skorch's scoring callbacks reuse the "
+                   "epoch's validation predictions); False is refused (ValueError): skorch "
+                   "would then read the labels from its own Dataset class, which skimb's "
+                   "device-resident table is not",
     "torch_load_kwargs": "honoured by load_params",
     "classes": "honoured: classes_ is the list and labels are encoded in its order; a "
                "label outside it, or a listed class y lacks, is a ValueError; [] opts out "
@@ -70,6 +73,11 @@ def check_skorch_params(net) -> None:
         raise ValueError(
             "dataset= is not used by ImbalancedTorchClassifier: in-memory X becomes its "
             "own device-resident table. Pass your torch Dataset as X instead.")
+    if net.use_caching is False:
+        raise ValueError(
+            "use_caching=False is not supported: skorch's scoring callbacks would read the "
+            "validation labels from its own Dataset class, which skimb's device-resident "
+            "table is not. Keep use_caching=True (the default).")
     train = net.get_params_for("iterator_train")
     ordered = {"sampler", "batch_sampler"} & set(train)
     custom = net.iterator_train is not DataLoader

@@ -59,7 +59,7 @@ class LinearNetwork(Network):
         super().__init__()
         self.scaler, _ = fitted_front(n_features, scaling=scaling, num_embeddings=None,
                                       d_embedding=1, n_bins=2, X_train=X_train, y_train=y_train)
-        #: False when built without training rows (e.g. re-initialised by set_params).
+        #: False when built without training rows (a network constructed directly).
         self.front_fitted = X_train is not None or not self.needs_rows({"scaling": scaling})
         self.linear = (CosineLinear(n_features, n_outputs) if normalized_output
                        else nn.Linear(n_features, n_outputs))

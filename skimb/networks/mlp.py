@@ -70,7 +70,7 @@ class MLPNetwork(Network):
         self.scaler, self.embeddings = fitted_front(
             n_features, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
             n_bins=n_bins, X_train=X_train, y_train=y_train)
-        #: False when built without training rows (e.g. re-initialised by set_params).
+        #: False when built without training rows (a network constructed directly).
         self.front_fitted = X_train is not None or not needs_rows(scaling, num_embeddings)
         width = n_features if self.embeddings is None else n_features * int(d_embedding)
         self.body = TabularMLP(width, n_outputs, hidden_units=hidden_units, dropout=dropout,

@@ -68,7 +68,7 @@ class TabMNetwork(Network):
         self.scaler, embeddings = fitted_front(
             n_features, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
             n_bins=n_bins, X_train=X_train, y_train=y_train)
-        #: False when built without training rows (e.g. re-initialised by set_params).
+        #: False when built without training rows (a network constructed directly).
         self.front_fitted = X_train is not None or not needs_rows(scaling, num_embeddings)
         self.tabm = TabM.make(n_num_features=n_features, d_out=n_outputs,
                               num_embeddings=embeddings, k=int(k), n_blocks=len(units),
