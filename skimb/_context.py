@@ -16,13 +16,13 @@ from functools import cached_property
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, Subset
 
 from ._data import SparseRows, TensorTable, labels_of, table_and_rows
-from .networks import TABLE, TENSOR
+from .networks import DICT, TABLE, TENSOR
 from .samplers import EpochSampler, ImblearnSampler, rarest_positive_label
 
-__all__ = ["TrainingContext", "build_context", "steps_per_epoch"]
+__all__ = ["TrainingContext", "build_context", "data_kind", "steps_per_epoch"]
 
 
 def steps_per_epoch(rows: int, batch_size: int, drop_last: bool = False) -> int:
@@ -95,10 +95,8 @@ class TrainingContext:
 
     @property
     def input_kind(self) -> str:
-        """What a network is given: ``"table"`` (rows of numbers) or ``"tensor"`` (N-D items)."""
-        if self.in_memory or np.ndim(self.data[0][0]) <= 1:
-            return TABLE
-        return TENSOR
+        """What a network is given: ``"table"``, ``"tensor"`` (N-D rows) or ``"dict"``."""
+        return data_kind(self.data)
 
     @cached_property
     def train_columns(self):
@@ -108,10 +106,10 @@ class TrainingContext:
 
     @property
     def n_features(self) -> int:
-        X = self.train_columns[0] if self.in_memory else None
-        if X is not None:
-            return X.shape[1]
-        return int(np.prod(self.data[0][0].shape))
+        """Width of a table's rows (values per row for other inputs)."""
+        x = self.data[0][0]
+        return sum(int(np.prod(np.shape(v))) for v in x.values()) if isinstance(
+            x, dict) else int(np.prod(np.shape(x)))
 
     @cached_property
     def front_X(self) -> np.ndarray | None:
@@ -129,10 +127,31 @@ class TrainingContext:
             return None
         return self.sampling_classes if self._kept is None else self.sampling_classes[self._kept]
 
+    @property
+    def sample_weight(self) -> torch.Tensor | None:
+        """Weights of the training rows, or None."""
+        return weights_of(self.train)
+
     @cached_property
     def _kept(self):
-        weights = self.train_columns[2] if self.in_memory else None
+        weights = self.sample_weight
         return None if weights is None else (weights > 0).numpy()
+
+
+def weights_of(dataset) -> torch.Tensor | None:
+    """The sample weights a dataset (or a Subset of one) carries, or None."""
+    if isinstance(dataset, Subset):
+        weights = weights_of(dataset.dataset)
+        return None if weights is None else weights[torch.as_tensor(dataset.indices)]
+    return getattr(dataset, "sample_weight", None)
+
+
+def data_kind(data) -> str:
+    """``"table"``, ``"tensor"`` or ``"dict"``: the network input kind of a call's rows."""
+    x = data[0][0]
+    if isinstance(x, dict):
+        return DICT
+    return TABLE if np.ndim(x) <= 1 else TENSOR
 
 
 def _class_statistics(y_train, weights, n_classes, multilabel):
@@ -177,10 +196,9 @@ def build_context(*, data, y, split, classes, multilabel, sampler, epoch_budget,
     y_train = labels_of(train, y, data)
     y_valid = None if valid is None else labels_of(valid, y, data)
     located = table_and_rows(train)
-    weights = None
     if located is not None:  # gathered once: the batches and the network's front share it
         train = TensorTable.from_columns(*located[0].take(located[1]))
-        weights = train.sample_weight
+    weights = weights_of(train)
     n_classes = len(classes)
     counts, mass, total = _class_statistics(y_train, weights, n_classes, multilabel)
     if total <= 0:

@@ -14,11 +14,13 @@ from sklearn.utils import check_random_state
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochTimer, GradientNormClipping, PassthroughScoring, PrintLog
 from skorch.dataset import ValidSplit
-from skorch.utils import data_from_dataset, is_dataset, to_numpy, to_tensor
+from skorch.utils import to_numpy, to_tensor
 
-from ._context import build_context, steps_per_epoch
-from ._data import TensorTable, WeightedTarget, feature_leaves, table_and_rows
+from ._context import build_context, data_kind, steps_per_epoch
+from ._data import TensorTable, WeightedTarget, feature_leaves, map_features, table_and_rows
 from ._device import check_device_placement, resolve_device
+from ._inputs import (DATASET, TABLE, TENSOR, LabeledDataset, UnlabeledItems, check_dict,
+                      check_item_shape, check_tensor, dataset_labels, input_kind, item_shape)
 from ._seeding import seeded_torch
 from ._skorch_params import (
     check_finite_epoch,
@@ -54,13 +56,20 @@ from .samplers import (
 
 __all__ = ["ImbalancedTorchClassifier"]
 
-#: ``module=None`` for a torch Dataset, whose rows are not in memory to fit a front on.
-DATASET_NETWORK = {"scaling": None, "num_embeddings": None}
 #: Gradient-norm cap of the default recipe.
 GRADIENT_CLIP = 1.0
 #: Epochs without a better validation macro-F1 before the default recipe stops
 #: (None: never; on shuttle, stopping after 16 such epochs cost 0.2 macro-F1).
 BEST_EPOCH_PATIENCE = None
+
+def _refuse_criterion(params):
+    """skorch's ``criterion`` and ``criterion__*`` would reach nothing: the loss is ``loss=``."""
+    keys = [key for key in params if key == "criterion" or key.startswith("criterion__")]
+    if keys:
+        raise TypeError(
+            f"ImbalancedTorchClassifier takes the loss as loss= and its parameters as "
+            f"loss__*, not {', '.join(keys)}.")
+
 
 class _FeatureProbe(BaseEstimator):
     """Receives the feature checks of a new fit, so a failed fit leaves no trace."""
@@ -153,6 +162,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ``"tuned"`` set per-label thresholds instead. See the user guide's
         *Decisions* page. The epoch scorer ``valid_f1_macro`` always scores
         the ``argmax`` decision.
+    scale_uint8 : bool, default=False
+        uint8 inputs (images) stay uint8 in memory, four times smaller than
+        float32, and each batch is converted to float32 on the training
+        device: as they are (0..255), or divided by 255 (0..1) when True.
+        Inputs of any other dtype are never rescaled.
     verbose : int, default=0
         skorch's per-epoch log when 1.
     **kwargs
@@ -230,11 +244,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         random_state=None,
         threshold: float = 0.5,
         decision: str = "argmax",
+        scale_uint8: bool = False,
         verbose: int = 0,
         **kwargs,
     ):
-        if "criterion" in kwargs:
-            raise TypeError("ImbalancedTorchClassifier takes the loss as loss=, not criterion=.")
+        _refuse_criterion(kwargs)
         super().__init__(
             None,  # set below: skorch's __setattr__ would treat a module instance as fitted
             criterion=None,
@@ -258,6 +272,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self.random_state = random_state
         self.threshold = threshold
         self.decision = decision
+        self.scale_uint8 = scale_uint8
 
     # -- device: the parameter keeps "auto"; skorch's internals see the resolved one
 
@@ -303,6 +318,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         untrained one, so it becomes unfitted: ``predict`` raises
         ``NotFittedError`` until the next ``fit``.
         """
+        _refuse_criterion(params)
         strategy_keys = [key for key in params if self._is_strategy_key(key)]
         for key in strategy_keys:
             setattr(self, key, params.pop(key))
@@ -436,9 +452,10 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self._fit_decision(context)
 
     #: What a fit learns besides the torch modules: saved by ``save_params(f_fitted=...)``.
-    _FITTED_STATE = ("n_features_in_", "feature_names_in_", "classes_inferred_", "multilabel_",
-                     "class_counts_", "sampler_", "sampling_seed_", "training_storage_",
-                     "max_epochs_", "first_epoch_", "decision_offsets_", "decision_thresholds_")
+    _FITTED_STATE = ("input_shape_", "n_features_in_", "feature_names_in_", "classes_inferred_",
+                     "multilabel_", "class_counts_", "sampler_", "sampling_seed_",
+                     "training_storage_", "max_epochs_", "first_epoch_", "decision_offsets_",
+                     "decision_thresholds_")
 
     def _forget_fit(self):
         """Drop everything a fit sets, so no half-fitted (or stale) model remains."""
@@ -534,6 +551,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                 "imbalanced-learn samplers need one label per row; with a multi-label y "
                 f"use one of: {', '.join(list_samplers())}."
             )
+        if isinstance(sampler, ImblearnSampler) and (
+                table_and_rows(data) is None or data_kind(data) != TABLE):
+            raise ValueError(
+                f"sampler={self.sampler!r} resamples 2-D rows of an in-memory table; these "
+                f"inputs are not one. Use an index sampler ({', '.join(list_samplers())}).")
         return build_context(
             data=data, y=y_encoded, split=split, classes=self.classes_inferred_,
             multilabel=self._multilabel, sampler=sampler, epoch_budget=self._epoch_budget,
@@ -588,7 +610,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             loss.set_label_counts(mass, context.total_mass, context.classes)
         elif isinstance(loss, ImbalanceLoss):
             loss.set_class_counts(mass, context.classes)
-        elif context.in_memory and context.train_columns[2] is not None:
+        elif context.sample_weight is not None:
             raise ValueError(
                 f"sample_weight needs a skimb loss; {type(loss).__name__} cannot weight rows.")
 
@@ -634,51 +656,73 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     def _prepare(self, X, y, sample_weight, first_fit, classes=None):
         """Validate the input; return the dataset and encoded labels skorch trains on.
 
-        A first fit records what the input is (``n_features_in_``, ``classes_inferred_``,
-        ``multilabel_``); a continued one checks the input against it.
+        A first fit records what the input is (``input_shape_``, ``n_features_in_``,
+        ``classes_inferred_``, ``multilabel_``); a continued one checks the input
+        against it.
         """
-        if is_dataset(X):
+        kind = input_kind(X)
+        if kind == DATASET:
             return self._prepare_dataset(X, y, sample_weight, first_fit, classes)
+        if kind == TABLE:
+            features = self._table_features(X, first_fit)
+        else:
+            features = check_tensor(X) if kind == TENSOR else check_dict(X)
+            if not first_fit:
+                check_item_shape(features, self.input_shape_)
+        n_rows = len(feature_leaves(features)[0])
+        if first_fit:
+            multilabel = is_multilabel(y)
+            classes, y_encoded = self._encode_first(y, n_rows, multilabel, classes)
+        else:
+            y_encoded = self._encode_for_fitted(y, n_rows)
+        weights = check_sample_weight(sample_weight, n_rows)
+        if first_fit:
+            self._record_input(features, classes, multilabel, table=kind == TABLE)
+        return TensorTable(features, y_encoded, weights), y_encoded
+
+    def _table_features(self, X, first_fit):
+        """A 2-D table, checked (and its columns recorded on a first fit)."""
         if not first_fit:
-            features = check_features(self, X, reset=False)
-            y_encoded = self._encode_for_fitted(y, len(features))
-            weights = check_sample_weight(sample_weight, len(features))
-            return TensorTable(features, y_encoded, weights), y_encoded
+            return check_features(self, X, reset=False)
         probe = _FeatureProbe()
         features = check_features(probe, X, reset=True, name=type(self).__name__)
-        multilabel = is_multilabel(y)
-        classes, y_encoded = self._encode_first(y, len(features), multilabel, classes)
-        weights = check_sample_weight(sample_weight, len(features))
         vars(self).pop("feature_names_in_", None)
         if hasattr(probe, "feature_names_in_"):
             self.feature_names_in_ = probe.feature_names_in_
-        self._record_input(probe.n_features_in_, classes, multilabel)
-        return TensorTable(features, y_encoded, weights), y_encoded
+        return features
 
     def _prepare_dataset(self, X, y, sample_weight, first_fit, classes):
-        if y is None:  # skorch's Dataset and TensorDataset carry their labels
-            try:
-                y = to_numpy(data_from_dataset(X)[1])
-            except AttributeError:
-                pass
-        if sample_weight is not None:
-            raise ValueError("sample_weight is not supported with a torch Dataset as X.")
-        if not first_fit:
-            return X, self._encode_for_fitted(y, len(X))
-        multilabel = is_multilabel(y)
-        classes, y_encoded = self._encode_first(y, len(X), multilabel, classes)
-        if not multilabel and not np.array_equal(classes, np.arange(len(classes))):
+        """A torch Dataset, its items wrapped to carry the encoded labels (and weights)."""
+        if y is None:
+            y = dataset_labels(X)
+        if y is None:
             raise ValueError(
-                "With a torch Dataset as X, y must hold each row's class index "
-                f"0 .. n_classes - 1; got labels {classes[:10].tolist()}."
-            )
-        self._record_input(int(np.prod(X[0][0].shape)), classes, multilabel)
-        return X, y_encoded
+                "y is required: this Dataset carries no labels skimb can read (a `targets` "
+                "attribute, a TensorDataset or skorch Dataset); pass y, one label per item.")
+        if first_fit:
+            multilabel = is_multilabel(y)
+            classes, y_encoded = self._encode_first(y, len(X), multilabel, classes)
+        else:
+            y_encoded = self._encode_for_fitted(y, len(X))
+        data = LabeledDataset(X, y_encoded, check_sample_weight(sample_weight, len(X)))
+        if first_fit:
+            x = data[0][0]
+            features = {k: np.asarray(v)[None] for k, v in x.items()} if isinstance(
+                x, dict) else np.asarray(x)[None]
+            self._record_input(features, classes, multilabel,
+                               table=not isinstance(x, dict) and np.ndim(x) == 1)
+        return data, y_encoded
 
-    def _record_input(self, n_features, classes, multilabel):
+    def _record_input(self, features, classes, multilabel, table):
+        """What a first fit saw: the row shape (and width of a table), the labels."""
         if multilabel:
             self._check_threshold()
-        self.n_features_in_ = n_features
+        self.input_shape_ = item_shape(features)
+        if table:
+            self.n_features_in_ = self.input_shape_[0]
+        else:
+            vars(self).pop("n_features_in_", None)
+            vars(self).pop("feature_names_in_", None)
         self.classes_inferred_ = classes
         self.multilabel_ = multilabel
 
@@ -771,9 +815,13 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     def _network_choice(self, context):
         """``(name, class, parameters)`` of the built-in network to build."""
-        if self.module is None and not context.in_memory:
-            name, defaults = "mlp", dict(DATASET_NETWORK)
-        elif self.module is None:
+        if self.module is None and (not context.in_memory or context.input_kind != TABLE):
+            raise ValueError(
+                "module=None builds a network for tables, and these inputs are "
+                f"{'a torch Dataset' if not context.in_memory else context.input_kind + 's'}: "
+                "pass your own nn.Module as module= (a CNN for images, a GRU for sequences; "
+                "for loss='ldam' end it with skimb.modules.CosineLinear).")
+        if self.module is None:
             name, defaults = default_network(
                 torch.device(self.device or "cpu").type,
                 cosine_head=getattr(loss_class(self.loss), "needs_cosine_head", False))
@@ -862,6 +910,16 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if isinstance(getattr(self, "sampler_", None), EpochSampler):
             self.sampler_.clear_cache()
 
+    def infer(self, x, **fit_params):
+        """The module's output on a batch; uint8 inputs become float32 here (``scale_uint8``)."""
+        return super().infer(map_features(self._as_float, x), **fit_params)
+
+    def _as_float(self, column):
+        if not torch.is_tensor(column) or column.dtype != torch.uint8:
+            return column
+        column = column.float()
+        return column / 255.0 if self.scale_uint8 else column
+
     def transform_batch(self, batch):
         """The per-batch hook: every training batch passes through it, and only those.
 
@@ -923,9 +981,18 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     def _as_prediction_data(self, X):
         check_loop_params(self)
-        if is_dataset(X):
-            return X
-        return TensorTable(check_features(self, X, reset=False))
+        kind = input_kind(X)
+        if kind == DATASET:
+            return UnlabeledItems(X)
+        if kind == TABLE:
+            if "n_features_in_" not in vars(self) and "input_shape_" in vars(self):
+                raise ValueError(f"X is a 2-D table; the model was fitted on rows of shape "
+                                 f"{self.input_shape_}.")
+            return TensorTable(check_features(self, X, reset=False))
+        features = check_tensor(X) if kind == TENSOR else check_dict(X)
+        if "input_shape_" in vars(self):
+            check_item_shape(features, self.input_shape_)
+        return TensorTable(features)
 
     def _to_probabilities(self, output):
         """Probabilities of the raw output; an ensemble's (batch, k, C) output gives the

@@ -186,7 +186,7 @@ def test_storage_is_reported(data, capsys):
     assert "storage" in header.split()
     from torch.utils.data import TensorDataset
     ds = TensorDataset(torch.tensor(X, dtype=torch.float32), torch.tensor(y))
-    assert clf_().fit(ds, y).training_storage_ == "dataloader"
+    assert clf_(module="mlp", module__scaling=None).fit(ds, y).training_storage_ == "dataloader"
 
 
 # -- 3. compile once under deferred re-weighting ----------------------------------------

@@ -349,7 +349,7 @@ def test_partial_fit_and_target_form_checks(data):
 def test_torch_dataset_with_multilabel_target(data):
     X, Y = data
     dataset = TensorDataset(torch.as_tensor(X), torch.as_tensor(Y, dtype=torch.float32))
-    clf = fitted(dataset, Y, loss="bce", sampler="sqrt")
+    clf = fitted(dataset, Y, loss="bce", sampler="sqrt", module="mlp", module__scaling=None)
     assert clf.multilabel_
     assert clf.predict(dataset).shape == Y.shape
 
@@ -474,7 +474,8 @@ def test_torch_dataset_keeps_dataframe_label_names(data):
     frame = pd.DataFrame(Y, columns=list("abcd"))
     dataset = TensorDataset(torch.as_tensor(X), torch.as_tensor(Y, dtype=torch.float32))
     weights = {"a": 1.0, "b": 2.0, "c": 3.0, "d": 4.0}
-    clf = fitted(dataset, frame, loss="bce", loss__pos_weight=weights)
+    clf = fitted(dataset, frame, loss="bce", loss__pos_weight=weights, module="mlp",
+                 module__scaling=None)
     assert clf.classes_.tolist() == list("abcd")
     assert clf.criterion_.positive_weight.tolist() == [1.0, 2.0, 3.0, 4.0]
     with pytest.raises(ValueError, match="multi-label indicator"):

@@ -266,11 +266,13 @@ def test_cuda_fitted_network_loads_on_cpu(data, module):
     np.testing.assert_allclose(clf_cpu.predict_proba(X), expected, atol=1e-5)
 
 
-def test_torch_dataset_gets_a_network_without_a_fitted_front(data):
+def test_torch_dataset_needs_a_network_without_a_fitted_front(data):
     from torch.utils.data import TensorDataset
     X, y = data
     dataset = TensorDataset(torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y))
-    clf = ImbalancedTorchClassifier(**TINY).fit(dataset, y)
+    with pytest.raises(ValueError, match="module=None builds a network for tables.*Dataset"):
+        ImbalancedTorchClassifier(**TINY).fit(dataset, y)
+    clf = ImbalancedTorchClassifier(**TINY, module="mlp", module__scaling=None).fit(dataset, y)
     assert isinstance(clf.module_.scaler, torch.nn.Identity) and clf.module_.embeddings is None
     with pytest.raises(ValueError, match="torch Dataset.*module__scaling=None"):
         ImbalancedTorchClassifier(**TINY, module="mlp").fit(dataset, y)

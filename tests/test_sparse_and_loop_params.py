@@ -130,7 +130,18 @@ def test_zero_epochs_initializes_only(data):
     assert np.allclose(clf.predict_proba(X).sum(axis=1), 1.0, atol=1e-6)
 
 
-@pytest.mark.parametrize("shape", [(4, 3, 2), (5,), ()])
+def test_n_d_x_needs_a_module_of_your_own_and_its_row_shape_at_predict(data):
+    X_bad = np.ones((4, 3, 2))
+    with pytest.raises(ValueError, match=r"module=None builds a network for tables"):
+        clf_(module=None, train_split=None).fit(X_bad, np.arange(4) % 2)
+    X, y = data
+    fitted = clf_().fit(X, y)
+    with pytest.raises(ValueError, match=r"rows of shape \(3, 2\); the model was fitted on "
+                                         r"rows of shape \(6,\)"):
+        fitted.predict(X_bad)
+
+
+@pytest.mark.parametrize("shape", [(5,), ()])
 def test_x_that_is_not_2d_is_a_clear_error(shape, data):
     X_bad = np.ones(shape)
     with pytest.raises(ValueError, match=r"X must be 2-D, \(n_samples, n_features\)") as err:

@@ -15,7 +15,7 @@ from skimb._data import TensorTable
 from skimb._training import ResidentBatches
 from skimb.modules import TabularMLP
 
-from helpers import FAST, N_FEATURES, clf_, make_data  # noqa: F401
+from helpers import FAST, N_FEATURES, clf_, make_data, user_clf  # noqa: F401
 
 
 def custom_(**params):
@@ -72,7 +72,7 @@ def test_in_memory_fit_never_iterates_a_dataloader(data, monkeypatch):
     # the Dataset path does use one (so the patch is effective)
     ds = TensorDataset(torch.tensor(X, dtype=torch.float32), torch.tensor(y))
     with pytest.raises(AssertionError, match="DataLoader used"):
-        clf_().fit(ds, y)
+        user_clf().fit(ds, y)
 
 
 def test_batch_size_minus_one(data):
@@ -152,7 +152,7 @@ def dataset(data):
 @pytest.mark.parametrize("sampler", ["under", "over"])
 def test_dataset_trains_with_sampler(data, dataset, sampler):
     X, y = data
-    clf = clf_(sampler=sampler, batch_size=32).fit(dataset, y)
+    clf = user_clf(sampler=sampler, batch_size=32).fit(dataset, y)
     counts = np.bincount(y[train_rows(y)])
     np.testing.assert_array_equal(clf.class_counts_, counts)
     assert clf.n_features_in_ == N_FEATURES
@@ -171,30 +171,43 @@ def test_dataset_trains_with_sampler(data, dataset, sampler):
 
 def test_dataset_reproducible(dataset, data):
     _, y = data
-    a = clf_(sampler="under").fit(dataset, y).predict_proba(dataset)
-    b = clf_(sampler="under").fit(dataset, y).predict_proba(dataset)
+    a = user_clf(sampler="under").fit(dataset, y).predict_proba(dataset)
+    b = user_clf(sampler="under").fit(dataset, y).predict_proba(dataset)
     np.testing.assert_array_equal(a, b)
 
 
-def test_dataset_labels_must_be_class_indices(dataset, data):
+def test_dataset_labels_of_any_kind_are_encoded_like_y(dataset, data):
     _, y = data
-    with pytest.raises(ValueError, match=r"class index 0 \.\. n_classes - 1.*\[1, 2, 3\]"):
-        clf_().fit(dataset, y + 1)
-    with pytest.raises(ValueError, match="class index"):
-        clf_().fit(dataset, np.array(["a", "b", "c"])[y])
+    shifted = user_clf().fit(dataset, y + 1)
+    assert shifted.classes_.tolist() == [1, 2, 3]
+    assert set(shifted.predict(dataset)) <= {1, 2, 3}
+    named = user_clf().fit(dataset, np.array(["a", "b", "c"])[y])
+    np.testing.assert_allclose(named.predict_proba(dataset), shifted.predict_proba(dataset))
 
 
-def test_dataset_rejects_sample_weight(dataset, data):
+def test_dataset_labels_are_read_from_the_dataset(dataset, data):
     _, y = data
-    with pytest.raises(ValueError, match="sample_weight"):
-        clf_().fit(dataset, y, sample_weight=np.ones(len(y)))
+    np.testing.assert_allclose(user_clf().fit(dataset).predict_proba(dataset),
+                               user_clf().fit(dataset, y).predict_proba(dataset))
+
+
+def test_dataset_takes_sample_weight(dataset, data):
+    _, y = data
+    weights = np.where(y == 2, 2.0, 1.0)
+    clf = user_clf(loss="logit_adjusted", train_split=None).fit(dataset, y,
+                                                               sample_weight=weights)
+    np.testing.assert_allclose(clf.loss_.class_counts.cpu().numpy(),
+                               np.bincount(y, weights=weights))
+    assert not np.allclose(clf.predict_proba(dataset),
+                           user_clf(loss="logit_adjusted", train_split=None).fit(
+                               dataset, y).predict_proba(dataset))
 
 
 def test_dataset_with_imblearn_sampler_raises(dataset, data):
     from imblearn.under_sampling import RandomUnderSampler
     _, y = data
-    with pytest.raises(ValueError, match="in-memory arrays"):
-        clf_(sampler=RandomUnderSampler()).fit(dataset, y)
+    with pytest.raises(ValueError, match="resamples 2-D rows of an in-memory table"):
+        user_clf(sampler=RandomUnderSampler()).fit(dataset, y)
 
 
 # -- streaming branch (features not resident on the device) -----------------------------
