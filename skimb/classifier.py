@@ -44,6 +44,7 @@ from .decisions import NO_VALIDATION_SPLIT, check_decision, decide, fit_decision
 from .losses import (ImbalanceLoss, MixedTarget, check_loss_compatibility, loss_class,
                      make_loss, output_probabilities)
 from .metrics import MacroF1Scoring
+from .modules import CosineLinear
 from .networks import check_network_input, default_network, list_modules, network_class
 from .recipe import BestEpoch, CosineSchedule, epoch_budget
 from .samplers import (
@@ -69,6 +70,13 @@ def _refuse_criterion(params):
         raise TypeError(
             f"ImbalancedTorchClassifier takes the loss as loss= and its parameters as "
             f"loss__*, not {', '.join(keys)}.")
+
+
+def _one_row(x):
+    """A Dataset item's input as a batch of one row (for its shape)."""
+    if isinstance(x, dict):
+        return {key: np.asarray(value)[None] for key, value in x.items()}
+    return np.asarray(x)[None]
 
 
 class _FeatureProbe(BaseEstimator):
@@ -705,12 +713,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         else:
             y_encoded = self._encode_for_fitted(y, len(X))
         data = LabeledDataset(X, y_encoded, check_sample_weight(sample_weight, len(X)))
+        x = data[0][0]
         if first_fit:
-            x = data[0][0]
-            features = {k: np.asarray(v)[None] for k, v in x.items()} if isinstance(
-                x, dict) else np.asarray(x)[None]
-            self._record_input(features, classes, multilabel,
+            self._record_input(_one_row(x), classes, multilabel,
                                table=not isinstance(x, dict) and np.ndim(x) == 1)
+        else:
+            check_item_shape(_one_row(x), self.input_shape_)
         return data, y_encoded
 
     def _record_input(self, features, classes, multilabel, table):
@@ -785,12 +793,14 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         loss = loss_class(self.loss)
         needs_cosine = getattr(loss, "needs_cosine_head", False)
         if self.module is not None and not isinstance(self.module, str):
-            if needs_cosine:
+            super().initialize_module()
+            if needs_cosine and not any(isinstance(m, CosineLinear)
+                                        for m in self.module_.modules()):
                 warnings.warn(
                     f"loss={self.loss!r} expects cosine logits from a normalised last "
                     "layer (e.g. skimb.modules.CosineLinear); check that your module "
                     "has one.", UserWarning, stacklevel=2)
-            return super().initialize_module()
+            return self
         context = vars(self).get("_building_context")
         if context is None:
             raise ValueError(
@@ -911,12 +921,16 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             self.sampler_.clear_cache()
 
     def infer(self, x, **fit_params):
-        """The module's output on a batch; uint8 inputs become float32 here (``scale_uint8``)."""
+        """The module's output on a batch; uint8 (``scale_uint8``) and float64 inputs become
+        float32 here."""
         return super().infer(map_features(self._as_float, x), **fit_params)
 
     def _as_float(self, column):
-        if not torch.is_tensor(column) or column.dtype != torch.uint8:
+        """uint8 (images) and float64 (a Dataset's items) inputs become float32."""
+        if not torch.is_tensor(column) or column.dtype not in (torch.uint8, torch.float64):
             return column
+        if column.dtype == torch.float64:
+            return column.float()
         column = column.float()
         return column / 255.0 if self.scale_uint8 else column
 
@@ -983,7 +997,10 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         check_loop_params(self)
         kind = input_kind(X)
         if kind == DATASET:
-            return UnlabeledItems(X)
+            items = UnlabeledItems(X)
+            if "input_shape_" in vars(self) and len(items):
+                check_item_shape(_one_row(items[0][0]), self.input_shape_)
+            return items
         if kind == TABLE:
             if "n_features_in_" not in vars(self) and "input_shape_" in vars(self):
                 raise ValueError(f"X is a 2-D table; the model was fitted on rows of shape "
