@@ -196,6 +196,19 @@ else
         "0.0" ""
 fi
 
+# The small CNN on images (N-D input, device-resident), if time is left.
+if [[ $CUDA == yes ]] && (( DEADLINE - SECONDS >= 45 )); then
+    run_step "speed.py --cnn" 90 0 "$LOGS/speed_cnn.log" \
+        "$PY" bench/speed.py --device cuda --cnn 16 --rows 200000 --batch-sizes 1024 \
+        --epochs 2 --out "$LOGS/speed_cnn.md"
+    add_row "bench/speed.py --cnn 16 (200k images, batch 1024)" \
+        "$(speed_status "$STEP_RC" "$LOGS/speed_cnn.log")" "$STEP_S" \
+        "$(speed_figures "$LOGS/speed_cnn.md")"
+else
+    add_row "bench/speed.py --cnn" "skipped ($([[ $CUDA == yes ]] && echo deadline || echo 'no CUDA'))" \
+        "0.0" ""
+fi
+
 # ---------------------------------------------------------------- summary
 {
     echo
@@ -204,7 +217,7 @@ fi
     echo "| step | status | seconds | figures |"
     echo "|---|---|---:|---|"
     printf '%s\n' "${ROWS[@]}"
-    for report in "$LOGS/speed.md" "$LOGS/speed_networks.md"; do
+    for report in "$LOGS/speed.md" "$LOGS/speed_networks.md" "$LOGS/speed_cnn.md"; do
         if [[ -f $report ]]; then
             echo
             echo "### $(basename "$report")"

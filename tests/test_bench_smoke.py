@@ -30,3 +30,10 @@ def test_speed_bench_times_the_networks_against_the_plain_mlp():
     for name in ("| skimb |", "| mlp+ple |", "| tabm k=8 |"):
         assert name in stdout
     assert "| skimb | 1024 |" in stdout and "| 1.00x |" in stdout
+
+
+def test_speed_bench_times_a_cnn_on_images():
+    stdout = _run("--quick", "--cnn", "8", "--rows", "600", "--batch-sizes", "128")
+    assert "images 1x8x8" in stdout and "SmallCNN" in stdout
+    for name in ("| skorch | 128 |", "| skimb | 128 |", "| hand loop | 128 |"):
+        assert name in stdout
