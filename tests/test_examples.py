@@ -14,6 +14,9 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
     ("smote_pipeline.py", "SMOTE every epoch"),
     ("custom_module.py", "held-out macro-F1"),
     ("multilabel_hazards.py", "Held-out F1 per hazard flag"),
+    ("images_digits.py", "test macro-F1"),
+    ("sequences_gru.py", "macro-F1"),
+    ("multi_input.py", "held-out macro-F1"),
 ])
 def test_example_runs(script, expected):
     small = ["--n-samples", "1500", "--max-epochs", "2"]
