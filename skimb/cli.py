@@ -7,7 +7,12 @@ Every strategy of the grid (samplers x losses) is scored by cross-validated
 macro-F1 on the training part, then refit on it and scored on the held-out
 part, per class too. Each model holds out a stratified 20% of its training rows
 (``train_split=ValidSplit(5, stratified=True)``, unlike the classifier's default)
-for its best epoch, the ``test_tuned`` offsets and the learning curves. Plots go
+for its best epoch, the ``test_tuned`` offsets and the learning curves. Every
+setting trains for the same number of optimizer steps: ``--max-epochs N`` is
+the epochs of a ``sampler="none"`` fit, and a sampler whose epochs draw fewer
+rows (``under``) runs as many more epochs as it takes to make the same steps;
+``--max-epochs auto`` leaves the budget to the classifier (``max_epochs="auto"``,
+which also gives every sampler the steps of ``"none"``). Plots go
 to ``--out`` as PNG. ``--n-jobs`` runs the fits
 in parallel processes; ``--scheduler ADDRESS`` runs them on a Dask cluster
 (``pip install 'skimb[dask]'``).
@@ -16,30 +21,49 @@ in parallel processes; ``--scheduler ADDRESS`` runs them on a Dask cluster
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
+import warnings
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from joblib import Parallel, delayed, parallel_config
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.metrics import f1_score
-from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold, train_test_split
+from sklearn.model_selection import (GridSearchCV, KFold, ParameterGrid, StratifiedKFold,
+                                     train_test_split)
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from skorch.dataset import ValidSplit
+from skorch.dataset import Dataset, ValidSplit
 
+from ._context import steps_per_epoch
 from .classifier import ImbalancedTorchClassifier
 from .decisions import decide, prior_offsets
 from .grid import default_strategy_grid
 from .metrics import macro_f1, macro_f1_scorer
+from .samplers import EpochSampler, make_sampler
 
 __all__ = ["main"]
 
 _RWIS_COLUMNS = {"STATION_ID", "OBTAINED_DATE", "SURFACE_TEMP", "SURFACE_CONDITION"}
+
+
+def _max_epochs(text: str):
+    """``--max-epochs``: ``"auto"`` or a positive integer."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a positive integer, got {text!r}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,7 +82,11 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--target", help="target column of --data (default: the last one)")
     compare.add_argument("--n-samples", type=int, default=6000,
                          help="rows of simulated RWIS data (ignored with --data)")
-    compare.add_argument("--max-epochs", type=int, default=20)
+    compare.add_argument("--max-epochs", type=_max_epochs, default=20,
+                         help="epochs of a sampler='none' fit; every setting gets as many "
+                              "optimizer steps (an 'under' epoch is shorter: it runs more "
+                              "epochs); 'auto': the classifier's max_epochs='auto' (60-240 "
+                              "epochs, the same steps for every sampler; slower)")
     compare.add_argument("--batch-size", type=int, default=256)
     compare.add_argument("--cv", type=int, default=3, help="cross-validation folds")
     compare.add_argument("--exclude", nargs="*", default=[],
@@ -119,10 +147,53 @@ def _pipeline(args) -> Pipeline:
 
 
 def _describe(params: dict) -> str:
-    short = {key.removeprefix("clf__"): value for key, value in params.items()}
+    short = {key.removeprefix("clf__"): value for key, value in params.items()
+             if key != "clf__max_epochs"}  # the budget, reported in its own column
     text = f"{short.pop('sampler')} + {short.pop('loss')}"
-    extras = ", ".join(f"{key.split('__', 1)[-1]}={value}" for key, value in short.items())
+    extras = ", ".join(f"{key.split('__', 1)[-1]}={value:.3g}" if isinstance(value, float)
+                       else f"{key.split('__', 1)[-1]}={value}" for key, value in short.items())
     return f"{text} ({extras})" if extras else text
+
+
+def _fit_labels(clf, y) -> np.ndarray:
+    """Labels of the rows a fit of ``clf`` on ``y`` trains on (after its ``train_split``)."""
+    y = np.asarray(y)
+    if clf.train_split is None:
+        return y
+    with warnings.catch_warnings():  # a class too small for the split: the fit itself warns
+        warnings.simplefilter("ignore", UserWarning)
+        train, _ = clf.train_split(Dataset(np.zeros((len(y), 1), dtype=np.float32), y), y)
+    return y[train.indices]
+
+
+def _equal_steps(params: dict, clf, y_fit, max_epochs: int) -> int:
+    """Epochs that give the setting ``params`` the optimizer steps of ``max_epochs`` epochs
+    of ``sampler="none"`` on the training labels ``y_fit`` (the rule of the classifier's
+    ``max_epochs="auto"``: epochs x full-epoch steps / the sampler's epoch steps, rounded up).
+    """
+    sampler_params = {**clf.get_params_for("sampler"),
+                      **{key.removeprefix("clf__sampler__"): value for key, value in params.items()
+                         if key.startswith("clf__sampler__")}}
+    sampler = make_sampler(params.get("clf__sampler", clf.sampler), sampler_params)
+    if not isinstance(sampler, EpochSampler):  # an imblearn sampler: epoch length unknown
+        return max_epochs
+    counts = np.unique(y_fit, return_counts=True)[1]
+    rows = sampler.rows_per_epoch(torch.as_tensor(counts))
+    batch_size = clf.batch_size
+    return math.ceil(max_epochs * steps_per_epoch(len(y_fit), batch_size)
+                     / steps_per_epoch(rows, batch_size))
+
+
+def _equal_step_grid(grid, clf, fold_labels, max_epochs: int) -> list[dict]:
+    """One grid point per setting, each with the ``clf__max_epochs`` that gives it the
+    optimizer steps of ``max_epochs`` epochs of ``sampler="none"`` in a CV fold (the mean
+    over the folds' training labels ``fold_labels``)."""
+    points = []
+    for params in ParameterGrid(grid):
+        epochs = [_equal_steps(params, clf, y_fit, max_epochs) for y_fit in fold_labels]
+        points.append({**{key: [value] for key, value in params.items()},
+                       "clf__max_epochs": [int(round(np.mean(epochs)))]})
+    return points
 
 
 def compare(args) -> pd.DataFrame:
@@ -154,7 +225,26 @@ def compare(args) -> pd.DataFrame:
     print(pd.Series(labels).value_counts(normalize=True).round(3).to_string(), flush=True)
 
     base = _pipeline(args)
-    grid = default_strategy_grid(args.max_epochs, prefix="clf__")
+    clf = base.named_steps["clf"]
+    grid = default_strategy_grid(prefix="clf__")
+    refit_labels = _fit_labels(clf, y_train)
+    if args.max_epochs == "auto":
+        print("Budget: max_epochs='auto' (the same optimizer steps for every sampler)", flush=True)
+    else:
+        # Equal budgets in optimizer steps: an epoch of a sampler that draws fewer rows
+        # (under: every class cut to the smallest one) is shorter, so it runs more epochs.
+        grid = _equal_step_grid(
+            grid, clf, [_fit_labels(clf, y_train[rows]) for rows, _ in cv.split(X_train, y_train)],
+            args.max_epochs)
+        steps = args.max_epochs * steps_per_epoch(len(refit_labels), clf.batch_size)
+        print(f"Budget: {steps} optimizer steps for every setting ({args.max_epochs} epochs of "
+              f"{len(refit_labels)} rows, batch {clf.batch_size}, in a refit; settings whose "
+              "epochs draw fewer rows run more epochs)", flush=True)
+    def refit_budget(params):  # the refit trains on more rows than a fold: its own epochs
+        if args.max_epochs == "auto":
+            return {}
+        return {"clf__max_epochs": _equal_steps(params, clf, refit_labels, args.max_epochs)}
+
     search = GridSearchCV(base, grid, scoring=macro_f1_scorer(exclude=exclude), cv=cv,
                           refit=False, n_jobs=args.n_jobs)
     with _backend(args):
@@ -162,8 +252,8 @@ def compare(args) -> pd.DataFrame:
         candidates = search.cv_results_["params"]
         print(f"Refitting {len(candidates)} strategies on the training part", flush=True)
         refits = Parallel(n_jobs=args.n_jobs)(
-            delayed(_fit_predict)(clone(base).set_params(**params), params, exclude, X_train,
-                                  y_train, X_test)
+            delayed(_fit_predict)(clone(base).set_params(**{**params, **refit_budget(params)}),
+                                  params, exclude, X_train, y_train, X_test)
             for params in candidates)
     results = search.cv_results_
     rows, fitted = [], {}
@@ -178,6 +268,7 @@ def compare(args) -> pd.DataFrame:
             "test_macro_f1": macro_f1(y_test, y_pred, exclude=exclude),
             "test_tuned": macro_f1(y_test, y_tuned, exclude=exclude),
             **{f"F1 {c}": f for c, f in zip(classes, per_class)},
+            "epochs": model.named_steps["clf"].max_epochs_,
             "seconds": seconds + args.cv * (results["mean_fit_time"][i]
                                             + results["mean_score_time"][i]),
         })

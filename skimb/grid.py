@@ -2,33 +2,43 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping
 
 import numpy as np
-
-from .recipe import AUTO_MIN_EPOCHS
 
 __all__ = ["default_strategy_grid", "prefer_baseline"]
 
 #: Values of parameters a grid candidate leaves unset (the classifier's defaults).
 _UNSET = {"decision": "argmax"}
+#: LDAM-DRW's re-weighting starts after this fraction of each fit call's epochs.
+_DRW_FRACTION = 2 / 3
 
 
-def default_strategy_grid(max_epochs: int | str = 20, prefix: str = "") -> list[dict]:
+def default_strategy_grid(max_epochs: int | str | None = None, prefix: str = "") -> list[dict]:
     """Samplers x losses worth comparing first, as a ``GridSearchCV`` parameter grid.
 
     Ten settings: three losses with plain shuffling (``ce``, ``logit_adjusted``,
     ``focal``), ``ce`` with post-hoc logit adjustment (``decision="prior"``),
     ``weighted_ce`` with balanced and square-root weights, LDAM with deferred
-    re-weighting from two thirds of the epochs, and the ``sqrt``, ``over`` and
-    ``under`` samplers with ``ce``. (``balanced_softmax`` is left out: it is
-    ``logit_adjusted`` with tau=1 up to a constant, the same model.)
+    re-weighting from two thirds of each fit's epochs (``loss__drw_epoch=2/3``,
+    a fraction of the fit call's epoch budget, whatever ``max_epochs`` is), and
+    the ``sqrt``, ``over`` and ``under`` samplers with ``ce``.
+    (``balanced_softmax`` is left out: it is ``logit_adjusted`` with tau=1 up
+    to a constant, the same model.)
+
+    The settings train for the estimator's ``max_epochs``. With
+    ``max_epochs="auto"`` (the classifier's default) every sampler gets the
+    optimizer steps of ``sampler="none"``; with an integer, ``under`` runs as
+    many epochs as the others, and its epochs are shorter (``python -m skimb
+    compare`` gives it more epochs, the same steps).
 
     Parameters
     ----------
-    max_epochs : int or "auto", default=20
-        Epochs of the fits, to place LDAM's re-weighting epoch; ``"auto"``
-        places it as for the fewest epochs ``"auto"`` gives (60).
+    max_epochs : None, deprecated
+        Deprecated and ignored: LDAM's re-weighting epoch is a fraction of the
+        budget, so the grid no longer depends on the epochs. Passing it warns
+        (``DeprecationWarning``).
     prefix : str, default=""
         Prepended to every key, e.g. ``"clf__"`` for a pipeline step.
 
@@ -45,13 +55,17 @@ def default_strategy_grid(max_epochs: int | str = 20, prefix: str = "") -> list[
     >>> default_strategy_grid(prefix="clf__")[0]["clf__sampler"]
     ['none']
     """
-    if max_epochs == "auto":
-        max_epochs = AUTO_MIN_EPOCHS
+    if max_epochs is not None:
+        warnings.warn(
+            "default_strategy_grid(max_epochs=...) is deprecated and no longer needed: LDAM's "
+            "re-weighting starts after 2/3 of each fit's epochs (loss__drw_epoch=2/3), "
+            "whatever max_epochs is; the argument is ignored.",
+            DeprecationWarning, stacklevel=2)
     grid = [
         {"sampler": ["none"], "loss": ["ce", "logit_adjusted", "focal"]},
         {"sampler": ["none"], "loss": ["ce"], "decision": ["prior"]},
         {"sampler": ["none"], "loss": ["weighted_ce"], "loss__weights": ["balanced", "sqrt"]},
-        {"sampler": ["none"], "loss": ["ldam"], "loss__drw_epoch": [max_epochs * 2 // 3]},
+        {"sampler": ["none"], "loss": ["ldam"], "loss__drw_epoch": [_DRW_FRACTION]},
         {"sampler": ["sqrt", "over", "under"], "loss": ["ce"]},
     ]
     return [{prefix + key: values for key, values in part.items()} for part in grid]

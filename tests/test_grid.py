@@ -12,7 +12,7 @@ from helpers import clf_
 
 
 def test_default_grid_uses_registered_strategies_and_places_drw():
-    grid = default_strategy_grid(30, prefix="clf__")
+    grid = default_strategy_grid(prefix="clf__")
     settings = list(ParameterGrid(grid))
     assert len(settings) == 10
     assert {s["clf__sampler"] for s in settings} <= set(list_samplers())
@@ -21,12 +21,35 @@ def test_default_grid_uses_registered_strategies_and_places_drw():
     assert "balanced_softmax" not in {s["clf__loss"] for s in settings}
     assert {"clf__sampler": "none", "clf__loss": "ce", "clf__decision": "prior"} in settings
     ldam = [s for s in settings if s["clf__loss"] == "ldam"]
-    assert ldam == [{"clf__sampler": "none", "clf__loss": "ldam", "clf__loss__drw_epoch": 20}]
+    # a fraction of each fit call's epochs: the grid does not depend on max_epochs
+    assert ldam == [{"clf__sampler": "none", "clf__loss": "ldam", "clf__loss__drw_epoch": 2 / 3}]
 
 
-def test_default_grid_places_drw_for_the_fewest_auto_epochs():
-    ldam = [s for s in ParameterGrid(default_strategy_grid("auto")) if s["loss"] == "ldam"]
-    assert [s["loss__drw_epoch"] for s in ldam] == [40]
+@pytest.mark.parametrize("max_epochs", [30, "auto", 60])
+def test_max_epochs_is_deprecated_and_ignored(max_epochs):
+    with pytest.warns(DeprecationWarning, match="no longer needed"):
+        grid = default_strategy_grid(max_epochs, prefix="clf__")
+    assert grid == default_strategy_grid(prefix="clf__")
+    with pytest.warns(DeprecationWarning):
+        assert default_strategy_grid(max_epochs=max_epochs) == default_strategy_grid()
+
+
+def test_default_grid_warns_nothing_without_max_epochs(recwarn):
+    default_strategy_grid()
+    default_strategy_grid(prefix="clf__")
+    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+
+
+def test_ldam_drw_starts_after_two_thirds_of_the_fit_budget():
+    X, y = make_classification(n_samples=240, n_features=6, weights=[0.85], random_state=0)
+    (ldam,) = [s for s in ParameterGrid(default_strategy_grid()) if s["loss"] == "ldam"]
+    clf = clf_(train_split=None, max_epochs=6, **ldam).fit(X, y)
+    assert clf.max_epochs_ == 6
+    weighted = []
+    for epoch in range(6):
+        clf.criterion_.set_epoch(epoch, 6)
+        weighted.append(bool((clf.criterion_.active_weights != 1).any()))
+    assert weighted == [False] * 4 + [True] * 2  # from epoch ceil(2/3 * 6) = 4
 
 
 def _results(per_fold, params):
