@@ -93,7 +93,7 @@ class TrainingContext:
         """Whether the rows are an in-memory table (not the user's Dataset)."""
         return table_and_rows(self.train) is not None
 
-    @property
+    @cached_property
     def input_kind(self) -> str:
         """What a network is given: ``"table"``, ``"tensor"`` (N-D rows) or ``"dict"``."""
         return data_kind(self.data)
@@ -104,7 +104,7 @@ class TrainingContext:
         located = table_and_rows(self.train)
         return None if located is None else located[0].take(located[1])
 
-    @property
+    @cached_property
     def n_features(self) -> int:
         """Width of a table's rows (values per row for other inputs)."""
         x = self.data[0][0]

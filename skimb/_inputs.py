@@ -92,11 +92,10 @@ def check_item_shape(features, expected) -> None:
                          f"shape {expected}.")
 
 
-def _item_of(dataset):
-    """``(dataset, select)``: a SliceDataset's items are its dataset's ``item[idx]``."""
-    if isinstance(dataset, SliceDataset):
-        return Subset(dataset.dataset, dataset.indices_), dataset.idx
-    return dataset, None
+def _unpacks(dataset) -> bool:
+    """Whether items are ``(x, ...)`` to unpack; a SliceDataset already yields (transformed)
+    inputs alone."""
+    return not isinstance(dataset, SliceDataset)
 
 
 def dataset_labels(dataset) -> np.ndarray | None:
@@ -104,8 +103,11 @@ def dataset_labels(dataset) -> np.ndarray | None:
 
     Read from a ``targets`` attribute (torchvision's convention), from a
     ``TensorDataset`` or skorch ``Dataset`` (their second tensor), and through
-    a ``Subset`` of either.
+    a ``Subset`` or skorch ``SliceDataset`` of either.
     """
+    if isinstance(dataset, SliceDataset):
+        labels = dataset_labels(dataset.dataset)
+        return None if labels is None else labels[np.asarray(dataset.indices_)]
     if isinstance(dataset, Subset):
         labels = dataset_labels(dataset.dataset)
         return None if labels is None else labels[np.asarray(dataset.indices)]
@@ -133,7 +135,7 @@ class LabeledDataset(Dataset):
     """
 
     def __init__(self, dataset, y, sample_weight=None):
-        self.dataset, self.select = _item_of(dataset)
+        self.dataset, self.unpack = dataset, _unpacks(dataset)
         self.y = torch.from_numpy(np.asarray(y, dtype=np.float32 if np.ndim(y) == 2
                                              else np.int64))
         self.sample_weight = (None if sample_weight is None else
@@ -143,7 +145,7 @@ class LabeledDataset(Dataset):
         return len(self.y)
 
     def __getitem__(self, i):
-        x = _input_of(self.dataset[i], self.select)
+        x = _input_of(self.dataset[i], self.unpack)
         if self.sample_weight is None:
             return x, self.y[i]
         return x, WeightedTarget(self.y[i], self.sample_weight[i])
@@ -153,18 +155,14 @@ class UnlabeledItems(Dataset):
     """A Dataset for prediction: items ``x`` or ``(x, y)`` come out as ``(x, 0)``."""
 
     def __init__(self, dataset):
-        self.dataset, self.select = _item_of(dataset)
+        self.dataset, self.unpack = dataset, _unpacks(dataset)
 
     def __len__(self):
         return len(self.dataset)
 
     def __getitem__(self, i):
-        return _input_of(self.dataset[i], self.select), 0
+        return _input_of(self.dataset[i], self.unpack), 0
 
 
-def _input_of(item, select):
-    if select is not None:
-        return item[select]
-    if isinstance(item, (tuple, list)):
-        return item[0]
-    return item
+def _input_of(item, unpack):
+    return item[0] if unpack and isinstance(item, (tuple, list)) else item

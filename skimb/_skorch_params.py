@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ._training import EpochIndexSampler
-from .samplers import ImblearnSampler, NoSampler, make_sampler
+from .samplers import ImblearnSampler, NoSampler
 
 __all__ = ["SKORCH_PARAMETERS", "RESIDENT_ITERATOR_KEYS", "check_skorch_params",
            "check_finite_epoch"]
@@ -67,8 +67,8 @@ def _plain_order(sampler) -> bool:
     return isinstance(sampler, NoSampler) and sampler.max_per_class is None
 
 
-def check_skorch_params(net) -> None:
-    """Refuse skorch parameters the classifier cannot honour, before any work."""
+def check_skorch_params(net, sampler) -> None:
+    """Refuse skorch parameters the classifier cannot honour with ``sampler``, before any work."""
     if net.dataset is not skorch.dataset.Dataset or net.get_params_for("dataset"):
         raise ValueError(
             "dataset= is not used by ImbalancedTorchClassifier: in-memory X becomes its "
@@ -81,7 +81,6 @@ def check_skorch_params(net) -> None:
     train = net.get_params_for("iterator_train")
     ordered = {"sampler", "batch_sampler"} & set(train)
     custom = net.iterator_train is not DataLoader
-    sampler = make_sampler(net.sampler, net.get_params_for("sampler"))
     if (ordered or custom) and not _plain_order(sampler):
         what = (f"iterator_train__{sorted(ordered)[0]}" if ordered
                 else f"iterator_train={net.iterator_train.__name__}")
@@ -100,13 +99,6 @@ def resident_path_applies(net, kwargs: dict, training: bool) -> bool:
     if iterator is not DataLoader or not set(kwargs) <= RESIDENT_ITERATOR_KEYS:
         return False
     return training or not kwargs.get("shuffle", False)
-
-
-def resident_epoch_sampler(net, sampler, kwargs: dict):
-    """The sampler the resident batches draw with: None visits the rows in order."""
-    if kwargs.get("shuffle") is False:
-        return None
-    return sampler
 
 
 def dataloader_for_training(net, dataset, sampler, kwargs: dict, batch_size: int):

@@ -26,7 +26,6 @@ from ._skorch_params import (
     check_finite_epoch,
     check_skorch_params,
     dataloader_for_training,
-    resident_epoch_sampler,
     resident_path_applies,
 )
 from ._training import ResidentBatches, storage_of
@@ -384,18 +383,19 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         -------
         self : ImbalancedTorchClassifier
         """
-        self._check_hyperparameters()
         if self.warm_start and self.initialized_:
             return self.partial_fit(X, y, sample_weight=sample_weight, **fit_params)
-        return self._fit_new(X, y, sample_weight, fit_params, classes=self.classes)
+        return self._fit_new(X, y, sample_weight, fit_params, classes=self.classes,
+                             sampler=self._check_hyperparameters())
 
-    def _fit_new(self, X, y, sample_weight, fit_params, classes):
+    def _fit_new(self, X, y, sample_weight, fit_params, classes, sampler):
         """A fresh fit: ``classes`` orders the encoding (``classes=`` or partial_fit's)."""
         try:
             data, y_encoded = self._prepare(X, y, sample_weight, first_fit=True,
                                             classes=classes)
             with self._seeded():
-                context = self._training_context(data, y_encoded, fit_params, first_epoch=0)
+                context = self._training_context(data, y_encoded, fit_params, sampler,
+                                                  first_epoch=0)
                 with self._building_from(context):
                     self.initialize()
                 self._train(context, fit_params)
@@ -428,11 +428,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         -------
         self : ImbalancedTorchClassifier
         """
-        self._check_hyperparameters()
+        sampler = self._check_hyperparameters()
         if classes is None:
             classes = self.classes
         if not self.initialized_:
-            return self._fit_new(X, y, sample_weight, fit_params, classes=classes)
+            return self._fit_new(X, y, sample_weight, fit_params, classes=classes,
+                                 sampler=sampler)
         # A net the user initialized (skorch's restore pattern) has seen no data yet.
         first_fit = "classes_inferred_" not in vars(self)
         if not first_fit and classes is not None and len(classes) and not np.array_equal(
@@ -442,7 +443,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                 f"classes {self.classes_inferred_.tolist()}.")
         data, y_encoded = self._prepare(X, y, sample_weight, first_fit=first_fit,
                                         classes=classes)
-        context = self._training_context(data, y_encoded, fit_params,
+        context = self._training_context(data, y_encoded, fit_params, sampler,
                                           first_epoch=len(self.history))
         try:  # bad input leaves the model as it was; a failure in training unfits it
             if "sampling_seed_" not in vars(self):
@@ -538,22 +539,25 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                                    **kwargs)
 
     def _check_hyperparameters(self):
-        """Validate the parameters a fit reads, before any work."""
+        """Validate the parameters a fit reads, before any work; return the (unfitted)
+        sampler of the call."""
         check_device_placement(self)
         check_loop_params(self)
         check_decision(self.decision, self.get_params_for("decision"))
-        check_skorch_params(self)
-        make_sampler(self.sampler, self.get_params_for("sampler"))
+        if not isinstance(self.scale_uint8, (bool, np.bool_)):
+            raise ValueError(f"scale_uint8 must be True or False, got {self.scale_uint8!r}.")
+        sampler = make_sampler(self.sampler, self.get_params_for("sampler"))
+        check_skorch_params(self, sampler)
         loss_class(self.loss)
+        return sampler
 
-    def _training_context(self, data, y_encoded, fit_params, first_epoch):
+    def _training_context(self, data, y_encoded, fit_params, sampler, first_epoch):
         """Split, then gather, count and fit the strategies' state once (see ``_context``)."""
         check_loss_compatibility(self.loss, multilabel=self._multilabel,
                                  n_classes=len(self.classes_inferred_))
         split = self._split(data, y_encoded, **fit_params)
         if self.decision == "tuned" and split[1] is None:
             raise ValueError(NO_VALIDATION_SPLIT)
-        sampler = make_sampler(self.sampler, self.get_params_for("sampler"))
         if self._multilabel and isinstance(sampler, ImblearnSampler):
             raise ValueError(
                 "imbalanced-learn samplers need one label per row; with a multi-label y "
@@ -875,8 +879,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         located = table_and_rows(dataset)
         sampler = self.sampler_ if training else None
         if located is not None and resident_path_applies(self, kwargs, training):
-            if training:
-                sampler = resident_epoch_sampler(self, sampler, kwargs)
+            if training and kwargs.get("shuffle") is False:
+                sampler = None  # the rows in order (check_skorch_params allows it for "none")
             X, y, w = located[0].take(located[1])
             return ResidentBatches(
                 X, y, w, torch.device(self.device or "cpu"), batch_size, sampler=sampler,
@@ -995,6 +999,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     def _as_prediction_data(self, X):
         check_loop_params(self)
+        if table_and_rows(X) is not None:  # skimb's own rows (the validation split)
+            return X
         kind = input_kind(X)
         if kind == DATASET:
             items = UnlabeledItems(X)

@@ -852,3 +852,11 @@ def test_cuda_images_uint8_and_dicts(resident_spy):
     assert_probabilities(dict_clf.predict_proba(D), len(y), 3)
     restored = pickle.loads(pickle.dumps(dict_clf))
     np.testing.assert_allclose(restored.predict_proba(D), dict_clf.predict_proba(D), atol=1e-6)
+
+
+def test_a_slice_dataset_reads_the_labels_of_its_dataset():
+    y = labels()
+    sliced = SliceDataset(LabeledImages(images(y), y))[np.arange(10, len(y))]
+    clf = make_clf(ImageNet).fit(sliced)
+    np.testing.assert_array_equal(clf.class_counts_, np.bincount(y[10:]))
+    assert clf.predict_proba(sliced).shape == (len(y) - 10, 3)

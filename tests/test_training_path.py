@@ -69,6 +69,8 @@ def test_in_memory_fit_never_iterates_a_dataloader(data, monkeypatch):
     for sampler in ("none", "under", "balanced_batch"):
         clf = clf_(sampler=sampler).fit(X, y, sample_weight=np.ones(len(y)))
         assert clf.predict_proba(X).shape == (len(X), 3)
+    # decision="tuned" predicts the validation rows: on the resident path too
+    assert clf_(decision="tuned").fit(X, y).decision_offsets_.shape == (3,)
     # the Dataset path does use one (so the patch is effective)
     ds = TensorDataset(torch.tensor(X, dtype=torch.float32), torch.tensor(y))
     with pytest.raises(AssertionError, match="DataLoader used"):
