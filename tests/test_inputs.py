@@ -39,14 +39,7 @@ NAMES = np.array(["dry", "ice", "wet"])
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Everything here is tiny: one intra-op thread is faster and immune to CPU
-    contention from other processes."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- data ------------------------------------------------------------------------------

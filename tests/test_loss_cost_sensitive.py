@@ -26,12 +26,7 @@ N_CLASSES = pytest.mark.parametrize("n_classes", [2, 3, 7])
 WEIGHTED = pytest.mark.parametrize("weighted", [False, True], ids=["no-sw", "sw"])
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def ref_rows(z, y, cost):

@@ -43,14 +43,7 @@ from helpers import COUNTS  # noqa: E402
 LABELS = {c: np.array([f"class_{i}" for i in range(c)]) for c in COUNTS}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Everything here is tiny: one intra-op thread is faster, immune to CPU
-    contention from other processes, and keeps the fits bit-for-bit reproducible."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ---------------------------------------------------------------------------

@@ -60,14 +60,7 @@ SINGLE_LABEL_ONLY = ["balanced_softmax", "class_balanced", "cost_sensitive", "ld
                      "logit_adjusted", "vs", "weighted_ce"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Everything here is tiny: one intra-op thread is faster and immune to CPU
-    contention from other processes."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ---------------------------------------------------------------------------

@@ -50,12 +50,7 @@ BASE = dict(max_epochs=2, device="cpu", module__hidden_units=(8,), random_state=
 SPLIT = dict(train_split=ValidSplit(5, stratified=True))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
