@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import subprocess
 import sys
@@ -42,15 +41,10 @@ import time
 import warnings
 from pathlib import Path
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-os.environ.setdefault("MKL_NUM_THREADS", "1")
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from sklearn.datasets import make_classification, make_multilabel_classification  # noqa: E402
-from torch import nn  # noqa: E402
-
-torch.set_num_threads(1)
+import numpy as np
+import torch
+from sklearn.datasets import make_classification, make_multilabel_classification
+from torch import nn
 
 N_TRAIN, N_TEST, N_FEATURES = 300, 60, 6
 SAMPLERS = ("none", "under", "over", "sqrt", "progressive", "balanced_batch", "rus")
@@ -325,6 +319,17 @@ def select(configs, only=None, limit=None):
 
 
 def run_matrix(configs, verbose=True):
+    """Run ``configs`` on one torch thread (restored after): the results must not depend on
+    the machine's cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _run_matrix(configs, verbose)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_matrix(configs, verbose):
     results = {}
     start = time.perf_counter()
     for n, cfg in enumerate(configs, 1):
@@ -369,11 +374,20 @@ def load(path):
     return results, index.get("meta", {})
 
 
-def compare_one(before, after):
+def key_expects_error(key: str) -> bool:
+    """Configurations under ``error/`` check a refusal; every other one must fit."""
+    return key.startswith("error/")
+
+
+def compare_one(key, before, after):
     """``(max |d proba|, predictions agree, max |d train_loss|, note)``; inf when not
     comparable."""
     if before is None:
         return np.inf, False, np.nan, "missing in the saved file"
+    if "error" in after and not key_expects_error(key):
+        return np.inf, False, np.nan, f"unexpected {after['error'][:70]!r}"
+    if "error" not in after and key_expects_error(key):
+        return np.inf, False, np.nan, "an expected error did not happen"
     if "error" in before or "error" in after:
         if before.get("error") == after.get("error"):
             return 0.0, True, 0.0, "same error"
@@ -394,7 +408,7 @@ def compare_one(before, after):
 def compare(saved, results, atol, allow_predict_flips=False):
     rows, failures = [], 0
     for key, after in results.items():
-        dp, same_pred, dl, note = compare_one(saved.get(key), after)
+        dp, same_pred, dl, note = compare_one(key, saved.get(key), after)
         bad = not dp <= atol or (not same_pred and not allow_predict_flips)
         failures += bad
         rows.append((key, dp, same_pred, dl, note, bad))

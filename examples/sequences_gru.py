@@ -45,7 +45,7 @@ def make_sequences(n_samples=4000, length=40, random_state=0):
     rng = np.random.default_rng(random_state)
     y = rng.choice(len(CLASSES), size=n_samples, p=SHARES)
     X = rng.normal(size=(n_samples, length, 2)).astype(np.float32)
-    bump = 3.0 * np.hanning(7).astype(np.float32)   # a 7-step bump, peak 3 noise sds
+    bump = 3.0 * np.hanning(7).astype(np.float32)   # a 7-point Hann window: 5 non-zero steps, peak 3 noise sds
     for i in np.flatnonzero(y > 0):
         start = rng.integers(0, length - len(bump))
         channel, sign = (0, 1.0) if y[i] == 1 else (1, -1.0)

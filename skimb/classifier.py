@@ -622,6 +622,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             loss.set_label_counts(mass, context.total_mass, context.classes)
         elif isinstance(loss, ImbalanceLoss):
             loss.set_class_counts(mass, context.classes)
+        if isinstance(loss, ImbalanceLoss):
+            loss.set_epoch_budget(context.epochs)
         elif context.sample_weight is not None:
             raise ValueError(
                 f"sample_weight needs a skimb loss; {type(loss).__name__} cannot weight rows.")
@@ -649,7 +651,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
                                **kwargs)
         if isinstance(self.loss_, ImbalanceLoss):
-            self.loss_.set_epoch(len(self.history) - 1 - self.first_epoch_, self.max_epochs_)
+            self.loss_.set_epoch(len(self.history) - 1 - self.first_epoch_)
 
     def _fit_decision(self, context):
         """Set the decision attributes from the weights the model kept (after every callback)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import numbers
 
 import numpy as np
@@ -18,6 +17,7 @@ from sklearn.utils.validation import (
     check_array,
     check_is_fitted,
     column_or_1d,
+    has_fit_parameter,
     indexable,
 )
 
@@ -64,13 +64,14 @@ def _fit_on_rows(estimator, X, y, rows, fit_params):
     return estimator.fit(_safe_indexing(X, rows), y[rows], **params)
 
 
-def _accepts_sample_weight(estimator) -> bool:
-    """Whether ``estimator.fit`` takes ``sample_weight`` (by name or through ``**kwargs``)."""
-    try:
-        parameters = inspect.signature(estimator.fit).parameters.values()
-    except (TypeError, ValueError):  # no signature to read: let fit decide
-        return True
-    return any(p.name == "sample_weight" or p.kind is p.VAR_KEYWORD for p in parameters)
+def _sample_weight_key(estimator) -> str | None:
+    """The fit parameter that carries ``sample_weight`` to ``estimator`` (the last step's,
+    ``"<step>__sample_weight"``, for a Pipeline), or None when its fit takes none."""
+    steps = getattr(estimator, "steps", None)
+    if steps:
+        name, final = steps[-1]
+        return f"{name}__sample_weight" if has_fit_parameter(final, "sample_weight") else None
+    return "sample_weight" if has_fit_parameter(estimator, "sample_weight") else None
 
 
 def _estimator_has(name):
@@ -232,12 +233,13 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
         if sample_weight is not None:
             weights = _check_sample_weight(sample_weight, X, dtype=np.float64,
                                            ensure_non_negative=True)
-            if not _accepts_sample_weight(self.estimator):
+            key = _sample_weight_key(self.estimator)
+            if key is None:
                 raise TypeError(
-                    f"{type(self.estimator).__name__}.fit does not accept sample_weight, "
-                    "so the fits could not honour it."
+                    f"{type(self.estimator).__name__}.fit does not accept sample_weight "
+                    "(nor does a Pipeline's last step), so the fits could not honour it."
                 )
-            fit_params = {**fit_params, "sample_weight": weights}
+            fit_params = {**fit_params, key: weights}
         splitter = self._splitter(y)
         folds = list(splitter.split(X, y))
         if len(folds) > 1 and not self.refit:

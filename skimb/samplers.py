@@ -538,9 +538,7 @@ class BalancedBatchSampler(EpochSampler):
         counts, rows_by_class, starts, _ = self._state_on(device)
         present = torch.nonzero(counts > 0).flatten()
         n_present = present.numel()
-        n_epoch = self.n_samples_
-        if self._cap is not None:
-            n_epoch = min(n_epoch, n_present * self._cap)
+        n_epoch = self.rows_per_epoch(self.class_counts_)
         # Classes take turns along the whole epoch from a random start, so any
         # window of b consecutive slots (a batch) holds floor/ceil(b / C) of each
         # class, and the epoch holds each class equally often (to within one).

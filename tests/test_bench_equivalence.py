@@ -31,8 +31,17 @@ def test_saved_file_compares_equal_to_a_rerun(tmp_path):
     assert equivalence.compare(perturbed, saved, atol=1e-5) == 1
     errored = {**saved, key: {"error": "error: ValueError: boom"}}
     assert equivalence.compare(errored, saved, atol=1e-5) == 1
-    assert equivalence.compare(errored, errored, atol=1e-5) == 0
-    assert np.isinf(equivalence.compare_one(None, saved[key])[0])
+    # the same unexpected error on both sides is no agreement: that configuration must fit
+    assert equivalence.compare(errored, errored, atol=1e-5) == 1
+    assert np.isinf(equivalence.compare_one(key, None, saved[key])[0])
+
+
+def test_running_the_matrix_leaves_the_thread_count_alone():
+    import torch
+    before = torch.get_num_threads()
+    equivalence.run_matrix(equivalence.select(equivalence.all_configs(), limit=1),
+                           verbose=False)
+    assert torch.get_num_threads() == before
 
 
 def test_cli_compare_exit_status(tmp_path):

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from skorch.callbacks import Callback
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV, ParameterGrid
 
@@ -43,12 +44,14 @@ def test_default_grid_warns_nothing_without_max_epochs(recwarn):
 def test_ldam_drw_starts_after_two_thirds_of_the_fit_budget():
     X, y = make_classification(n_samples=240, n_features=6, weights=[0.85], random_state=0)
     (ldam,) = [s for s in ParameterGrid(default_strategy_grid()) if s["loss"] == "ldam"]
-    clf = clf_(train_split=None, max_epochs=6, **ldam).fit(X, y)
-    assert clf.max_epochs_ == 6
     weighted = []
-    for epoch in range(6):
-        clf.criterion_.set_epoch(epoch, 6)
-        weighted.append(bool((clf.criterion_.active_weights != 1).any()))
+
+    class Watch(Callback):  # after the net's own on_epoch_begin has told the loss
+        def on_epoch_begin(self, net, **kwargs):
+            weighted.append(bool((net.loss_.active_weights != 1).any()))
+
+    clf = clf_(train_split=None, max_epochs=6, callbacks=[("watch", Watch())], **ldam).fit(X, y)
+    assert clf.max_epochs_ == 6
     assert weighted == [False] * 4 + [True] * 2  # from epoch ceil(2/3 * 6) = 4
 
 

@@ -332,3 +332,15 @@ def test_hyperparameters_are_checked_before_any_work(data, monkeypatch):
         clf_(sampler="nope").fit(X, y)
     with pytest.raises(ValueError, match="decision"):
         clf_(decision="nope").fit(X, y)
+
+
+def test_a_loss_subclass_with_the_one_argument_set_epoch_still_trains(data):
+    from skimb.losses import WeightedCrossEntropy
+
+    class Recording(WeightedCrossEntropy):
+        def set_epoch(self, epoch):  # the protocol before the per-call budget
+            super().set_epoch(epoch)
+
+    X, y = data
+    clf = clf_(loss=Recording(drw_epoch=0.5), max_epochs=4).fit(X, y)
+    assert clf.loss_.n_epochs == 4 and clf.loss_.epoch == 3

@@ -359,7 +359,7 @@ def test_drw_epoch_accepted(loss_cls, good):
     loss_cls(drw_epoch=good).set_class_counts(COUNTS3)
 
 
-@pytest.mark.parametrize("epoch, n_epochs", [(-1, None), (1.5, None), (True, None), (0, 0),
+@pytest.mark.parametrize("epoch, n_epochs", [(-1, None), (1.5, None), (True, None),
                                              (0, 2.5), (0, -3)])
 def test_set_epoch_refuses_bad_values(epoch, n_epochs):
     for loss in (WeightedCrossEntropy(), LogitAdjustedLoss()):
@@ -373,8 +373,12 @@ def test_set_epoch_records_the_call_clock():
     loss.set_class_counts(COUNTS3)
     loss.set_epoch(4, n_epochs=9)
     assert (loss.epoch, loss.n_epochs) == (4, 9)
-    loss.set_epoch(np.int64(5))
-    assert (loss.epoch, loss.n_epochs) == (5, None)
+    loss.set_epoch(np.int64(5))  # the budget is the call's: kept until the next call
+    assert (loss.epoch, loss.n_epochs) == (5, 9)
+    loss.set_class_counts(COUNTS3)  # a new call starts the clock again
+    assert (loss.epoch, loss.n_epochs) == (0, None)
+    loss.set_epoch_budget(0)  # max_epochs=0 is a call of no epoch
+    assert loss.n_epochs == 0
 
 
 # ---------------------------------------------------------------------------

@@ -80,10 +80,20 @@ class MixingHalves(ImbalancedTorchClassifier):
         return 0.7 * X + 0.3 * X.flip(0), MixedTarget(y, y.flip(0), lam)
 
 
-def test_mixed_targets_train_through_the_classifier(data):
+def test_mixed_targets_reach_the_loss_through_the_classifier(data):
+    from skimb.losses import CrossEntropy
+    seen = []
+
+    class Watching(CrossEntropy):
+        def forward(self, logits, target, sample_weight=None):
+            if self.training:
+                seen.append((isinstance(target, MixedTarget), float(target.lam.mean())))
+            return super().forward(logits, target, sample_weight)
+
     X, y = data
-    clf = user_clf(MixingHalves, max_epochs=3).fit(X, y)
+    clf = user_clf(MixingHalves, loss=Watching(), max_epochs=3).fit(X, y)
     assert np.isfinite(clf.history[-1]["train_loss"])
+    assert seen and all(mixed and lam == pytest.approx(0.7) for mixed, lam in seen)
 
 
 def test_a_loss_that_mines_the_batch_refuses_mixed_targets(data):

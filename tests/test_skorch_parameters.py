@@ -64,7 +64,7 @@ def clf(**params) -> ImbalancedTorchClassifier:
     return ImbalancedTorchClassifier(**{**BASE, **params})
 
 
-def user_clf(**params) -> ImbalancedTorchClassifier:
+def small_module_clf(**params) -> ImbalancedTorchClassifier:
     """With a user's module, which takes no ``module__hidden_units``."""
     base = {key: value for key, value in BASE.items() if not key.startswith("module__")}
     return ImbalancedTorchClassifier(**{**base, "module": Small, **params})
@@ -156,9 +156,9 @@ def check_module(X, y, monkeypatch, capsys):
     assert isinstance(ImbalancedTorchClassifier(module="linear", **linear).fit(X, y).module_,
                       LinearNetwork)
     assert isinstance(clf(module=None).fit(X, y).module_, MLPNetwork)  # the CPU default
-    assert isinstance(user_clf().fit(X, y).module_, Small)  # a class, built with module__*
+    assert isinstance(small_module_clf().fit(X, y).module_, Small)  # a class, built with module__*
     instance = Small()
-    assert user_clf(module=instance).fit(X, y).module_ is instance
+    assert small_module_clf(module=instance).fit(X, y).module_ is instance
     with pytest.raises(ValueError, match="Unknown module='nope'"):
         clf(module="nope").fit(X, y)
 

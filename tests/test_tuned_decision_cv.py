@@ -227,3 +227,14 @@ def test_bad_sample_weight_is_refused(data, weights, match):
     X, y = data
     with pytest.raises(ValueError, match=match):
         TunedDecisionClassifierCV(LogisticRegression(), cv=3).fit(X, y, sample_weight=weights)
+
+
+def test_sample_weight_reaches_the_last_step_of_a_pipeline(data):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    X, y = data
+    w = np.where(y == 2, 0.0, 1.0)
+    model = TunedDecisionClassifierCV(make_pipeline(StandardScaler(), LogisticRegression()),
+                                      cv=3).fit(X, y, sample_weight=w)
+    assert model.offsets_[2] == -np.inf and np.isfinite(model.offsets_[:2]).all()
+    assert 2 not in set(model.predict(X))

@@ -293,6 +293,13 @@ class ImbalanceLoss(nn.Module):
             name, torch.as_tensor(values, dtype=torch.float64, device=self.class_counts.device)
         )
 
+    def set_epoch_budget(self, n_epochs: int) -> None:
+        """Take the epoch budget of the fit call that starts (once per call, after the
+        class statistics), for schedules given as a fraction of it."""
+        if not _is_int(n_epochs) or n_epochs < 0:
+            raise ValueError(f"n_epochs must be an integer >= 0, got {n_epochs!r}.")
+        self.n_epochs = int(n_epochs)
+
     def set_epoch(self, epoch: int, n_epochs: int | None = None) -> None:
         """Tell the loss that an epoch of the current fit call is starting.
 
@@ -301,14 +308,14 @@ class ImbalanceLoss(nn.Module):
         epoch : int
             Zero-based epoch within the current ``fit`` / ``partial_fit`` call.
         n_epochs : int, optional
-            That call's epoch budget, for schedules given as a fraction of it.
+            That call's epoch budget (the classifier gives it once, through
+            :meth:`set_epoch_budget`); kept as it is when None.
         """
         if not _is_int(epoch) or epoch < 0:
             raise ValueError(f"epoch must be an integer >= 0, got {epoch!r}.")
-        if n_epochs is not None and (not _is_int(n_epochs) or n_epochs < 1):
-            raise ValueError(f"n_epochs must be None or an integer >= 1, got {n_epochs!r}.")
+        if n_epochs is not None:
+            self.set_epoch_budget(n_epochs)
         self.epoch = int(epoch)
-        self.n_epochs = None if n_epochs is None else int(n_epochs)
 
     @staticmethod
     def output_width(n_classes: int) -> int:

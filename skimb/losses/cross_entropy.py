@@ -118,13 +118,12 @@ class _ClassWeightedLoss(ImbalanceLoss):
         n_epochs : int, optional
             That call's epoch budget; required when ``drw_epoch`` is a fraction.
         """
-        _check_drw_epoch(self.drw_epoch)
-        if _is_fraction(self.drw_epoch) and n_epochs is None:
+        super().set_epoch(epoch, n_epochs)
+        if _is_fraction(self.drw_epoch) and self.n_epochs is None:
             raise ValueError(
                 f"loss__drw_epoch={self.drw_epoch!r} is a fraction of the fit call's epochs, "
-                "so set_epoch needs the call's n_epochs."
+                "so the loss needs the call's budget (set_epoch_budget) first."
             )
-        super().set_epoch(epoch, n_epochs)
         self._switch_weights()
 
     def _weights_on(self) -> bool:

@@ -196,9 +196,9 @@ def output_probabilities(loss, output: torch.Tensor, multilabel: bool = False) -
     >>> output_probabilities(nn.CrossEntropyLoss(), torch.zeros(1, 2)).tolist()
     [[0.5, 0.5]]
     """
-    if multilabel:  # every loss that takes indicator targets scores each label by a sigmoid
-        return torch.sigmoid(output)
-    if isinstance(loss, ImbalanceLoss):
+    # A skimb loss that was given the training statistics knows its target kind; one that
+    # was not (a net restored with initialize + load_params) follows the classifier's flag.
+    if isinstance(loss, ImbalanceLoss) and loss.multilabel == multilabel:
         return loss.probabilities(output)
-    return torch.softmax(output, dim=-1)
+    return torch.sigmoid(output) if multilabel else torch.softmax(output, dim=-1)
 
