@@ -1,11 +1,12 @@
 """skimb: PyTorch classifiers that are good at class-imbalanced data, for scikit-learn."""
 
+from .augment import list_augmentations
 from .classifier import ImbalancedTorchClassifier
 from .decision_cv import TunedDecisionClassifierCV
 from .losses import list_losses
 from .networks import list_modules
 from .samplers import list_samplers
 
-__all__ = ["ImbalancedTorchClassifier", "TunedDecisionClassifierCV", "list_losses", "list_modules",
-           "list_samplers"]
+__all__ = ["ImbalancedTorchClassifier", "TunedDecisionClassifierCV", "list_augmentations",
+           "list_losses", "list_modules", "list_samplers"]
 __version__ = "0.1.0"

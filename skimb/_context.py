@@ -68,6 +68,9 @@ class TrainingContext:
     first_epoch : int
         History rows before this call: epoch ``e`` of the call is history row
         ``first_epoch + e``.
+    augmentation : Augmentation or None
+        The call's augmentation, not yet fitted (it is fitted on this
+        context once the network exists).
     """
 
     data: Dataset
@@ -84,6 +87,7 @@ class TrainingContext:
     epochs: int
     first_epoch: int
     sampling_classes: np.ndarray = field(repr=False)
+    augmentation: object = None
 
     def __len__(self) -> int:  # skorch's callbacks size the rows passed with len(X)
         return len(self.data)
@@ -169,7 +173,7 @@ def _class_statistics(y_train, weights, n_classes, multilabel):
 
 
 def build_context(*, data, y, split, classes, multilabel, sampler, epoch_budget,
-                  first_epoch: int) -> TrainingContext:
+                  first_epoch: int, augmentation=None) -> TrainingContext:
     """Gather, count and fit what a training call needs, once.
 
     Parameters
@@ -187,6 +191,7 @@ def build_context(*, data, y, split, classes, multilabel, sampler, epoch_budget,
     epoch_budget : callable
         ``epoch_budget(n_rows, epoch_rows, n_train) -> int``, the call's epochs.
     first_epoch : int
+    augmentation : Augmentation, optional
 
     Returns
     -------
@@ -223,4 +228,4 @@ def build_context(*, data, y, split, classes, multilabel, sampler, epoch_budget,
         data=data, train=train, valid=valid, y_train=y_train, y_valid=y_valid,
         classes=classes, multilabel=multilabel, class_counts=counts, class_mass=mass,
         total_mass=total, sampler=sampler, epochs=epochs, first_epoch=first_epoch,
-        sampling_classes=sampling)
+        sampling_classes=sampling, augmentation=augmentation)

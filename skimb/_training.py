@@ -91,6 +91,9 @@ class ResidentBatches:
 
     Attributes
     ----------
+    batch_rows : torch.Tensor or None
+        While a training epoch runs, the positions among ``X``'s rows of the
+        batch just yielded (None for an imbalanced-learn sampler's resampled rows).
     store : torch.device or None
         Where the columns are kept: ``device`` or the host. With an
         imbalanced-learn sampler it is decided every epoch from the resampled
@@ -104,6 +107,7 @@ class ResidentBatches:
         self.sampler = sampler
         self.drop_last = drop_last
         self.epoch = 0
+        self.batch_rows = None
         # On the training device for every storage: CPU and CUDA generators draw
         # different streams, and the model must not depend on free memory. (Not
         # on the CPU: an epoch of 1M rows took 35-270 ms of CPU time to draw there,
@@ -151,6 +155,7 @@ class ResidentBatches:
     def __iter__(self):
         (X, y, w), order = self._epoch_columns_and_order()
         self.epoch += 1
+        resampled = isinstance(self.sampler, ImblearnSampler)
         n = len(feature_leaves(X)[0]) if order is None else len(order)
         if self.drop_last:
             n -= n % self.batch_size
@@ -160,6 +165,8 @@ class ResidentBatches:
                 part = slice(start, start + self.batch_size)
             else:
                 part = order[start:start + self.batch_size]
+            self.batch_rows = None if resampled else (
+                torch.arange(start, min(start + self.batch_size, n)) if order is None else part)
             gather = lambda t: t[part]  # noqa: E731
             columns = (map_features(gather, X),) + tuple(
                 None if t is None else gather(t) for t in (y, w))

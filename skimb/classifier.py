@@ -6,6 +6,7 @@ import numbers
 import warnings
 from contextlib import contextmanager
 from types import MappingProxyType
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -16,6 +17,7 @@ from skorch.callbacks import EpochTimer, GradientNormClipping, PassthroughScorin
 from skorch.dataset import ValidSplit
 from skorch.utils import to_numpy, to_tensor
 
+from .augment import check_augmentation, make_augmentation
 from ._context import build_context, data_kind, steps_per_epoch
 from ._data import TensorTable, WeightedTarget, feature_leaves, map_features, table_and_rows
 from ._device import check_device_placement, resolve_device
@@ -82,6 +84,13 @@ class _FeatureProbe(BaseEstimator):
     """Receives the feature checks of a new fit, so a failed fit leaves no trace."""
 
 
+class _Strategies(NamedTuple):
+    """The strategies a training call is given, made once from the parameters."""
+
+    sampler: object
+    augmentation: object
+
+
 class ImbalancedTorchClassifier(NeuralNetClassifier):
     """A PyTorch classifier for class-imbalanced tables, in scikit-learn's shape.
 
@@ -122,6 +131,14 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     loss : str, ImbalanceLoss or nn.Module class, default="ce"
         One of :func:`~skimb.list_losses`, a skimb loss object, or an
         ``nn.Module`` class called as ``loss(logits, target)``.
+    augment : None, str, Augmentation or callable, default=None
+        New training rows for every batch, on the training device, after the
+        sampler has drawn them: one of :func:`~skimb.list_augmentations`
+        (``"noise"``, ``"mixup"``, ``"cutmix"`` for images, ``"smote"``), a
+        :class:`~skimb.augment.Augmentation` object, or a callable
+        ``func(X, y) -> (X, y)``. Which rows are augmented depends on their
+        class (``augment__rate``, ``augment__classes``). Never applied to
+        validation rows or at predict. See the user guide's *Augmentation* page.
     optimizer : torch optimizer class, default=torch.optim.AdamW
     lr : float, default=2e-3
         The starting learning rate; the default recipe decays it to 0 over
@@ -178,8 +195,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         skorch's per-epoch log when 1.
     **kwargs
         Every other skorch ``NeuralNet`` parameter, with its skorch meaning,
-        plus ``module__*``, ``sampler__*``, ``loss__*`` and ``decision__*``
-        parameters.
+        plus ``module__*``, ``sampler__*``, ``loss__*``, ``augment__*`` and
+        ``decision__*`` parameters.
 
     Attributes
     ----------
@@ -196,6 +213,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         Only when ``X`` was a DataFrame with string column names.
     sampler_ : EpochSampler or ImblearnSampler
         The fitted sampler.
+    augment_ : Augmentation or None
+        The augmentation of the last training call, fitted on its training
+        rows (``class_rates_``: each class's chance of being augmented).
     training_storage_ : {"device", "host", "dataloader"}
         Where the last training epoch kept its rows: on the training device,
         in host memory with each batch copied over (when they do not fit in
@@ -228,7 +248,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     #: Strategy parameters set as ``<prefix>__<name>``, stored as given and read by
     #: ``get_params_for(<prefix>)`` (one mechanism for every strategy).
-    strategy_prefixes = ("sampler", "loss", "decision")
+    strategy_prefixes = ("sampler", "loss", "augment", "decision")
     prefixes_ = NeuralNetClassifier.prefixes_ + list(strategy_prefixes)
     # skorch's __init__ stores these; scikit-learn wants only parameters set there.
     # Class-level defaults give skorch the same values until it initializes.
@@ -242,6 +262,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         *,
         sampler="none",
         loss="ce",
+        augment=None,
         optimizer=torch.optim.AdamW,
         lr: float = 2e-3,
         max_epochs: int | str = "auto",
@@ -276,6 +297,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         state["module"] = module
         self.sampler = sampler
         self.loss = loss
+        self.augment = augment
         self.random_state = random_state
         self.threshold = threshold
         self.decision = decision
@@ -386,15 +408,15 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if self.warm_start and self.initialized_:
             return self.partial_fit(X, y, sample_weight=sample_weight, **fit_params)
         return self._fit_new(X, y, sample_weight, fit_params, classes=self.classes,
-                             sampler=self._check_hyperparameters())
+                             strategies=self._check_hyperparameters())
 
-    def _fit_new(self, X, y, sample_weight, fit_params, classes, sampler):
+    def _fit_new(self, X, y, sample_weight, fit_params, classes, strategies):
         """A fresh fit: ``classes`` orders the encoding (``classes=`` or partial_fit's)."""
         try:
             data, y_encoded = self._prepare(X, y, sample_weight, first_fit=True,
                                             classes=classes)
             with self._seeded():
-                context = self._training_context(data, y_encoded, fit_params, sampler,
+                context = self._training_context(data, y_encoded, fit_params, strategies,
                                                   first_epoch=0)
                 with self._building_from(context):
                     self.initialize()
@@ -428,12 +450,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         -------
         self : ImbalancedTorchClassifier
         """
-        sampler = self._check_hyperparameters()
+        strategies = self._check_hyperparameters()
         if classes is None:
             classes = self.classes
         if not self.initialized_:
             return self._fit_new(X, y, sample_weight, fit_params, classes=classes,
-                                 sampler=sampler)
+                                 strategies=strategies)
         # A net the user initialized (skorch's restore pattern) has seen no data yet.
         first_fit = "classes_inferred_" not in vars(self)
         if not first_fit and classes is not None and len(classes) and not np.array_equal(
@@ -443,7 +465,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                 f"classes {self.classes_inferred_.tolist()}.")
         data, y_encoded = self._prepare(X, y, sample_weight, first_fit=first_fit,
                                         classes=classes)
-        context = self._training_context(data, y_encoded, fit_params, sampler,
+        context = self._training_context(data, y_encoded, fit_params, strategies,
                                           first_epoch=len(self.history))
         try:  # bad input leaves the model as it was; a failure in training unfits it
             if "sampling_seed_" not in vars(self):
@@ -463,8 +485,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     #: What a fit learns besides the torch modules: saved by ``save_params(f_fitted=...)``.
     _FITTED_STATE = ("input_shape_", "n_features_in_", "feature_names_in_", "classes_inferred_",
                      "multilabel_", "class_counts_", "sampler_", "sampling_seed_",
-                     "training_storage_", "max_epochs_", "first_epoch_", "decision_offsets_",
-                     "decision_thresholds_")
+                     "training_storage_", "max_epochs_", "first_epoch_", "augment_",
+                     "decision_offsets_", "decision_thresholds_")
 
     def _forget_fit(self):
         """Drop everything a fit sets, so no half-fitted (or stale) model remains."""
@@ -538,9 +560,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                                    checkpoint=checkpoint, use_safetensors=use_safetensors,
                                    **kwargs)
 
-    def _check_hyperparameters(self):
+    def _check_hyperparameters(self) -> _Strategies:
         """Validate the parameters a fit reads, before any work; return the (unfitted)
-        sampler of the call."""
+        sampler and augmentation of the call."""
         check_device_placement(self)
         check_loop_params(self)
         check_decision(self.decision, self.get_params_for("decision"))
@@ -549,10 +571,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         sampler = make_sampler(self.sampler, self.get_params_for("sampler"))
         check_skorch_params(self, sampler)
         loss_class(self.loss)
-        return sampler
+        return _Strategies(sampler, make_augmentation(self.augment,
+                                                      self.get_params_for("augment")))
 
-    def _training_context(self, data, y_encoded, fit_params, sampler, first_epoch):
+    def _training_context(self, data, y_encoded, fit_params, strategies, first_epoch):
         """Split, then gather, count and fit the strategies' state once (see ``_context``)."""
+        sampler, augmentation = strategies
         check_loss_compatibility(self.loss, multilabel=self._multilabel,
                                  n_classes=len(self.classes_inferred_))
         split = self._split(data, y_encoded, **fit_params)
@@ -568,10 +592,27 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             raise ValueError(
                 f"sampler={self.sampler!r} resamples 2-D rows of an in-memory table; these "
                 f"inputs are not one. Use an index sampler ({', '.join(list_samplers())}).")
+        self._check_augmentation(augmentation, data, sampler)
         return build_context(
             data=data, y=y_encoded, split=split, classes=self.classes_inferred_,
             multilabel=self._multilabel, sampler=sampler, epoch_budget=self._epoch_budget,
-            first_epoch=first_epoch)
+            first_epoch=first_epoch, augmentation=augmentation)
+
+    def _check_augmentation(self, augmentation, data, sampler):
+        """Refuse an augmentation that cannot run on this fit (see ``check_augmentation``)."""
+        if augmentation is None:
+            return
+        resident = resident_path_applies(self, self.get_params_for("iterator_train"), True)
+        why = ""
+        if table_and_rows(data) is None:
+            why = "X is a torch Dataset."
+        elif isinstance(sampler, ImblearnSampler):
+            why = f"sampler={self.sampler!r} resamples the rows every epoch."
+        elif not resident:
+            why = "the iterator_train parameters send the rows through a DataLoader."
+        check_augmentation(augmentation, loss=loss_class(self.loss), multilabel=self._multilabel,
+                           input_kind=data_kind(data), rows_known=not why,
+                           why_rows_unknown=why)
 
     def _epoch_budget(self, n_rows, epoch_rows, n_train):
         """Epochs of a call on ``n_rows`` rows: ``max_epochs``, or for ``"auto"`` as many
@@ -612,6 +653,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self.sampler_ = context.sampler
         self.class_counts_ = context.class_counts
         self._fit_loss(context)
+        self.augment_ = None if context.augmentation is None else context.augmentation.fit(
+            context, torch.device(self.device or "cpu"),
+            discrete_columns=getattr(self.module_, "discrete_columns", ()))
         return context.train, context.valid
 
     def _fit_loss(self, context):
@@ -652,6 +696,13 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                                **kwargs)
         if isinstance(self.loss_, ImbalanceLoss):
             self.loss_.set_epoch(len(self.history) - 1 - self.first_epoch_)
+        if self.augment_ is not None:
+            self.augment_.start_epoch(self._epoch_seed(stream=1))
+
+    def _epoch_seed(self, stream: int) -> int:
+        """A seed for this epoch's draws of one ``stream``, from the fit's sampling seed."""
+        entropy = (self.sampling_seed_, len(self.history), stream)
+        return int(np.random.SeedSequence(entropy).generate_state(1)[0])
 
     def _fit_decision(self, context):
         """Set the decision attributes from the weights the model kept (after every callback)."""
@@ -903,7 +954,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         losses, sizes = [], []
         for batch in iterator:
             if training:
-                batch = self.transform_batch(batch)
+                batch = self.transform_batch(batch, rows=getattr(iterator, "batch_rows", None))
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             losses.append(step["loss"].detach())
@@ -925,6 +976,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         super().on_train_end(net, X=X, y=y, **kwargs)
         if isinstance(getattr(self, "sampler_", None), EpochSampler):
             self.sampler_.clear_cache()
+        if getattr(self, "augment_", None) is not None:
+            self.augment_.release()
 
     def infer(self, x, **fit_params):
         """The module's output on a batch; uint8 (``scale_uint8``) and float64 inputs become
@@ -940,26 +993,42 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         column = column.float()
         return column / 255.0 if self.scale_uint8 else column
 
-    def transform_batch(self, batch):
+    def transform_batch(self, batch, rows=None):
         """The per-batch hook: every training batch passes through it, and only those.
 
         It runs on the training device after the sampler has drawn the rows,
         on the device-resident path and the DataLoader path alike, never on
         validation rows or at predict. ``batch`` is ``(X, y)``: ``X`` a tensor
         or a dict of tensors (one per ``forward`` argument), ``y`` the encoded
-        targets, or a ``WeightedTarget(y, sample_weight)``. An augmentation
-        returns new rows and may return a :class:`~skimb.losses.MixedTarget` as
-        ``y`` for mixed rows. The default returns the batch unchanged.
+        targets, or a ``WeightedTarget(y, sample_weight)``. The fitted
+        augmentation (``augment_``, from ``augment=``) returns new rows and may
+        return a :class:`~skimb.losses.MixedTarget` as ``y`` for mixed rows;
+        without one the batch is returned unchanged. A subclass may override
+        it.
 
         Parameters
         ----------
         batch : tuple
+        rows : torch.Tensor or None
+            The batch rows' positions among the call's training rows, where
+            the training path knows them (device-resident rows drawn by an
+            index sampler).
 
         Returns
         -------
         batch : tuple
         """
-        return batch
+        augmentation = getattr(self, "augment_", None)
+        if augmentation is None:
+            return batch
+        X, target = batch
+        y, weight = target if isinstance(target, WeightedTarget) else (target, None)
+        device = torch.device(self.device or "cpu")
+        move = lambda t: self._as_float(to_tensor(t, device=device))  # noqa: E731
+        X, y, weight = augmentation(map_features(move, X), to_tensor(y, device=device),
+                                    None if weight is None else to_tensor(weight, device=device),
+                                    rows=rows)
+        return X, (y if weight is None else WeightedTarget(y, weight))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Loss of a batch; sample weights arrive with the targets, mixed rows as a
@@ -968,6 +1037,10 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if isinstance(y_true, WeightedTarget):
             y_true, sample_weight = y_true
         if isinstance(y_true, MixedTarget):
+            if not isinstance(self.loss_, ImbalanceLoss):
+                raise ValueError(
+                    f"The augmentation gave mixed targets, which loss={self.loss!r} cannot "
+                    "take: only skimb losses declaring supports_mixed_targets do.")
             y_true = y_true.to(y_pred.device)
         else:
             y_true = to_tensor(y_true, device=y_pred.device)

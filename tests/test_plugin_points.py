@@ -45,7 +45,7 @@ def test_resident_batches_gather_every_column_of_a_dict():
 class Recording(ImbalancedTorchClassifier):
     """Counts the batches the hook sees and flips their features' sign."""
 
-    def transform_batch(self, batch):
+    def transform_batch(self, batch, rows=None):
         self.seen_ = getattr(self, "seen_", 0) + 1
         X, y = batch
         return -X, y
@@ -74,7 +74,7 @@ def test_the_batch_hook_changes_what_trains(data):
 class MixingHalves(ImbalancedTorchClassifier):
     """Mixes every batch with itself reversed (a fixed MixUp) through MixedTarget."""
 
-    def transform_batch(self, batch):
+    def transform_batch(self, batch, rows=None):
         X, y = batch
         lam = torch.full((len(y),), 0.7, device=X.device)
         return 0.7 * X + 0.3 * X.flip(0), MixedTarget(y, y.flip(0), lam)
