@@ -159,7 +159,7 @@ add_row "CUDA tests (-k cuda, ${#TEST_FILES[@]} files)" "$status" "$STEP_S" "${s
 speed_figures() {  # speed_figures REPORT.md : "skimb 1024: 1.23 s/ep (1.10x hand loop); ..."
     [[ -f $1 ]] || return
     awk -F'|' '
-        /^\| (skorch|skimb|hand loop|mlp\+ple|tabm k=[0-9]+) \|/ {
+        /^\| (skorch|skimb|hand loop|mlp\+ple|tabm k=[0-9]+|skimb\+[a-z]+) \|/ {
             name = $2; gsub(/^ +| +$/, "", name); bs = $3; gsub(/ /, "", bs)
             sec = $4; gsub(/ /, "", sec); hand = $6; gsub(/ /, "", hand)
             out = out sep name " " bs ": " sec " s/epoch" (hand != "—" && name != "hand loop" ? " (" hand " hand loop)" : "")
@@ -196,6 +196,20 @@ else
         "0.0" ""
 fi
 
+# The augmentations on every training batch (noise, mixup, smote), if time is left.
+if [[ $CUDA == yes ]] && (( DEADLINE - SECONDS >= 45 )); then
+    run_step "speed.py --augment" 90 40 "$LOGS/speed_augment.log" \
+        "$PY" bench/speed.py --device cuda --augment --only skimb skimb+noise skimb+mixup \
+        skimb+smote --rows 1000000 --batch-sizes 8192 --epochs 2 \
+        --out "$LOGS/speed_augment.md"
+    add_row "bench/speed.py --augment (1M rows, batch 8192)" \
+        "$(speed_status "$STEP_RC" "$LOGS/speed_augment.log")" "$STEP_S" \
+        "$(speed_figures "$LOGS/speed_augment.md")"
+else
+    add_row "bench/speed.py --augment" "skipped ($([[ $CUDA == yes ]] && echo deadline || echo 'no CUDA'))" \
+        "0.0" ""
+fi
+
 # The small CNN on images (N-D input, device-resident), if time is left.
 if [[ $CUDA == yes ]] && (( DEADLINE - SECONDS >= 45 )); then
     run_step "speed.py --cnn" 90 0 "$LOGS/speed_cnn.log" \
@@ -217,7 +231,8 @@ fi
     echo "| step | status | seconds | figures |"
     echo "|---|---|---:|---|"
     printf '%s\n' "${ROWS[@]}"
-    for report in "$LOGS/speed.md" "$LOGS/speed_networks.md" "$LOGS/speed_cnn.md"; do
+    for report in "$LOGS/speed.md" "$LOGS/speed_networks.md" "$LOGS/speed_augment.md" \
+        "$LOGS/speed_cnn.md"; do
         if [[ -f $report ]]; then
             echo
             echo "### $(basename "$report")"

@@ -29,6 +29,12 @@ fastest of each one's medians is kept, which damps other load on the machine).
 ``--networks`` also times the built-in networks with the default recipe
 (``mlp+ple``, ``tabm k=8``, ``tabm k=32``), reported against skimb's plain MLP.
 
+``--augment`` also times skimb's plain MLP (or the CNN) with an augmentation on
+every training batch: ``skimb+noise``, ``skimb+mixup`` and ``skimb+smote`` on
+tables (``augment__classes="all"``, ``augment__rate=1``: every row augmented,
+the costliest setting), ``skimb+mixup`` and ``skimb+cutmix`` on images,
+reported against skimb without one.
+
 ``--cnn SIDE`` times the three contenders on images instead: the same
 ``SmallCNN`` (two 3x3 convolutions with 8 and 16 channels, max-pooling, a
 linear head) on ``--rows`` single-channel ``SIDE x SIDE`` images; skimb gets the
@@ -39,6 +45,7 @@ Targets (from the issue; reported, never enforced — the exit code is 0):
 * CPU, 200,000 x 32, batch 1024: skimb <= 0.6 x plain skorch's epoch time.
 * CPU, a CNN on images (``--cnn``): skimb <= 0.6 x plain skorch's epoch time.
 * GPU, 1,000,000 x 32, batch 1024 and 8192: skimb <= 1.3 x the hand loop.
+* CPU, ``--augment``: ``noise`` and ``mixup`` add at most 10% to skimb's epoch time.
 """
 
 from __future__ import annotations
@@ -66,6 +73,7 @@ HIDDEN_UNITS = (256, 256)
 LR = 1e-3
 CPU_TARGET = 0.6   # skimb / skorch
 CUDA_TARGET = 1.3  # skimb / hand loop
+AUGMENT_TARGET = 1.10  # skimb with noise or mixup / skimb, on the CPU
 TABLE_HEADER = ("| contender | batch size | median s/epoch | vs skorch | vs hand loop "
                 "| vs skimb MLP |")
 
@@ -160,14 +168,32 @@ def _time_classifier(params, X, y, batch_size, device, warmup, epochs):
     return _median_measured(net.history[:, "dur"], warmup)
 
 
-def time_skimb(X, y, n_classes, batch_size, device, warmup, epochs):
+def time_skimb(X, y, n_classes, batch_size, device, warmup, epochs, extra=None):
+    extra = extra or {}
     if X.ndim == 2:
-        return _time_classifier(PLAIN_MLP, X, y, batch_size, device, warmup, epochs)
+        return _time_classifier({**PLAIN_MLP, **extra}, X, y, batch_size, device, warmup,
+                                epochs)
     module, module_kwargs = model_of(X, n_classes)
     params = dict(module=module, optimizer=torch.optim.Adam, callbacks__lr_scheduler=None,
                   callbacks__gradient_clipping=None, callbacks__best_epoch=None,
-                  **{f"module__{key}": value for key, value in module_kwargs.items()})
+                  **{f"module__{key}": value for key, value in module_kwargs.items()}, **extra)
     return _time_classifier(params, X, y, batch_size, device, warmup, epochs)
+
+
+#: ``--augment``: every row of every batch augmented (rate 1, all classes).
+AUGMENTATIONS = {"noise": dict(augment="noise"),
+                 "mixup": dict(augment="mixup"),
+                 "smote": dict(augment="smote", augment__rate=1.0),
+                 "cutmix": dict(augment="cutmix")}
+TABLE_AUGMENTATIONS = ("noise", "mixup", "smote")
+IMAGE_AUGMENTATIONS = ("mixup", "cutmix")
+
+
+def _augmented_timer(name):
+    def timer(X, y, n_classes, batch_size, device, warmup, epochs):
+        return time_skimb(X, y, n_classes, batch_size, device, warmup, epochs,
+                          extra=AUGMENTATIONS[name])
+    return timer
 
 
 def _network_timer(name):
@@ -215,7 +241,8 @@ CONTENDERS = (
     ("skorch", time_skorch),
     ("skimb", time_skimb),
     ("hand loop", time_hand_loop),
-) + tuple((name, _network_timer(name)) for name in NETWORKS)
+) + tuple((name, _network_timer(name)) for name in NETWORKS) + tuple(
+    (f"skimb+{name}", _augmented_timer(name)) for name in AUGMENTATIONS)
 #: Run unless --only or --networks says otherwise.
 DEFAULT_CONTENDERS = ("skorch", "skimb", "hand loop")
 
@@ -242,6 +269,9 @@ def parse_args(argv=None):
     parser.add_argument("--networks", action="store_true",
                         help="also time the built-in networks (default recipe) against skimb's "
                              "plain MLP")
+    parser.add_argument("--augment", action="store_true",
+                        help="also time skimb with augmentations (noise, mixup, smote; "
+                             "mixup, cutmix with --cnn)")
     parser.add_argument("--cnn", type=int, default=None, metavar="SIDE",
                         help="time a small CNN (SmallCNN) on --rows single-channel SIDE x SIDE "
                              "images instead of the MLP on a table (e.g. --cnn 16)")
@@ -284,7 +314,10 @@ def main(argv=None):
     args = parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    names = args.only or list(DEFAULT_CONTENDERS) + (list(NETWORKS) if args.networks else [])
+    augmented = [f"skimb+{name}" for name in
+                 (IMAGE_AUGMENTATIONS if args.cnn else TABLE_AUGMENTATIONS)]
+    names = args.only or (list(DEFAULT_CONTENDERS) + (list(NETWORKS) if args.networks else [])
+                          + (augmented if args.augment else []))
     header = [
         "# skimb epoch-time benchmark",
         "",
@@ -346,6 +379,12 @@ def main(argv=None):
             verdict = "PASS" if ratio <= CUDA_TARGET else "FAIL"
             lines.append(f"- target (CUDA, MLP) batch {batch_size}: skimb/hand loop = {ratio:.2f} "
                          f"<= {CUDA_TARGET}: {verdict}")
+        for name in ("skimb+noise", "skimb+mixup"):
+            if args.device == "cpu" and (name, batch_size) in results:
+                ratio = results[name, batch_size] / skimb_s
+                verdict = "PASS" if ratio <= AUGMENT_TARGET else "FAIL"
+                lines.append(f"- target (CPU, augment) batch {batch_size}: {name}/skimb = "
+                             f"{ratio:.2f} <= {AUGMENT_TARGET}: {verdict}")
     if args.quick:
         lines.append("- (--quick smoke run: sizes too small for the targets to mean anything)")
     report = "\n".join(lines)

@@ -114,6 +114,8 @@ class Augmentation(BaseEstimator):
         counts = torch.bincount(sampling, minlength=n_classes + self.multilabel_)
         self.class_counts_ = counts.to(self.device_)
         self.class_rates_ = self.rates_for_counts(counts, context.classes).to(self.device_)
+        #: Every row of every class present is augmented: no draw per row needed.
+        self.every_row_ = bool((self.class_rates_[counts.to(self.device_) > 0] == 1).all())
         if self.multilabel_:  # a row's class: its rarest positive label, as the samplers do
             rank = torch.empty(n_classes, dtype=torch.long)
             rank[torch.from_numpy(np.argsort(np.asarray(context.class_counts),
@@ -214,8 +216,9 @@ class Augmentation(BaseEstimator):
         chosen = self.chosen_rows(y)
         return self.augment(X, y, sample_weight, chosen, rows)
 
-    def augment(self, X, y, sample_weight, chosen: torch.Tensor, rows):
-        """Augment the rows where ``chosen`` is True; implemented by subclasses."""
+    def augment(self, X, y, sample_weight, chosen: torch.Tensor | None, rows):
+        """Augment the rows where ``chosen`` is True (every row when it is None, i.e. when
+        every class's rate is 1); implemented by subclasses."""
         raise NotImplementedError
 
     def row_classes(self, y: torch.Tensor) -> torch.Tensor:
@@ -227,8 +230,10 @@ class Augmentation(BaseEstimator):
         best = ranks.min(dim=1)
         return torch.where(best.values < n_labels, best.indices, n_labels)
 
-    def chosen_rows(self, y: torch.Tensor) -> torch.Tensor:
-        """Which rows to augment: row ``i`` with probability ``r_{class(i)}``."""
+    def chosen_rows(self, y: torch.Tensor) -> torch.Tensor | None:
+        """Which rows to augment: row ``i`` with probability ``r_{class(i)}`` (None: all)."""
+        if self.every_row_:
+            return None
         rates = self.class_rates_[self.row_classes(y)]
         draw = torch.rand(len(rates), generator=self.generator_, device=self.device_)
         return draw < rates
@@ -263,8 +268,7 @@ def mix_leaves(X_a, X_b, lam: torch.Tensor, keep_a: torch.Tensor, discrete):
     def mix(a, b):
         if not a.is_floating_point():
             return torch.where(_rows(keep_a, a), a, b)
-        share = _rows(lam, a).to(a.dtype)
-        mixed = share * a + (1.0 - share) * b
+        mixed = torch.lerp(b, a, _rows(lam, a).to(a.dtype))  # lam * a + (1 - lam) * b
         if discrete.numel() and a.ndim == 2:
             mixed[:, discrete] = torch.where(keep_a[:, None], a[:, discrete], b[:, discrete])
         return mixed

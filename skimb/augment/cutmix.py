@@ -90,7 +90,9 @@ class CutMix(Augmentation):
     def augment(self, X, y, sample_weight, chosen, rows):
         height, width = X.shape[-2:]
         partner = self.partners(y, balanced=self.partner == "balanced")
-        lam = torch.where(chosen, self.beta(self.alpha, len(y)), 1.0)
+        lam = self.beta(self.alpha, len(y))
+        if chosen is not None:
+            lam = torch.where(chosen, lam, 1.0)
         box = cut_boxes(lam, height, width, self.generator_)
         box = box.reshape((len(y),) + (1,) * (X.ndim - 3) + (height, width))
         X = torch.where(box, X[partner], X)

@@ -90,7 +90,9 @@ class MixUp(Augmentation):
 
     def augment(self, X, y, sample_weight, chosen, rows):
         partner = self.partners(y, balanced=self.partner == "balanced")
-        lam = torch.where(chosen, self.beta(self.alpha, len(y)), 1.0)
+        lam = self.beta(self.alpha, len(y))
+        if chosen is not None:
+            lam = torch.where(chosen, lam, 1.0)
         X = mix_leaves(X, gather_rows(X, partner), lam, lam >= 0.5, self.discrete_columns_)
         target, sample_weight = mixed_target(y, sample_weight, partner, lam)
         return X, target, sample_weight

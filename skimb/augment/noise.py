@@ -106,7 +106,9 @@ class GaussianNoise(Augmentation):
             if spread is None:
                 return column
             noise = torch.randn(column.shape, generator=self.generator_, device=self.device_)
-            return column + _rows(chosen, column).to(column.dtype) * noise * spread
+            if chosen is not None:
+                noise = noise * _rows(chosen, column).to(column.dtype)
+            return torch.addcmul(column, noise, spread)
 
         if isinstance(X, dict):
             X = {key: perturb(X[key], self.spread_[key]) for key in X}

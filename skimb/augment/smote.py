@@ -142,6 +142,12 @@ class SmoteOnTheFly(Augmentation):
         self.neighbours_ = torch.from_numpy(in_pool).to(self.device_)
         self.n_neighbours_ = (self.neighbours_ >= 0).sum(dim=1)
 
+    def release(self):
+        """Drop the neighbour table and the pooled rows, as well as the generators."""
+        super().release()
+        for name in ("pool_", "pool_index_", "neighbours_", "n_neighbours_"):
+            vars(self).pop(name, None)
+
     def augment(self, X, y, sample_weight, chosen, rows):
         if rows is None:
             raise ValueError("SmoteOnTheFly needs the batch rows' positions among the "
@@ -149,7 +155,7 @@ class SmoteOnTheFly(Augmentation):
         position = self.pool_index_[rows.to(self.device_)]
         safe = position.clamp_min(0)
         count = torch.where(position >= 0, self.n_neighbours_[safe], 0)
-        chosen = chosen & (count > 0)
+        chosen = count > 0 if chosen is None else chosen & (count > 0)
         pick = (torch.rand(len(y), generator=self.generator_, device=self.device_)
                 * count).long().clamp_max((count - 1).clamp_min(0))
         partner = self.pool_[self.neighbours_[safe, pick].clamp_min(0)].reshape(X.shape)
