@@ -11,7 +11,7 @@ pytest.importorskip("matplotlib")
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
-NOTEBOOKS = ["rwis_strategies.ipynb", "rwis_iowa_real.ipynb"]
+NOTEBOOKS = ["rwis_strategies.ipynb", "rwis_iowa_real.ipynb", "imbalanced_images.ipynb"]
 REAL_CSV = ROOT.parent / "shared" / "datasets" / "rwis_iowa_RTOI4_2019.csv.gz"
 
 

@@ -10,7 +10,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from .._data import feature_leaves, map_features
-from ..networks import DICT, TABLE, TENSOR
+from ..networks import DICT, RAW_COLUMNS, TABLE, TENSOR
 
 __all__ = ["Augmentation"]
 
@@ -78,7 +78,7 @@ class Augmentation(BaseEstimator):
     """
 
     name: ClassVar[str] = ""
-    accepts: ClassVar[frozenset] = frozenset({TABLE, TENSOR, DICT})
+    accepts: ClassVar[frozenset] = frozenset({TABLE, RAW_COLUMNS, TENSOR, DICT})
     mixes_targets: ClassVar[bool] = False
     needs_rows: ClassVar[bool] = False
     supports_multilabel: ClassVar[bool] = True
@@ -89,7 +89,8 @@ class Augmentation(BaseEstimator):
 
     # -- fitting ------------------------------------------------------------------
 
-    def fit(self, context, device: torch.device, discrete_columns=()) -> Augmentation:
+    def fit(self, context, device: torch.device, discrete_columns=(),
+            as_batch=None) -> Augmentation:
         """Fit the class rates and the augmentation's statistics on the training rows.
 
         Parameters
@@ -101,6 +102,10 @@ class Augmentation(BaseEstimator):
         discrete_columns : sequence of int, default=()
             Columns of a table that hold codes (categories, missing
             indicators): never interpolated or perturbed.
+        as_batch : callable, optional
+            Maps a training column (a tensor) to what a batch of it becomes
+            before the augmentation (e.g. uint8 images to float32, scaled);
+            statistics of the rows are computed on that.
 
         Returns
         -------
@@ -123,6 +128,7 @@ class Augmentation(BaseEstimator):
             self.label_rank_ = rank.to(self.device_)
         self.discrete_columns_ = torch.as_tensor(list(discrete_columns), dtype=torch.long,
                                                  device=self.device_)
+        self._as_batch = as_batch or (lambda column: column)
         self._fit(context)
         self.start_epoch(0)
         return self
@@ -239,9 +245,15 @@ class Augmentation(BaseEstimator):
         return draw < rates
 
     def release(self) -> None:
-        """Drop the buffers kept for training (called when a training call ends)."""
-        for name in ("generator_", "rng_"):
+        """Drop the buffers kept for training and move the fitted statistics to the CPU
+        (called when a training call ends), so a fitted model holds nothing on the device."""
+        for name in ("generator_", "rng_", "_as_batch"):
             vars(self).pop(name, None)
+        for name, value in list(vars(self).items()):
+            if torch.is_tensor(value) or isinstance(value, dict):
+                vars(self)[name] = map_features(lambda t: t.cpu() if torch.is_tensor(t) else t,
+                                                value)
+        self.device_ = torch.device("cpu")
 
     # -- helpers for subclasses ------------------------------------------------------
 
@@ -273,7 +285,8 @@ def mix_leaves(X_a, X_b, lam: torch.Tensor, keep_a: torch.Tensor, discrete):
             mixed[:, discrete] = torch.where(keep_a[:, None], a[:, discrete], b[:, discrete])
         return mixed
 
-    if isinstance(X_a, dict):
+    if isinstance(X_a, dict):  # code columns are a table's: a dict's leaves have none
+        discrete = discrete[:0]
         return {key: mix(X_a[key], X_b[key]) for key in X_a}
     return mix(X_a, X_b)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -18,7 +19,8 @@ _IQR_OF_NORMAL = 1.3489795
 
 def feature_spread(values: np.ndarray) -> np.ndarray:
     """Each feature's spread over the rows (axis 0): IQR / 1.349, or the standard
-    deviation where the IQR is 0 (a binary or mostly constant feature).
+    deviation where the IQR is 0 (a binary or mostly constant feature); missing
+    values (NaN) are left out, and a feature missing everywhere has spread 0.
 
     Examples
     --------
@@ -30,9 +32,12 @@ def feature_spread(values: np.ndarray) -> np.ndarray:
     [2.0, 0.3]
     """
     values = np.asarray(values, dtype=np.float64)
-    q25, q75 = np.percentile(values, [25, 75], axis=0)
-    iqr = (q75 - q25) / _IQR_OF_NORMAL
-    return np.where(iqr > 0, iqr, values.std(axis=0))
+    with warnings.catch_warnings():  # a feature missing everywhere: spread 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q25, q75 = np.nanpercentile(values, [25, 75], axis=0)
+        iqr = (q75 - q25) / _IQR_OF_NORMAL
+        spread = np.where(iqr > 0, iqr, np.nanstd(values, axis=0))
+    return np.nan_to_num(spread)
 
 
 class GaussianNoise(Augmentation):
@@ -90,6 +95,7 @@ class GaussianNoise(Augmentation):
         def spread(column):
             if isinstance(column, SparseRows):
                 column = torch.from_numpy(column.to_scipy().toarray())
+            column = self._as_batch(column)
             if not column.is_floating_point():
                 return None
             flat = column.reshape(len(column), -1).numpy()

@@ -9,7 +9,7 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 
 from .._data import SparseRows
-from ..networks import TABLE, TENSOR
+from ..networks import RAW_COLUMNS, TABLE, TENSOR
 from ._base import Augmentation, _rows
 
 __all__ = ["SmoteOnTheFly", "same_class_neighbours"]
@@ -113,7 +113,7 @@ class SmoteOnTheFly(Augmentation):
     """
 
     name = "smote"
-    accepts = frozenset({TABLE, TENSOR})
+    accepts = frozenset({TABLE, RAW_COLUMNS, TENSOR})
     needs_rows = True
     supports_multilabel = False
 
@@ -130,7 +130,10 @@ class SmoteOnTheFly(Augmentation):
     def _fit(self, context):
         X = context.train_columns[0]
         X = torch.from_numpy(X.to_scipy().toarray()) if isinstance(X, SparseRows) else X
+        X = self._as_batch(X)
         flat = X.reshape(len(X), -1).numpy()
+        if np.isnan(flat).any():  # distances of a raw table: a missing value at its median
+            flat = np.where(np.isnan(flat), np.nan_to_num(np.nanmedian(flat, axis=0)), flat)
         classes = torch.nonzero(self.class_rates_ > 0).flatten().tolist()
         rows, neighbours = same_class_neighbours(flat, np.asarray(context.sampling_classes),
                                                  classes, int(self.k_neighbors))
@@ -152,6 +155,8 @@ class SmoteOnTheFly(Augmentation):
         if rows is None:
             raise ValueError("SmoteOnTheFly needs the batch rows' positions among the "
                              "training rows, which this training path does not give.")
+        if not len(self.pool_):  # no class it may augment has two training rows
+            return X, y, sample_weight
         position = self.pool_index_[rows.to(self.device_)]
         safe = position.clamp_min(0)
         count = torch.where(position >= 0, self.n_neighbours_[safe], 0)
