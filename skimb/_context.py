@@ -19,7 +19,7 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from ._data import SparseRows, TensorTable, labels_of, table_and_rows
-from .networks import DICT, TABLE, TENSOR
+from .networks import DICT, RAW_COLUMNS, TABLE, TENSOR, ColumnLayout
 from .samplers import EpochSampler, ImblearnSampler, rarest_positive_label
 
 __all__ = ["TrainingContext", "build_context", "data_kind", "steps_per_epoch"]
@@ -71,6 +71,11 @@ class TrainingContext:
     augmentation : Augmentation or None
         The call's augmentation, not yet fitted (it is fitted on this
         context once the network exists).
+    columns : ColumnLayout or None
+        A table's numeric and categorical columns, for a built-in network.
+    raw_columns : bool
+        Whether the table has categorical or datetime columns or missing
+        values (``input_kind`` is then ``"raw_columns"``).
     """
 
     data: Dataset
@@ -88,6 +93,8 @@ class TrainingContext:
     first_epoch: int
     sampling_classes: np.ndarray = field(repr=False)
     augmentation: object = None
+    columns: ColumnLayout | None = None
+    raw_columns: bool = False
 
     def __len__(self) -> int:  # skorch's callbacks size the rows passed with len(X)
         return len(self.data)
@@ -99,8 +106,9 @@ class TrainingContext:
 
     @cached_property
     def input_kind(self) -> str:
-        """What a network is given: ``"table"``, ``"tensor"`` (N-D rows) or ``"dict"``."""
-        return data_kind(self.data)
+        """What a network is given: ``"table"``, ``"raw_columns"`` (a table with categorical
+        or datetime columns or missing values), ``"tensor"`` (N-D rows) or ``"dict"``."""
+        return RAW_COLUMNS if self.raw_columns else data_kind(self.data)
 
     @cached_property
     def train_columns(self):
@@ -173,7 +181,8 @@ def _class_statistics(y_train, weights, n_classes, multilabel):
 
 
 def build_context(*, data, y, split, classes, multilabel, sampler, epoch_budget,
-                  first_epoch: int, augmentation=None) -> TrainingContext:
+                  first_epoch: int, augmentation=None, columns=None,
+                  raw_columns: bool = False) -> TrainingContext:
     """Gather, count and fit what a training call needs, once.
 
     Parameters
@@ -192,6 +201,8 @@ def build_context(*, data, y, split, classes, multilabel, sampler, epoch_budget,
         ``epoch_budget(n_rows, epoch_rows, n_train) -> int``, the call's epochs.
     first_epoch : int
     augmentation : Augmentation, optional
+    columns : ColumnLayout, optional
+    raw_columns : bool, default=False
 
     Returns
     -------
@@ -228,4 +239,5 @@ def build_context(*, data, y, split, classes, multilabel, sampler, epoch_budget,
         data=data, train=train, valid=valid, y_train=y_train, y_valid=y_valid,
         classes=classes, multilabel=multilabel, class_counts=counts, class_mass=mass,
         total_mass=total, sampler=sampler, epochs=epochs, first_epoch=first_epoch,
-        sampling_classes=sampling, augmentation=augmentation)
+        sampling_classes=sampling, augmentation=augmentation, columns=columns,
+        raw_columns=raw_columns)

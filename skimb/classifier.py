@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
@@ -17,6 +18,7 @@ from skorch.callbacks import EpochTimer, GradientNormClipping, PassthroughScorin
 from skorch.dataset import ValidSplit
 from skorch.utils import to_numpy, to_tensor
 
+from ._columns import TableColumns, check_resampler_columns
 from .augment import check_augmentation, make_augmentation
 from ._context import build_context, data_kind, steps_per_epoch
 from ._data import TensorTable, WeightedTarget, feature_leaves, map_features, table_and_rows
@@ -46,7 +48,8 @@ from .losses import (ImbalanceLoss, MixedTarget, check_loss_compatibility, loss_
                      make_loss, output_probabilities)
 from .metrics import MacroF1Scoring
 from .modules import CosineLinear
-from .networks import check_network_input, default_network, list_modules, network_class
+from .networks import (RAW_COLUMNS, check_network_input, default_network, list_modules,
+                       network_class)
 from .recipe import BestEpoch, CosineSchedule, epoch_budget
 from .samplers import (
     EpochSampler,
@@ -483,7 +486,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self._fit_decision(context)
 
     #: What a fit learns besides the torch modules: saved by ``save_params(f_fitted=...)``.
-    _FITTED_STATE = ("input_shape_", "n_features_in_", "feature_names_in_", "classes_inferred_",
+    _FITTED_STATE = ("input_shape_", "n_features_in_", "feature_names_in_", "columns_",
+                     "classes_inferred_",
                      "multilabel_", "class_counts_", "sampler_", "sampling_seed_",
                      "training_storage_", "max_epochs_", "first_epoch_", "augment_",
                      "decision_offsets_", "decision_thresholds_")
@@ -587,18 +591,24 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                 "imbalanced-learn samplers need one label per row; with a multi-label y "
                 f"use one of: {', '.join(list_samplers())}."
             )
-        if isinstance(sampler, ImblearnSampler) and (
-                table_and_rows(data) is None or data_kind(data) != TABLE):
-            raise ValueError(
-                f"sampler={self.sampler!r} resamples 2-D rows of an in-memory table; these "
-                f"inputs are not one. Use an index sampler ({', '.join(list_samplers())}).")
-        self._check_augmentation(augmentation, data, sampler)
+        columns = vars(self).get("columns_")
+        kind = data_kind(data)
+        raw = columns is not None and (columns.is_raw or bool(torch.isnan(data.X).any()))
+        if isinstance(sampler, ImblearnSampler):
+            if table_and_rows(data) is None or kind != TABLE:
+                raise ValueError(
+                    f"sampler={self.sampler!r} resamples 2-D rows of an in-memory table; these "
+                    f"inputs are not one. Use an index sampler ({', '.join(list_samplers())}).")
+            if raw:
+                check_resampler_columns(sampler.sampler, columns, data.X.numpy())
+        self._check_augmentation(augmentation, data, sampler, RAW_COLUMNS if raw else kind)
         return build_context(
             data=data, y=y_encoded, split=split, classes=self.classes_inferred_,
             multilabel=self._multilabel, sampler=sampler, epoch_budget=self._epoch_budget,
-            first_epoch=first_epoch, augmentation=augmentation)
+            first_epoch=first_epoch, augmentation=augmentation,
+            columns=None if columns is None else columns.layout_, raw_columns=raw)
 
-    def _check_augmentation(self, augmentation, data, sampler):
+    def _check_augmentation(self, augmentation, data, sampler, kind):
         """Refuse an augmentation that cannot run on this fit (see ``check_augmentation``)."""
         if augmentation is None:
             return
@@ -611,7 +621,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         elif not resident:
             why = "the iterator_train parameters send the rows through a DataLoader."
         check_augmentation(augmentation, loss=loss_class(self.loss), multilabel=self._multilabel,
-                           input_kind=data_kind(data), rows_known=not why,
+                           input_kind=kind, rows_known=not why,
                            why_rows_unknown=why)
 
     def _epoch_budget(self, n_rows, epoch_rows, n_train):
@@ -655,7 +665,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self._fit_loss(context)
         self.augment_ = None if context.augmentation is None else context.augmentation.fit(
             context, torch.device(self.device or "cpu"),
-            discrete_columns=getattr(self.module_, "discrete_columns", ()))
+            discrete_columns=getattr(self.module_, "discrete_columns", ()),
+            as_batch=self._as_float)
         return context.train, context.valid
 
     def _fit_loss(self, context):
@@ -746,15 +757,34 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         return TensorTable(features, y_encoded, weights), y_encoded
 
     def _table_features(self, X, first_fit):
-        """A 2-D table, checked (and its columns recorded on a first fit)."""
+        """A 2-D table, checked (and its columns recorded on a first fit).
+
+        A built-in network takes a dense table as it comes (text, categories,
+        datetimes, missing values): its columns become numbers through
+        ``columns_`` (:class:`~skimb._columns.TableColumns`, fitted here on a
+        first fit). Your own module gets a numeric, finite table.
+        """
+        raw = (self.module is None or isinstance(self.module, str)) and not sp.issparse(X)
         if not first_fit:
-            return check_features(self, X, reset=False)
+            return self._table_for_fitted(X)
         probe = _FeatureProbe()
-        features = check_features(probe, X, reset=True, name=type(self).__name__)
+        features = check_features(probe, X, reset=True, name=type(self).__name__, raw=raw)
         vars(self).pop("feature_names_in_", None)
+        vars(self).pop("columns_", None)
         if hasattr(probe, "feature_names_in_"):
             self.feature_names_in_ = probe.feature_names_in_
-        return features
+        if not raw:
+            return features
+        self.columns_ = TableColumns(self.get_params_for("module").get(
+            "categorical_features", "from_dtype")).fit(features)
+        return self.columns_.transform(features)
+
+    def _table_for_fitted(self, X):
+        """A table checked against the fitted columns (names, number), as numbers."""
+        columns = vars(self).get("columns_")
+        if columns is None or sp.issparse(X):
+            return check_features(self, X, reset=False)
+        return columns.transform(check_features(self, X, reset=False, raw=True))
 
     def _prepare_dataset(self, X, y, sample_weight, first_fit, classes):
         """A torch Dataset, its items wrapped to carry the encoded labels (and weights)."""
@@ -784,7 +814,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             self._check_threshold()
         self.input_shape_ = item_shape(features)
         if table:
-            self.n_features_in_ = self.input_shape_[0]
+            columns = vars(self).get("columns_")
+            self.n_features_in_ = self.input_shape_[0] if columns is None else columns.n_columns_
         else:
             vars(self).pop("n_features_in_", None)
             vars(self).pop("feature_names_in_", None)
@@ -882,7 +913,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     def _network_choice(self, context):
         """``(name, class, parameters)`` of the built-in network to build."""
-        if self.module is None and (not context.in_memory or context.input_kind != TABLE):
+        if self.module is None and (not context.in_memory
+                                    or context.input_kind not in (TABLE, RAW_COLUMNS)):
             raise ValueError(
                 "module=None builds a network for tables, and these inputs are "
                 f"{'a torch Dataset' if not context.in_memory else context.input_kind + 's'}: "
@@ -1086,7 +1118,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             if "n_features_in_" not in vars(self) and "input_shape_" in vars(self):
                 raise ValueError(f"X is a 2-D table; the model was fitted on rows of shape "
                                  f"{self.input_shape_}.")
-            return TensorTable(check_features(self, X, reset=False))
+            return TensorTable(self._table_for_fitted(X))
         features = check_tensor(X) if kind == TENSOR else check_dict(X)
         if "input_shape_" in vars(self):
             check_item_shape(features, self.input_shape_)
@@ -1169,4 +1201,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
         tags.input_tags.sparse = True
+        built_in = self.module is None or isinstance(self.module, str)
+        # the built-in networks' front takes tables as they come (text, categories, NaN)
+        tags.input_tags.allow_nan = tags.input_tags.categorical = tags.input_tags.string = built_in
         return tags

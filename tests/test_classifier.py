@@ -16,7 +16,7 @@ from skorch.dataset import ValidSplit
 
 from skimb import ImbalancedTorchClassifier, list_losses, list_samplers
 
-from helpers import FAST, N_FEATURES, clf_, make_data  # noqa: F401
+from helpers import FAST, N_FEATURES, clf_, make_data, user_clf  # noqa: F401
 
 
 def internal_split(y_encoded):
@@ -173,11 +173,13 @@ def test_predict_before_fit_raises_not_fitted():
 # -- bad input ----------------------------------------------------------------------
 
 
-def test_nan_names_dataframe_column(data):
+def test_nan_names_dataframe_column_for_your_own_module(data):
+    # the built-in networks fill missing values (tests/test_raw_tables.py); your module
+    # gets a finite table or a clear error
     X, y = data
     df = pd.DataFrame(X, columns=[f"sensor_{i}" for i in range(N_FEATURES)])
     df.iloc[11, 3] = np.nan
-    clf = clf_()
+    clf = user_clf()
     with pytest.raises(ValueError, match=r"NaN.*'sensor_3'.*row 11"):
         clf.fit(df, y)
     assert_unfitted(clf)
@@ -193,10 +195,10 @@ def test_inf_names_array_column(data):
     assert_unfitted(clf)
 
 
-def test_nan_at_predict_names_column(data):
+def test_nan_at_predict_names_column_for_your_own_module(data):
     X, y = data
     df = pd.DataFrame(X, columns=[f"s{i}" for i in range(N_FEATURES)])
-    clf = clf_().fit(df, y)
+    clf = user_clf().fit(df, y)
     bad = df.copy()
     bad.iloc[0, 5] = np.nan
     with pytest.raises(ValueError, match="'s5'"):
@@ -238,11 +240,11 @@ def test_wrong_feature_count_at_predict(data):
         clf.predict_proba(X[:, :4])
 
 
-def test_non_numeric_dataframe_column(data):
+def test_non_numeric_dataframe_column_for_your_own_module(data):
     X, y = data
     df = pd.DataFrame(X, columns=list("abcdef"))
     df["station"] = "RTOI4"
-    clf = clf_()
+    clf = user_clf()
     with pytest.raises(ValueError, match=r"non-numeric columns \['station'\]"):
         clf.fit(df, y)
     assert_unfitted(clf)

@@ -789,7 +789,7 @@ def test_built_in_table_networks_are_refused_for_inputs_that_are_not_tables(kind
     y = labels()
     X, y_fit, _ = make_input(kind, y)
     clf = ImbalancedTorchClassifier(module, max_epochs=1, device="cpu", random_state=0)
-    with pytest.raises(ValueError, match=f"module='{module}' takes table inputs"):
+    with pytest.raises(ValueError, match=f"module='{module}' takes raw_columns or table inputs"):
         clf.fit(X, y_fit)
 
 

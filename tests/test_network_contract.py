@@ -72,7 +72,8 @@ def test_the_constructor_keeps_the_shared_signature(network):
     keyword_only = [key for key, p in parameters.items() if p.kind is p.KEYWORD_ONLY]
     assert set(keyword_only) == set(parameters) - {"n_features", "n_outputs"}
     assert network.parameter_defaults() == {
-        key: parameters[key].default for key in keyword_only if key not in ("X_train", "y_train")}
+        key: parameters[key].default for key in keyword_only
+        if key not in ("X_train", "y_train", "columns")}
 
 
 def test_from_context_builds_each_network_on_the_context_rows(network):
@@ -134,8 +135,8 @@ def test_check_network_input_refuses_an_undeclared_kind(network):
     for kind in network.accepts:
         check_network_input(network, kind)
     for kind in set(INPUT_KINDS) - network.accepts:
-        with pytest.raises(ValueError, match=f"module='{network.name}' takes table inputs.*"
-                                             f"got {kind}"):
+        with pytest.raises(ValueError, match=f"module='{network.name}' takes raw_columns or "
+                                             f"table inputs.*got {kind}"):
             check_network_input(network, kind)
     with pytest.raises(ValueError, match="Unknown input kind 'image'"):
         check_network_input(network, "image")

@@ -22,7 +22,7 @@ from skimb import ImbalancedTorchClassifier
 from skimb.metrics import macro_f1, macro_f1_scorer
 from skimb.modules import TabularMLP
 
-from helpers import FAST, N_FEATURES, clf_, make_data  # noqa: F401
+from helpers import FAST, N_FEATURES, clf_, make_data, user_clf  # noqa: F401
 
 
 def internal_train_rows(y_encoded):
@@ -309,9 +309,10 @@ def test_column_transformer_pipeline(data):
     pred = pipe.predict(df)
     assert set(pred) <= {"Dry", "Wet", "Ice"}
     assert pipe.predict_proba(df).shape == (len(df), 3)
-    # without the encoder the string column is refused, naming the column
+    # without the encoder, your own module refuses the string column, naming it (a
+    # built-in network takes it as it is: tests/test_raw_tables.py)
     with pytest.raises(ValueError, match="station"):
-        clf_().fit(df, labels)
+        user_clf(module__n_in=N_FEATURES + 1).fit(df, labels)
 
 
 def test_column_transformer_dataframe_output(data):

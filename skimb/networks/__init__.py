@@ -20,6 +20,7 @@ from ._base import (
     NetworkContext,
     check_network_input,
 )
+from .columns import CategoricalEncoding, ColumnFront, ColumnLayout
 from .fitted_front import FittedFront
 from .linear import LinearNetwork
 from .mlp import MLPNetwork
@@ -27,7 +28,8 @@ from .scaling import SmoothClipScaler
 from .tabm import TabMNetwork
 
 __all__ = ["Network", "NetworkContext", "LinearNetwork", "MLPNetwork", "TabMNetwork",
-           "FittedFront", "SmoothClipScaler", "list_modules", "network_class", "default_network",
+           "FittedFront", "SmoothClipScaler", "ColumnFront", "ColumnLayout", "CategoricalEncoding",
+           "list_modules", "network_class", "default_network",
            "check_network_input", "TABLE", "RAW_COLUMNS", "TENSOR", "DICT", "INPUT_KINDS"]
 
 _NETWORKS: dict[str, type[Network]] = {

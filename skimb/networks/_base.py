@@ -31,7 +31,7 @@ INPUT_KINDS: dict[str, str] = {
 }
 
 #: Constructor arguments ``from_context`` fills in itself: not ``module__*`` parameters.
-_BUILT_FROM_CONTEXT = frozenset({"n_features", "n_outputs", "X_train", "y_train"})
+_BUILT_FROM_CONTEXT = frozenset({"n_features", "n_outputs", "X_train", "y_train", "columns"})
 
 
 class NetworkContext(Protocol):
@@ -47,11 +47,15 @@ class NetworkContext(Protocol):
         (a torch Dataset as ``X``).
     front_y : ndarray of shape (n_rows,) of int, or None
         Class index of each row of ``front_X``.
+    columns : ColumnLayout or None
+        Which columns of a table are numbers and which are category codes;
+        None for other inputs.
     """
 
     n_features: int
     front_X: np.ndarray | None
     front_y: np.ndarray | None
+    columns: Any
 
 
 class Network(nn.Module):
@@ -202,6 +206,9 @@ class Network(nn.Module):
                 f"module={cls.name!r} fits its front on the training rows, which are not in "
                 f"memory (e.g. a torch Dataset as X): pass {' and '.join(off)}, or your own "
                 "nn.Module.")
+        columns = getattr(context, "columns", None)
+        if columns is not None and "columns" in inspect.signature(cls).parameters:
+            params = {**params, "columns": columns}
         return cls(context.n_features, n_outputs, X_train=front_X,
                    y_train=context.front_y, **params)
 
@@ -228,7 +235,7 @@ def check_network_input(network_cls: type[Network], kind: str) -> None:
     >>> check_network_input(TabMNetwork, TENSOR)
     Traceback (most recent call last):
     ...
-    ValueError: module='tabm' takes table inputs (a numeric 2-D float table); got tensor ...
+    ValueError: module='tabm' takes raw_columns or table inputs (...); got tensor ...
     """
     if kind not in INPUT_KINDS:
         raise ValueError(f"Unknown input kind {kind!r}; use one of {', '.join(INPUT_KINDS)}.")

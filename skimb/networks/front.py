@@ -1,4 +1,4 @@
-"""The fitted front of the built-in networks: scaling, then numeric embeddings."""
+"""The built-in networks' fitted front: the raw columns' front, scaling, numeric embeddings."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .columns import CategoricalEncoding, ColumnFront, ColumnLayout
 from .embeddings import make_num_embeddings
 from .scaling import SmoothClipScaler
 
@@ -29,6 +30,31 @@ def fitted_front(n_features: int, *, scaling, num_embeddings, d_embedding, n_bin
     embeddings = make_num_embeddings(num_embeddings, n_features, X=scaled, y=y_train,
                                      d_embedding=d_embedding, n_bins=n_bins)
     return scaler, embeddings
+
+
+def column_front(columns: ColumnLayout | None, X_train, min_level_count: int,
+                 missing_fill: str = "median"):
+    """``(front, numbers)``: a :class:`ColumnFront` fitted on the training rows and the
+    numeric block it makes of them, for a raw table; ``(None, X_train)`` for a numeric
+    table without missing values (its columns go to the scaler as they are)."""
+    if columns is None:
+        return None, X_train
+    front = ColumnFront(columns, min_level_count=min_level_count, missing_fill=missing_fill)
+    if X_train is None:
+        return front, None
+    front.fit(X_train)
+    with torch.no_grad():
+        numbers, _ = front(_as_tensor(X_train))
+    return front, numbers.numpy()
+
+
+def categorical_encoding(front: ColumnFront | None, max_one_hot: int,
+                         d_cat_embedding: int) -> CategoricalEncoding | None:
+    """One-hot or embedded levels of the front's categorical columns (None without any)."""
+    if front is None or not front.n_levels:
+        return None
+    return CategoricalEncoding(front.n_levels, max_one_hot=max_one_hot,
+                               d_embedding=d_cat_embedding)
 
 
 def needs_rows(scaling, num_embeddings) -> bool:

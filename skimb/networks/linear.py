@@ -7,8 +7,9 @@ import torch
 from torch import nn
 
 from ..modules import CosineLinear
-from ._base import TABLE, Network
-from .front import fitted_front
+from ._base import RAW_COLUMNS, TABLE, Network
+from .columns import ColumnLayout
+from .front import categorical_encoding, column_front, fitted_front
 
 __all__ = ["LinearNetwork"]
 
@@ -31,8 +32,23 @@ class LinearNetwork(Network):
         of ``nn.Linear``, for the losses that need one (``loss="ldam"``).
     scaling : {"robust", None}, default="robust"
         :class:`SmoothClipScaler`, or none (for inputs you scaled yourself).
+    categorical_features : "from_dtype", list, boolean mask or None, default="from_dtype"
+        Which columns of a raw table are categorical (read when the
+        classifier encodes the table's columns; see :class:`MLPNetwork`).
+    min_level_count : int, default=3
+        Fewest training rows a category needs to get a level of its own.
+    missing_fill : {"median", "learned"}, default="median"
+        A missing number's fill: its column's median on the training rows,
+        or a parameter starting there and trained with the network.
+    columns : ColumnLayout, optional
+        Which input columns are numbers and which are category codes (the
+        classifier passes it for every table).
+    max_one_hot : int, default=16
+        Categorical columns with at most this many levels are one-hot
+        encoded, the others embedded (``d_cat_embedding`` values).
+    d_cat_embedding : int, default=8
     X_train : ndarray of shape (n_samples, n_features), optional
-        The training rows the scaler is fitted on (the classifier passes them).
+        The training rows the front is fitted on (the classifier passes them).
     y_train : ndarray of shape (n_samples,), optional
         Unused; taken for the shared constructor signature.
 
@@ -49,20 +65,36 @@ class LinearNetwork(Network):
     """
 
     name = "linear"
-    accepts = frozenset({TABLE})
+    accepts = frozenset({TABLE, RAW_COLUMNS})
     cosine_head = True
     ensemble = False
 
     def __init__(self, n_features: int, n_outputs: int, *, normalized_output: bool = False,
-                 scaling: str | None = "robust", X_train: np.ndarray | None = None,
+                 scaling: str | None = "robust", categorical_features="from_dtype",
+                 min_level_count: int = 3, missing_fill: str = "median",
+                 max_one_hot: int = 16, d_cat_embedding: int = 8,
+                 columns: ColumnLayout | None = None, X_train: np.ndarray | None = None,
                  y_train: np.ndarray | None = None):
         super().__init__()
-        self.scaler, _ = fitted_front(n_features, scaling=scaling, num_embeddings=None,
-                                      d_embedding=1, n_bins=2, X_train=X_train, y_train=y_train)
+        self.columns, numbers = column_front(columns, X_train, min_level_count, missing_fill)
+        n_numbers = n_features if self.columns is None else self.columns.width
+        self.scaler, _ = (nn.Identity(), None) if n_numbers == 0 else fitted_front(
+            n_numbers, scaling=scaling, num_embeddings=None, d_embedding=1, n_bins=2,
+            X_train=numbers, y_train=y_train)
+        self.categorical = categorical_encoding(self.columns, max_one_hot, d_cat_embedding)
+        #: Input columns holding category codes (augmentations never interpolate them).
+        self.discrete_columns = () if columns is None else columns.categorical
         #: False when built without training rows (a network constructed directly).
         self.front_fitted = X_train is not None or not self.needs_rows({"scaling": scaling})
-        self.linear = (CosineLinear(n_features, n_outputs) if normalized_output
-                       else nn.Linear(n_features, n_outputs))
+        width = n_numbers + (0 if self.categorical is None else self.categorical.width)
+        self.linear = (CosineLinear(width, n_outputs) if normalized_output
+                       else nn.Linear(width, n_outputs))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.scaler(X))
+        levels = None
+        if self.columns is not None:
+            X, levels = self.columns(X)
+        X = self.scaler(X)
+        if self.categorical is not None:
+            X = torch.cat([X, self.categorical(levels)], dim=1)
+        return self.linear(X)

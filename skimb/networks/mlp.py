@@ -8,19 +8,24 @@ import numpy as np
 import torch
 
 from ..modules import TabularMLP
-from ._base import TABLE, Network
-from .front import fitted_front, needs_rows
+from ._base import RAW_COLUMNS, TABLE, Network
+from .columns import ColumnLayout
+from .front import categorical_encoding, column_front, fitted_front, needs_rows
 
 __all__ = ["MLPNetwork"]
 
 
 class MLPNetwork(Network):
-    """An MLP on robustly scaled (optionally embedded) numeric features.
+    """An MLP on robustly scaled (optionally embedded) numeric features and encoded categories.
 
     Built by ``ImbalancedTorchClassifier(module="mlp")`` from the training
-    portion of every fit: the scaling statistics and the embedding bins are
+    portion of every fit: the missing values' fills and indicators, the
+    categories' levels, the scaling statistics and the embedding bins are
     fitted on the training rows only (after the internal validation split if
     any, inside every cross-validation fold) and travel with the module.
+    A raw table's categorical columns are one-hot encoded, or embedded when
+    they have more than ``max_one_hot`` levels (see
+    :class:`~skimb.networks.ColumnFront`), after the numeric block.
 
     Parameters
     ----------
@@ -39,6 +44,24 @@ class MLPNetwork(Network):
     d_embedding : int, default=16
     n_bins : int, default=48
         Most bins per feature for ``"ple"``.
+    categorical_features : "from_dtype", list, boolean mask or None, default="from_dtype"
+        Which columns of a raw table are categorical (read when the
+        classifier encodes the table's columns, before the network is
+        built; see the user guide's *Tables as they come*).
+    max_one_hot : int, default=16
+        Categorical columns with at most this many levels (the reserved
+        level 0 included) are one-hot encoded, the others embedded.
+    d_cat_embedding : int, default=8
+        Width of a categorical embedding.
+    min_level_count : int, default=3
+        Fewest training rows a category needs to get a level of its own;
+        rarer ones share level 0 with missing and unseen values.
+    missing_fill : {"median", "learned"}, default="median"
+        A missing number's fill: its column's median on the training rows,
+        or a parameter starting there and trained with the network.
+    columns : ColumnLayout, optional
+        Which input columns are numbers and which are category codes (the
+        classifier passes it for every table).
     X_train : ndarray of shape (n_samples, n_features), optional
     y_train : ndarray of shape (n_samples,), optional
         The training rows and their class indices the front is fitted on
@@ -56,7 +79,7 @@ class MLPNetwork(Network):
     """
 
     name = "mlp"
-    accepts = frozenset({TABLE})
+    accepts = frozenset({TABLE, RAW_COLUMNS})
     cosine_head = True
     ensemble = False
 
@@ -65,19 +88,35 @@ class MLPNetwork(Network):
                  batch_norm: bool = False, normalized_output: bool = False,
                  scaling: str | None = "robust", num_embeddings: str | None = None,
                  d_embedding: int = 16, n_bins: int = 48,
+                 categorical_features="from_dtype", max_one_hot: int = 16,
+                 d_cat_embedding: int = 8, min_level_count: int = 3,
+                 missing_fill: str = "median",
+                 columns: ColumnLayout | None = None,
                  X_train: np.ndarray | None = None, y_train: np.ndarray | None = None):
         super().__init__()
-        self.scaler, self.embeddings = fitted_front(
-            n_features, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
-            n_bins=n_bins, X_train=X_train, y_train=y_train)
+        self.columns, numbers = column_front(columns, X_train, min_level_count, missing_fill)
+        n_numbers = n_features if self.columns is None else self.columns.width
+        self.scaler, self.embeddings = (None, None) if n_numbers == 0 else fitted_front(
+            n_numbers, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
+            n_bins=n_bins, X_train=numbers, y_train=y_train)
+        self.categorical = categorical_encoding(self.columns, max_one_hot, d_cat_embedding)
+        #: Input columns holding category codes (augmentations never interpolate them).
+        self.discrete_columns = () if columns is None else columns.categorical
         #: False when built without training rows (a network constructed directly).
         self.front_fitted = X_train is not None or not needs_rows(scaling, num_embeddings)
-        width = n_features if self.embeddings is None else n_features * int(d_embedding)
+        width = n_numbers if self.embeddings is None else n_numbers * int(d_embedding)
+        width += 0 if self.categorical is None else self.categorical.width
         self.body = TabularMLP(width, n_outputs, hidden_units=hidden_units, dropout=dropout,
                                batch_norm=batch_norm, normalized_output=normalized_output)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        X = self.scaler(X)
-        if self.embeddings is not None:
-            X = self.embeddings(X).flatten(1)
+        levels = None
+        if self.columns is not None:
+            X, levels = self.columns(X)
+        if self.scaler is not None:
+            X = self.scaler(X)
+            if self.embeddings is not None:
+                X = self.embeddings(X).flatten(1)
+        if self.categorical is not None:
+            X = torch.cat([X, self.categorical(levels)], dim=1)
         return self.body(X)

@@ -9,8 +9,9 @@ import torch
 from tabm import TabM
 
 from ..modules import check_dropout, check_hidden_units
-from ._base import TABLE, Network
-from .front import fitted_front, needs_rows
+from ._base import RAW_COLUMNS, TABLE, Network
+from .columns import ColumnLayout
+from .front import column_front, fitted_front, needs_rows
 
 __all__ = ["TabMNetwork"]
 
@@ -21,8 +22,11 @@ class TabMNetwork(Network):
     ``k`` BatchEnsemble members share most weights and see the same rows; the
     output is ``(batch, k, n_outputs)``, one row of logits per member. The
     classifier trains on the mean of the members' losses and predicts the
-    mean of their probabilities. Scaling statistics and embedding bins are
-    fitted on the training portion of every fit.
+    mean of their probabilities. Missing values' fills and indicators,
+    categories' levels, scaling statistics and embedding bins are fitted on
+    the training portion of every fit. A raw table's categorical columns are
+    one-hot encoded by TabM itself, as in its paper, whatever their number
+    of levels.
 
     Parameters
     ----------
@@ -37,6 +41,17 @@ class TabMNetwork(Network):
     num_embeddings : {"ple", "periodic", None}, default="ple"
     d_embedding : int, default=16
     n_bins : int, default=48
+    categorical_features : "from_dtype", list, boolean mask or None, default="from_dtype"
+        Which columns of a raw table are categorical (read when the
+        classifier encodes the table's columns; see :class:`MLPNetwork`).
+    min_level_count : int, default=3
+        Fewest training rows a category needs to get a level of its own.
+    missing_fill : {"median", "learned"}, default="median"
+        A missing number's fill: its column's median on the training rows,
+        or a parameter starting there and trained with the network.
+    columns : ColumnLayout, optional
+        Which input columns are numbers and which are category codes (the
+        classifier passes it for every table).
     X_train, y_train : ndarray, optional
         The training rows and their class indices (the classifier passes them).
 
@@ -50,7 +65,7 @@ class TabMNetwork(Network):
     """
 
     name = "tabm"
-    accepts = frozenset({TABLE})
+    accepts = frozenset({TABLE, RAW_COLUMNS})
     cosine_head = False
     ensemble = True
 
@@ -58,6 +73,9 @@ class TabMNetwork(Network):
                  hidden_units: Sequence[int] = (256, 256), dropout: float = 0.1,
                  scaling: str | None = "robust", num_embeddings: str | None = "ple",
                  d_embedding: int = 16, n_bins: int = 48,
+                 categorical_features="from_dtype", min_level_count: int = 3,
+                 missing_fill: str = "median",
+                 columns: ColumnLayout | None = None,
                  X_train: np.ndarray | None = None, y_train: np.ndarray | None = None):
         super().__init__()
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
@@ -65,14 +83,24 @@ class TabMNetwork(Network):
         units = check_hidden_units(hidden_units)
         if len(set(units)) != 1:
             raise ValueError(f"module='tabm' needs blocks of one width; module__hidden_units={units!r}.")
-        self.scaler, embeddings = fitted_front(
-            n_features, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
-            n_bins=n_bins, X_train=X_train, y_train=y_train)
+        self.columns, numbers = column_front(columns, X_train, min_level_count, missing_fill)
+        n_numbers = n_features if self.columns is None else self.columns.width
+        self.scaler, embeddings = (None, None) if n_numbers == 0 else fitted_front(
+            n_numbers, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
+            n_bins=n_bins, X_train=numbers, y_train=y_train)
+        cardinalities = [] if self.columns is None else self.columns.n_levels
+        #: Input columns holding category codes (augmentations never interpolate them).
+        self.discrete_columns = () if columns is None else columns.categorical
         #: False when built without training rows (a network constructed directly).
         self.front_fitted = X_train is not None or not needs_rows(scaling, num_embeddings)
-        self.tabm = TabM.make(n_num_features=n_features, d_out=n_outputs,
-                              num_embeddings=embeddings, k=int(k), n_blocks=len(units),
-                              d_block=units[0], dropout=check_dropout(dropout))
+        self.tabm = TabM.make(n_num_features=n_numbers, cat_cardinalities=cardinalities or None,
+                              d_out=n_outputs, num_embeddings=embeddings, k=int(k),
+                              n_blocks=len(units), d_block=units[0],
+                              dropout=check_dropout(dropout))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return self.tabm(self.scaler(X))
+        levels = None
+        if self.columns is not None:
+            X, levels = self.columns(X)
+            levels = levels if levels.shape[1] else None
+        return self.tabm(None if self.scaler is None else self.scaler(X), levels)

@@ -1,0 +1,233 @@
+"""The built-in networks' front for raw tables: missing values and categorical columns.
+
+A raw table reaches a built-in network as a float32 matrix (see
+:class:`skimb._columns.TableColumns`): numeric columns with NaN where a value
+is missing, and categorical columns holding the code of each value (its
+position among the values the first fit saw, NaN for a missing or unseen
+value), described by a :class:`ColumnLayout`. :class:`ColumnFront` is fitted
+on the training rows: it fills the missing numbers and adds their
+indicators, and maps every code to a *level*; :class:`CategoricalEncoding`
+one-hot encodes the levels of a column with few of them and embeds the
+others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .fitted_front import FittedFront
+
+__all__ = ["CategoricalEncoding", "ColumnFront", "ColumnLayout"]
+
+
+@dataclass(frozen=True)
+class ColumnLayout:
+    """Which columns of the matrix a network gets are numbers, and which are codes.
+
+    Attributes
+    ----------
+    numeric : tuple of int
+        Positions of the numeric columns (NaN: missing).
+    categorical : tuple of int
+        Positions of the categorical columns: values ``0 .. cardinality - 1``
+        (the code of each value), NaN for a missing or unseen value.
+    cardinalities : tuple of int
+        Values of each categorical column the first fit saw.
+    names : tuple of str
+        Every column's name.
+
+    Examples
+    --------
+    >>> from skimb.networks import ColumnLayout
+    >>> ColumnLayout(numeric=(0,), categorical=(1,), cardinalities=(3,), names=("x", "c")).width
+    2
+    """
+
+    numeric: tuple[int, ...]
+    categorical: tuple[int, ...]
+    cardinalities: tuple[int, ...]
+    names: tuple[str, ...]
+
+    @property
+    def width(self) -> int:
+        """Columns of the matrix."""
+        return len(self.numeric) + len(self.categorical)
+
+
+class ColumnFront(FittedFront):
+    """Missing numbers filled (with indicators) and codes mapped to levels, from training rows.
+
+    Fitted on the training rows:
+
+    * every numeric column gets a fill value, its median over the rows where
+      it is present (0 for a column missing everywhere); the columns missing
+      in at least one training row also get an indicator, 1 where the value
+      was missing, appended after the numeric columns;
+    * every categorical column maps each code to a level: codes seen in at
+      least ``min_level_count`` training rows get levels ``1 .. L`` in code
+      order; level 0 is reserved for a missing value, a value unseen at fit,
+      one seen only outside the training rows (e.g. in validation rows) and
+      one rarer than ``min_level_count``.
+
+    Parameters
+    ----------
+    layout : ColumnLayout
+    min_level_count : int, default=1
+        Fewest training rows a value needs to get a level of its own.
+    missing_fill : {"median", "learned"}, default="median"
+        ``"learned"``: the fill values are parameters, starting at the
+        medians and trained with the network.
+
+    Attributes
+    ----------
+    n_levels : list of int
+        Levels of each categorical column, the reserved level 0 included.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from skimb.networks import ColumnFront, ColumnLayout
+    >>> layout = ColumnLayout((0,), (1,), (3,), ("x", "c"))
+    >>> X = np.array([[1.0, 0], [np.nan, 1], [3.0, 1], [5.0, np.nan]], dtype=np.float32)
+    >>> front = ColumnFront(layout, min_level_count=2).fit(X)
+    >>> numbers, levels = front(torch.from_numpy(X))
+    >>> numbers.tolist()  # x (NaN filled with the median 3), then x's missing indicator
+    [[1.0, 0.0], [3.0, 1.0], [3.0, 0.0], [5.0, 0.0]]
+    >>> levels.ravel().tolist(), front.n_levels  # code 0 is too rare, NaN is missing
+    ([0, 1, 1, 0], [2])
+    """
+
+    def __init__(self, layout: ColumnLayout, min_level_count: int = 1,
+                 missing_fill: str = "median"):
+        super().__init__()
+        if missing_fill not in ("median", "learned"):
+            raise ValueError(f"module__missing_fill must be 'median' or 'learned', got "
+                             f"{missing_fill!r}.")
+        self.missing_fill = missing_fill
+        if (isinstance(min_level_count, bool) or not isinstance(min_level_count, (int, np.integer))
+                or min_level_count < 1):
+            raise ValueError(f"module__min_level_count must be an integer >= 1, got "
+                             f"{min_level_count!r}.")
+        self.layout = layout
+        self.min_level_count = int(min_level_count)
+        n_num, cards = len(layout.numeric), layout.cardinalities
+        self.register_buffer("numeric_columns", torch.tensor(layout.numeric, dtype=torch.long))
+        self.register_buffer("categorical_columns",
+                             torch.tensor(layout.categorical, dtype=torch.long))
+        self.register_buffer("fill", torch.zeros(n_num))
+        self.register_buffer("indicated", torch.zeros(0, dtype=torch.long))
+        # codes of column i live at offsets[i] .. offsets[i] + cards[i]; the slot after
+        # them takes a missing value (NaN)
+        self.register_buffer("offsets", torch.tensor(
+            np.concatenate([[0], np.cumsum(np.asarray(cards, dtype=np.int64) + 1)[:-1]]
+                           ) if cards else [], dtype=torch.long))
+        self.register_buffer("missing_slot", torch.tensor(cards, dtype=torch.long))
+        self.register_buffer("level_of_code", torch.zeros(int(sum(cards)) + len(cards),
+                                                          dtype=torch.long))
+        self.n_levels = [1] * len(cards)
+
+    @property
+    def width(self) -> int:
+        """Numeric columns out (indicators included)."""
+        return len(self.layout.numeric) + len(self.indicated)
+
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> ColumnFront:
+        """Set the fills, indicators and levels from the training rows ``X``."""
+        X = np.asarray(X, dtype=np.float64)
+        numbers = X[:, list(self.layout.numeric)]
+        missing = np.isnan(numbers)
+        present = (~missing).any(axis=0)
+        medians = np.zeros(numbers.shape[1])
+        if present.any():
+            medians[present] = np.nanmedian(numbers[:, present], axis=0)
+        if self.missing_fill == "learned":
+            del self.fill  # the buffer becomes a parameter, starting at the medians
+            self.fill = nn.Parameter(torch.from_numpy(medians).float())
+        else:
+            self.fill = torch.from_numpy(medians).float()
+        self.indicated = torch.from_numpy(np.flatnonzero(missing.any(axis=0))).long()
+        lookup, n_levels = [], []
+        for column, cardinality in zip(self.layout.categorical, self.layout.cardinalities):
+            codes = X[:, column]
+            counts = np.bincount(codes[~np.isnan(codes)].astype(np.int64),
+                                 minlength=cardinality)[:cardinality]
+            kept = counts >= self.min_level_count
+            levels = np.where(kept, np.cumsum(kept), 0)
+            lookup.append(np.append(levels, 0))  # the missing slot: level 0
+            n_levels.append(int(kept.sum()) + 1)
+        if lookup:
+            self.level_of_code = torch.from_numpy(np.concatenate(lookup)).long()
+        self.n_levels = n_levels
+        self.fitted = True
+        return self
+
+    def front_state(self) -> dict:
+        return {"n_levels": list(self.n_levels)}
+
+    def load_front_state(self, state: dict) -> None:
+        self.n_levels = list(state["n_levels"])
+
+    def forward(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(numbers, levels)``: the filled numeric columns followed by the missing
+        indicators (float), and each categorical column's level (long)."""
+        numbers = X[:, self.numeric_columns]
+        missing = torch.isnan(numbers)
+        filled = torch.where(missing, self.fill.to(numbers.dtype), numbers)
+        if len(self.indicated):
+            filled = torch.cat([filled, missing[:, self.indicated].to(numbers.dtype)], dim=1)
+        codes = X[:, self.categorical_columns]
+        slots = torch.where(torch.isnan(codes), self.missing_slot.to(codes.dtype), codes)
+        levels = self.level_of_code[self.offsets + slots.long()]
+        return filled, levels
+
+
+class CategoricalEncoding(nn.Module):
+    """One-hot levels for a column with few of them, learned embeddings for the others.
+
+    Parameters
+    ----------
+    n_levels : sequence of int
+        Levels of each categorical column (the reserved level 0 included).
+    max_one_hot : int, default=16
+        Columns with at most this many levels are one-hot encoded; the
+        others get an embedding of ``d_embedding`` values per level.
+    d_embedding : int, default=8
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimb.networks import CategoricalEncoding
+    >>> encoding = CategoricalEncoding([3, 40], max_one_hot=16, d_embedding=4)
+    >>> encoding.width, encoding(torch.tensor([[2, 39], [0, 0]])).shape
+    (7, torch.Size([2, 7]))
+    """
+
+    def __init__(self, n_levels: Sequence[int], max_one_hot: int = 16, d_embedding: int = 8):
+        super().__init__()
+        for name, value, low in (("max_one_hot", max_one_hot, 0), ("d_cat_embedding",
+                                                                     d_embedding, 1)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ValueError(f"module__{name} must be an integer >= {low}, got {value!r}.")
+        n_levels = [int(n) for n in n_levels]
+        self.one_hot = [i for i, n in enumerate(n_levels) if n <= max_one_hot]
+        self.one_hot_sizes = [n_levels[i] for i in self.one_hot]
+        embedded = [i for i, n in enumerate(n_levels) if n > max_one_hot]
+        self.embedded = embedded
+        self.embeddings = nn.ModuleList(nn.Embedding(n_levels[i], int(d_embedding))
+                                        for i in embedded)
+        self.width = sum(self.one_hot_sizes) + len(embedded) * int(d_embedding)
+
+    def forward(self, levels: torch.Tensor) -> torch.Tensor:
+        parts = [F.one_hot(levels[:, i], n).to(torch.get_default_dtype())
+                 for i, n in zip(self.one_hot, self.one_hot_sizes)]
+        parts += [embedding(levels[:, i]) for i, embedding in zip(self.embedded,
+                                                                   self.embeddings)]
+        if not parts:
+            return levels.new_zeros((len(levels), 0), dtype=torch.get_default_dtype())
+        return torch.cat(parts, dim=1)
