@@ -764,7 +764,14 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ``columns_`` (:class:`~skimb._columns.TableColumns`, fitted here on a
         first fit). Your own module gets a numeric, finite table.
         """
-        raw = (self.module is None or isinstance(self.module, str)) and not sp.issparse(X)
+        built_in = self.module is None or isinstance(self.module, str)
+        raw = built_in and not sp.issparse(X)
+        categorical = self.get_params_for("module").get("categorical_features", "from_dtype")
+        if built_in and not raw and categorical not in ("from_dtype", None):
+            raise ValueError(
+                f"module__categorical_features={categorical!r} needs a dense table; X is a "
+                "scipy sparse matrix, whose columns are all numbers. Pass X dense (a "
+                "DataFrame or an array) or leave module__categorical_features unset.")
         if not first_fit:
             return self._table_for_fitted(X)
         probe = _FeatureProbe()
@@ -775,8 +782,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             self.feature_names_in_ = probe.feature_names_in_
         if not raw:
             return features
-        self.columns_ = TableColumns(self.get_params_for("module").get(
-            "categorical_features", "from_dtype")).fit(features)
+        self.columns_ = TableColumns(categorical).fit(features)
         return self.columns_.transform(features)
 
     def _table_for_fitted(self, X):

@@ -185,3 +185,11 @@ def test_grid_search_on_the_raw_table():
                           {"module__max_one_hot": [1, 16], "augment": [None, "mixup"]},
                           scoring="f1_macro", cv=2, error_score="raise").fit(X, y)
     assert search.best_estimator_.predict(X).shape == (len(X),)
+
+
+def test_categorical_features_with_a_sparse_table_is_refused():
+    import scipy.sparse as sp
+    X, y = raw_frame()
+    sparse = sp.csr_matrix(X[["temp"]].fillna(0.0).to_numpy())
+    with pytest.raises(ValueError, match="needs a dense table"):
+        ImbalancedTorchClassifier(module__categorical_features=[0], **FAST).fit(sparse, y)

@@ -15,6 +15,8 @@ from ..networks import DICT, RAW_COLUMNS, TABLE, TENSOR
 __all__ = ["Augmentation"]
 
 _CLASS_SETS = ("all", "minority", "not minority", "not majority")
+#: Beta draws made on the host at once and copied to the device together (not per batch).
+_BETA_CHUNK = 16_384
 
 
 class Augmentation(BaseEstimator):
@@ -198,6 +200,7 @@ class Augmentation(BaseEstimator):
         """Reseed the draws of the next epoch (on the training device)."""
         self.generator_ = torch.Generator(device=self.device_).manual_seed(int(seed))
         self.rng_ = np.random.default_rng(int(seed))
+        vars(self).pop("_beta_pool", None)
 
     def __call__(self, X, y: torch.Tensor, sample_weight: torch.Tensor | None = None,
                  rows: torch.Tensor | None = None):
@@ -247,7 +250,7 @@ class Augmentation(BaseEstimator):
     def release(self) -> None:
         """Drop the buffers kept for training and move the fitted statistics to the CPU
         (called when a training call ends), so a fitted model holds nothing on the device."""
-        for name in ("generator_", "rng_", "_as_batch"):
+        for name in ("generator_", "rng_", "_as_batch", "_beta_pool"):
             vars(self).pop(name, None)
         for name, value in list(vars(self).items()):
             if torch.is_tensor(value) or isinstance(value, dict):
@@ -258,8 +261,21 @@ class Augmentation(BaseEstimator):
     # -- helpers for subclasses ------------------------------------------------------
 
     def beta(self, alpha: float, n: int) -> torch.Tensor:
-        """``n`` draws of Beta(alpha, alpha), on the training device."""
-        return torch.from_numpy(self.rng_.beta(alpha, alpha, size=n)).float().to(self.device_)
+        """``n`` draws of Beta(alpha, alpha), on the training device.
+
+        torch draws no Beta variates from a seeded generator, so they are drawn
+        with NumPy, many batches' worth at a time, and copied to the device
+        together: on CUDA a copy per batch would wait for the GPU every batch.
+        """
+        pool = vars(self).get("_beta_pool")
+        if pool is None or len(pool) < n:
+            draws = torch.from_numpy(self.rng_.beta(alpha, alpha, size=max(n, _BETA_CHUNK)))
+            draws = draws.float()
+            if self.device_.type == "cuda":
+                draws = draws.pin_memory()
+            pool = draws.to(self.device_, non_blocking=True)
+        self._beta_pool = pool[n:]
+        return pool[:n]
 
     def partners(self, y: torch.Tensor, balanced: bool) -> torch.Tensor:
         """A partner row in the batch for every row: uniformly at random (a

@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..networks import TENSOR
-from ._base import Augmentation
-from .mixup import check_mixing_params, mixed_target
+from .mixup import MixingAugmentation, mixed_target
 
 __all__ = ["CutMix"]
 
@@ -38,7 +37,7 @@ def cut_boxes(lam: torch.Tensor, height: int, width: int, generator) -> torch.Te
     return inside_y[:, :, None] & inside_x[:, None, :]
 
 
-class CutMix(Augmentation):
+class CutMix(MixingAugmentation):
     """CutMix: a box of a partner image is pasted into a chosen image.
 
     Yun, Han, Oh, Chun, Choe and Yoo, "CutMix: Regularization Strategy to
@@ -75,24 +74,14 @@ class CutMix(Augmentation):
 
     name = "cutmix"
     accepts = frozenset({TENSOR})
-    mixes_targets = True
 
     def __init__(self, alpha: float = 1.0, partner: str = "uniform",
                  rate: float | str = 1.0, classes="all"):
-        super().__init__(rate=rate, classes=classes)
-        self.alpha = alpha
-        self.partner = partner
-
-    def _check_params(self):
-        super()._check_params()
-        check_mixing_params("CutMix", self.alpha, self.partner)
+        super().__init__(alpha=alpha, partner=partner, rate=rate, classes=classes)
 
     def augment(self, X, y, sample_weight, chosen, rows):
         height, width = X.shape[-2:]
-        partner = self.partners(y, balanced=self.partner == "balanced")
-        lam = self.beta(self.alpha, len(y))
-        if chosen is not None:
-            lam = torch.where(chosen, lam, 1.0)
+        partner, lam = self.partners_and_shares(y, chosen)
         box = cut_boxes(lam, height, width, self.generator_)
         box = box.reshape((len(y),) + (1,) * (X.ndim - 3) + (height, width))
         X = torch.where(box, X[partner], X)

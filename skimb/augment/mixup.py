@@ -10,7 +10,7 @@ import torch
 from ..losses import MixedTarget
 from ._base import Augmentation, gather_rows, mix_leaves
 
-__all__ = ["MixUp"]
+__all__ = ["MixUp", "MixingAugmentation"]
 
 _PARTNERS = ("uniform", "balanced")
 
@@ -33,7 +33,41 @@ def mixed_target(y, sample_weight, partner, lam):
     return target, sample_weight
 
 
-class MixUp(Augmentation):
+class MixingAugmentation(Augmentation):
+    """Base of the augmentations that mix a row with a partner from its batch.
+
+    Holds ``alpha`` and ``partner`` (see :class:`MixUp`) and draws, for every
+    row of a batch, its partner and its share ``lam ~ Beta(alpha, alpha)``
+    (1 for the rows not chosen).
+
+    Examples
+    --------
+    >>> from skimb.augment import CutMix, MixUp
+    >>> from skimb.augment.mixup import MixingAugmentation
+    >>> issubclass(MixUp, MixingAugmentation), CutMix().alpha, MixUp().alpha
+    (True, 1.0, 0.2)
+    """
+
+    mixes_targets = True
+
+    def __init__(self, alpha: float = 0.2, partner: str = "uniform",
+                 rate: float | str = 1.0, classes="all"):
+        super().__init__(rate=rate, classes=classes)
+        self.alpha = alpha
+        self.partner = partner
+
+    def _check_params(self):
+        super()._check_params()
+        check_mixing_params(type(self).__name__, self.alpha, self.partner)
+
+    def partners_and_shares(self, y, chosen):
+        """``(partner, lam)`` of every row of the batch."""
+        partner = self.partners(y, balanced=self.partner == "balanced")
+        lam = self.beta(self.alpha, len(y))
+        return partner, lam if chosen is None else torch.where(chosen, lam, 1.0)
+
+
+class MixUp(MixingAugmentation):
     """MixUp: a chosen row becomes ``lam * x_i + (1 - lam) * x_j``, ``lam ~ Beta(alpha, alpha)``.
 
     Zhang, Cisse, Dauphin and Lopez-Paz, "mixup: Beyond Empirical Risk
@@ -76,23 +110,9 @@ class MixUp(Augmentation):
     """
 
     name = "mixup"
-    mixes_targets = True
-
-    def __init__(self, alpha: float = 0.2, partner: str = "uniform",
-                 rate: float | str = 1.0, classes="all"):
-        super().__init__(rate=rate, classes=classes)
-        self.alpha = alpha
-        self.partner = partner
-
-    def _check_params(self):
-        super()._check_params()
-        check_mixing_params("MixUp", self.alpha, self.partner)
 
     def augment(self, X, y, sample_weight, chosen, rows):
-        partner = self.partners(y, balanced=self.partner == "balanced")
-        lam = self.beta(self.alpha, len(y))
-        if chosen is not None:
-            lam = torch.where(chosen, lam, 1.0)
+        partner, lam = self.partners_and_shares(y, chosen)
         X = mix_leaves(X, gather_rows(X, partner), lam, lam >= 0.5, self.discrete_columns_)
         target, sample_weight = mixed_target(y, sample_weight, partner, lam)
         return X, target, sample_weight
