@@ -59,7 +59,8 @@ class TableColumns:
     * datetime columns: five features, the time of day and the day of the
       year as points on a circle (``sin`` and ``cos``, so 23:59 is next to
       00:00 and 31 December to 1 January) and the linear time in years since
-      1970 (``<column>__time_of_day_sin``, ... ``<column>__years``); a
+      1970 (``<column>__time_of_day_sin``, ... ``<column>__years``), which
+      the built-in networks feed only with ``module__datetime_trend=True``; a
       timezone-aware column keeps its local wall time;
     * timedelta columns: seconds.
 
@@ -175,7 +176,7 @@ class TableColumns:
         return mask
 
     def _layout(self) -> ColumnLayout:
-        numeric, categorical, cardinalities, names = [], [], [], []
+        numeric, categorical, cardinalities, names, trend = [], [], [], [], []
         for j, kind in enumerate(self.kinds_):
             if kind == CATEGORICAL:
                 categorical.append(len(names))
@@ -183,12 +184,13 @@ class TableColumns:
                 names.append(self.names_[j])
             elif kind == DATETIME:
                 numeric.extend(range(len(names), len(names) + len(DATETIME_FEATURES)))
+                trend.append(len(names) + DATETIME_FEATURES.index("years"))
                 names.extend(f"{self.names_[j]}__{f}" for f in DATETIME_FEATURES)
             else:
                 numeric.append(len(names))
                 names.append(self.names_[j])
         return ColumnLayout(tuple(numeric), tuple(categorical), tuple(cardinalities),
-                            tuple(names))
+                            tuple(names), tuple(trend))
 
     @property
     def is_raw(self) -> bool:

@@ -21,15 +21,17 @@ __all__ = ["load_rwis_csv", "make_rwis"]
 _REQUIRED = ("STATION_ID", "OBTAINED_DATE", "SURFACE_TEMP", "SURFACE_CONDITION")
 
 
-def load_rwis_csv(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.Series]:
+def load_rwis_csv(path: str | os.PathLike, *, raw: bool = False) -> tuple[pd.DataFrame, pd.Series]:
     """Load an Iowa DOT RWIS surface export as features and surface conditions.
 
     Reads the columns ``STATION_ID, OBTAINED_DATE, SURFACE_TEMP,
     SURFACE_CONDITION`` (others are ignored) from a plain or gzip CSV, with or
-    without a byte-order mark, sorts the rows by time within each station and
-    derives time features. Rows without a temperature or condition are dropped.
+    without a byte-order mark, and sorts the rows by time (and by station at
+    equal times). Rows without a condition (nothing to learn from) or a
+    readable time (no place in the station's history) are dropped.
 
-    Features (numeric, in time order, indexed by the observation time):
+    With ``raw=False`` (the default) every feature is a finite number, for any
+    model; rows without a temperature are dropped too:
 
     * ``surface_temp`` (as exported, °F) and ``below_freezing``;
     * ``temp_change`` since the station's previous reading and
@@ -38,14 +40,32 @@ def load_rwis_csv(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.Series]:
     * ``hour_sin``, ``hour_cos``, ``doy_sin``, ``doy_cos``: time of day and of
       year on the circle.
 
+    With ``raw=True`` the table keeps the export as it is, for skimb's built-in
+    networks, whose front reads text, datetimes and missing values
+    (:doc:`/user_guide/tables`):
+
+    * ``station``: the station code, a ``category``;
+    * ``obtained``: the time of the reading, a datetime (the front makes it
+      time of day, day of year and years);
+    * ``surface_temp``: NaN where the sensor gave no reading;
+    * ``temp_change`` and ``minutes_since_previous``: since the station's
+      previous reading, NaN for its first reading (and ``temp_change`` where
+      either temperature is missing); a long ``minutes_since_previous`` is a
+      gap in the station's reports;
+    * ``temp_mean_6``: mean of the temperatures among the station's last 6
+      readings (NaN if all 6 are missing).
+
     Parameters
     ----------
     path : str or path-like
         The CSV file.
+    raw : bool, default=False
+        Keep the station code, the timestamp and the sensor gaps as they are.
 
     Returns
     -------
-    X : DataFrame of shape (n_rows, 9)
+    X : DataFrame of shape (n_rows, 9), or (n_rows, 6) with ``raw=True``
+        Indexed by the observation time, in time order.
     y : Series of str
         The ``SURFACE_CONDITION`` of every row.
 
@@ -54,16 +74,59 @@ def load_rwis_csv(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.Series]:
     >>> import io, tempfile, os
     >>> from skimb.datasets import load_rwis_csv
     >>> text = ("STATION_ID,OBTAINED_DATE,SURFACE_TEMP,SURFACE_CONDITION\\n"
-    ...         "RTOI4,1/1/2019 0:30,31.5,Ice Watch\\nRTOI4,1/1/2019 0:10,32.9,Wet\\n")
+    ...         "RTOI4,1/1/2019 0:30,31.5,Ice Watch\\nRTOI4,1/1/2019 0:10,32.9,Wet\\n"
+    ...         "RTOI4,1/1/2019 0:50,,Ice Watch\\n")
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     path = os.path.join(folder, "rwis.csv")
     ...     _ = open(path, "w").write(text)
     ...     X, y = load_rwis_csv(path)
-    >>> y.tolist()
-    ['Wet', 'Ice Watch']
-    >>> X["temp_change"].round(2).tolist()
-    [0.0, -1.4]
+    ...     X_raw, y_raw = load_rwis_csv(path, raw=True)
+    >>> y.tolist(), X["temp_change"].round(2).tolist()
+    (['Wet', 'Ice Watch'], [0.0, -1.4])
+    >>> y_raw.tolist()
+    ['Wet', 'Ice Watch', 'Ice Watch']
+    >>> list(X_raw.columns)
+    ['station', 'obtained', 'surface_temp', 'temp_change', 'minutes_since_previous', 'temp_mean_6']
+    >>> X_raw["surface_temp"].isna().tolist()
+    [False, False, True]
     """
+    frame = _read_export(path, keep_missing_temperature=raw)
+    by_station = frame.groupby("STATION_ID", sort=False, observed=True)
+    temp = frame["SURFACE_TEMP"].astype(np.float64)
+    when = frame["OBTAINED_DATE"]
+    history = {
+        "temp_change": by_station["SURFACE_TEMP"].diff(),
+        "minutes_since_previous": by_station["OBTAINED_DATE"].diff().dt.total_seconds() / 60.0,
+        "temp_mean_6": by_station["SURFACE_TEMP"].transform(
+            lambda s: s.rolling(6, min_periods=1).mean()),
+    }
+    if raw:
+        X = pd.DataFrame({"station": frame["STATION_ID"].astype("category"), "obtained": when,
+                          "surface_temp": temp, **history})
+    else:
+        hour = when.dt.hour + when.dt.minute / 60.0
+        day = when.dt.day_of_year - 1 + hour / 24.0
+        X = pd.DataFrame(
+            {
+                "surface_temp": temp,
+                "below_freezing": (temp <= 32.0).astype(np.float64),
+                "temp_change": history["temp_change"].fillna(0.0),
+                "minutes_since_previous": history["minutes_since_previous"].fillna(0.0),
+                "temp_mean_6": history["temp_mean_6"],
+                "hour_sin": np.sin(2 * np.pi * hour / 24.0),
+                "hour_cos": np.cos(2 * np.pi * hour / 24.0),
+                "doy_sin": np.sin(2 * np.pi * day / 365.25),
+                "doy_cos": np.cos(2 * np.pi * day / 365.25),
+            }
+        )
+    X.index = pd.DatetimeIndex(when, name="time")
+    y = pd.Series(frame["SURFACE_CONDITION"].to_numpy(dtype=object), index=X.index,
+                  name="surface_condition")
+    return X, y
+
+
+def _read_export(path, keep_missing_temperature: bool) -> pd.DataFrame:
+    """The export's four columns, parsed, without unusable rows, in time order."""
     if not os.path.exists(path):
         raise ValueError(f"RWIS file not found: {path}")
     frame = pd.read_csv(path, encoding="utf-8-sig")
@@ -75,36 +138,15 @@ def load_rwis_csv(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.Series]:
             f"(found {list(frame.columns)[:10]})."
         )
     frame = frame[list(_REQUIRED)].copy()
+    frame["STATION_ID"] = frame["STATION_ID"].astype("string").str.strip()
     frame["OBTAINED_DATE"] = pd.to_datetime(frame["OBTAINED_DATE"], format="mixed", errors="coerce")
     frame["SURFACE_TEMP"] = pd.to_numeric(frame["SURFACE_TEMP"], errors="coerce")
     frame["SURFACE_CONDITION"] = frame["SURFACE_CONDITION"].astype("string").str.strip()
-    frame = frame.dropna().sort_values(["OBTAINED_DATE", "STATION_ID"], kind="stable")
+    needed = [c for c in _REQUIRED if keep_missing_temperature is False or c != "SURFACE_TEMP"]
+    frame = frame.dropna(subset=needed).sort_values(["OBTAINED_DATE", "STATION_ID"], kind="stable")
     if frame.empty:
         raise ValueError(f"{path} holds no complete RWIS rows.")
-
-    by_station = frame.groupby("STATION_ID", sort=False)
-    temp = frame["SURFACE_TEMP"].astype(np.float64)
-    when = frame["OBTAINED_DATE"]
-    hour = when.dt.hour + when.dt.minute / 60.0
-    day = when.dt.day_of_year - 1 + hour / 24.0
-    X = pd.DataFrame(
-        {
-            "surface_temp": temp,
-            "below_freezing": (temp <= 32.0).astype(np.float64),
-            "temp_change": by_station["SURFACE_TEMP"].diff().fillna(0.0),
-            "minutes_since_previous": (by_station["OBTAINED_DATE"].diff().dt.total_seconds() / 60.0
-                                       ).fillna(0.0),
-            "temp_mean_6": by_station["SURFACE_TEMP"].transform(
-                lambda s: s.rolling(6, min_periods=1).mean()),
-            "hour_sin": np.sin(2 * np.pi * hour / 24.0),
-            "hour_cos": np.cos(2 * np.pi * hour / 24.0),
-            "doy_sin": np.sin(2 * np.pi * day / 365.25),
-            "doy_cos": np.cos(2 * np.pi * day / 365.25),
-        }
-    )
-    X.index = pd.DatetimeIndex(when, name="time")
-    y = pd.Series(frame["SURFACE_CONDITION"].to_numpy(dtype=object), index=X.index, name="surface_condition")
-    return X, y
+    return frame
 
 
 # -- make_rwis: a simulated RWIS season ------------------------------------------------

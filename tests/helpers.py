@@ -1,6 +1,7 @@
 """Small shared pieces of the estimator tests: tiny data and a fast classifier."""
 
 import numpy as np
+import pandas as pd
 from torch import nn
 from sklearn.datasets import make_classification
 from skorch.dataset import ValidSplit
@@ -50,3 +51,22 @@ def user_clf(cls=ImbalancedTorchClassifier, **params):
     """The fast settings with a user's module (no built-in network parameters)."""
     fast = {key: value for key, value in FAST.items() if not key.startswith("module__")}
     return cls(**{**fast, "module": TwoLayer, **params})
+
+
+def raw_frame(n=240, seed=0):
+    """A DataFrame with every column kind the built-in networks read, NaN and NA included."""
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({
+        "temp": rng.normal(size=n),
+        "station": rng.choice(["RTOI4", "RAMI4", "RDSI4"], n),
+        "surface": pd.Categorical(rng.choice(["dry", "wet"], n),
+                                  categories=["wet", "dry", "never_used"]),
+        "flag": rng.random(n) < 0.3,
+        "count": pd.array(rng.integers(0, 5, n), dtype="Int64"),
+        "when": pd.date_range("2019-01-01", periods=n, freq="37min"),
+        "note": pd.array(rng.choice(["a", "b"], n), dtype="string"),
+    })
+    X.loc[::7, "temp"] = np.nan
+    X.loc[::11, "count"] = pd.NA
+    y = np.where((X.station == "RTOI4") & (X.temp.fillna(0) > 0), "ice", "dry")
+    return X, y

@@ -11,6 +11,8 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from skimb import ImbalancedTorchClassifier
 from skimb.cli import main
 
+from helpers import raw_frame
+
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
 
@@ -75,3 +77,15 @@ def test_compare_runs_its_grid_on_the_cluster(dask_client, tmp_path):
     on_dask = pd.read_csv(tmp_path / "dask" / "ranking.csv").drop(columns="seconds")
     local = pd.read_csv(tmp_path / "local" / "ranking.csv").drop(columns="seconds")
     pd.testing.assert_frame_equal(on_dask, local)
+
+
+def test_grid_search_on_dask_takes_a_raw_table(dask_client):
+    X, y = raw_frame(200)  # text, category, datetime, Int64 and NaN columns
+    cv = StratifiedKFold(2, shuffle=True, random_state=0)
+    grid = {"sampler": ["none", "over"]}
+    sequential = GridSearchCV(tiny(), grid, cv=cv, scoring="f1_macro").fit(X, y)
+    with joblib.parallel_config("dask"):
+        on_dask = GridSearchCV(tiny(), grid, cv=cv, scoring="f1_macro", n_jobs=-1).fit(X, y)
+    assert list(on_dask.cv_results_["mean_test_score"]) == list(
+        sequential.cv_results_["mean_test_score"])
+    assert np.array_equal(on_dask.predict_proba(X), sequential.predict_proba(X))

@@ -3,6 +3,7 @@
 import gzip
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from skimb.datasets import load_rwis_csv
@@ -55,3 +56,38 @@ def test_missing_file_and_missing_columns_raise_value_error(tmp_path):
                   "STATION_ID,OBTAINED_DATE,SURFACE_TEMP,SURFACE_CONDITION\nA,,,\n")
     with pytest.raises(ValueError, match="no complete RWIS rows"):
         load_rwis_csv(empty)
+
+
+def test_raw_keeps_station_timestamp_and_sensor_gaps(tmp_path):
+    path = write(tmp_path / "rwis.csv", EXPORT)
+    X, y = load_rwis_csv(path, raw=True)
+    # the row without a temperature is kept, as a gap; rows in time order
+    assert y.tolist() == ["Wet", "Dry", "Wet", "Trace Moisture", "Ice Watch"]
+    assert list(X.columns) == ["station", "obtained", "surface_temp", "temp_change",
+                               "minutes_since_previous", "temp_mean_6"]
+    assert isinstance(X["station"].dtype, pd.CategoricalDtype)
+    assert X["station"].tolist() == ["RTOI4", "RAMI4", "RTOI4", "RTOI4", "RTOI4"]
+    assert pd.api.types.is_datetime64_any_dtype(X["obtained"])
+    assert (X["obtained"].to_numpy() == X.index.to_numpy()).all()
+    assert X["surface_temp"].isna().tolist() == [False, False, True, False, False]
+    # per-station history: undefined for a first reading or next to a gap, never filled
+    np.testing.assert_allclose(X["temp_change"], [np.nan, np.nan, np.nan, np.nan, -1.5])
+    np.testing.assert_allclose(X["minutes_since_previous"], [np.nan, np.nan, 20, 10, 30])
+    np.testing.assert_allclose(X["temp_mean_6"].iloc[-1], np.mean([32.9, 31.5, 30.0]))
+    np.testing.assert_allclose(X["temp_mean_6"].iloc[2], 32.9)
+
+
+def test_a_built_in_network_fits_the_raw_export(tmp_path):
+    from skimb import ImbalancedTorchClassifier
+    rows = ["STATION_ID,OBTAINED_DATE,SURFACE_TEMP,SURFACE_CONDITION"]
+    rng = np.random.default_rng(0)
+    for i in range(120):
+        temp = "" if i % 17 == 0 else f"{rng.normal(32, 6):.1f}"
+        condition = "Dry" if i % 3 else "Wet"
+        rows.append(f"{'AB'[i % 2]}I4,1/{1 + i // 24}/2019 {i % 24}:10,{temp},{condition}")
+    X, y = load_rwis_csv(write(tmp_path / "rwis.csv", "\n".join(rows) + "\n"), raw=True)
+    assert X["surface_temp"].isna().sum() == 8
+    clf = ImbalancedTorchClassifier(max_epochs=2, random_state=0).fit(X, y)
+    assert clf.n_features_in_ == 6
+    assert set(clf.predict(X)) <= {"Dry", "Wet"}
+    assert np.isfinite(clf.predict_proba(X)).all()

@@ -13,29 +13,11 @@ from skorch.dataset import ValidSplit
 from skimb import ImbalancedTorchClassifier
 from skimb._columns import TableColumns
 
-from helpers import user_clf
+from helpers import raw_frame, user_clf
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 FAST = dict(max_epochs=2, module__hidden_units=(16,), device="cpu", random_state=0)
-
-
-def raw_frame(n=240, seed=0):
-    rng = np.random.default_rng(seed)
-    X = pd.DataFrame({
-        "temp": rng.normal(size=n),
-        "station": rng.choice(["RTOI4", "RAMI4", "RDSI4"], n),
-        "surface": pd.Categorical(rng.choice(["dry", "wet"], n),
-                                  categories=["wet", "dry", "never_used"]),
-        "flag": rng.random(n) < 0.3,
-        "count": pd.array(rng.integers(0, 5, n), dtype="Int64"),
-        "when": pd.date_range("2019-01-01", periods=n, freq="37min"),
-        "note": pd.array(rng.choice(["a", "b"], n), dtype="string"),
-    })
-    X.loc[::7, "temp"] = np.nan
-    X.loc[::11, "count"] = pd.NA
-    y = np.where((X.station == "RTOI4") & (X.temp.fillna(0) > 0), "ice", "dry")
-    return X, y
 
 
 @pytest.mark.parametrize("module", ["mlp", "tabm", "linear"])
@@ -130,6 +112,25 @@ def test_datetime_features_are_cyclic():
     assert np.isnan(out[3]).all()
 
 
+@pytest.mark.parametrize("module", ["mlp", "tabm", "linear"])
+def test_the_linear_time_is_fed_only_when_asked(module):
+    X, y = raw_frame()
+    two_years_on = X.assign(when=X["when"] + pd.DateOffset(years=2))  # 2019 -> 2021
+    params = {**FAST, **({"module__k": 2} if module == "tabm" else {})}
+    if module == "linear":
+        params.pop("module__hidden_units")
+    cyclic = ImbalancedTorchClassifier(module=module, **params).fit(X, y)
+    # the same clock time and day of the year, later: the default front sees no difference
+    np.testing.assert_array_equal(cyclic.predict_proba(two_years_on), cyclic.predict_proba(X))
+    trend = ImbalancedTorchClassifier(module=module, module__datetime_trend=True,
+                                      **params).fit(X, y)
+    assert trend.module_.columns.width == cyclic.module_.columns.width + 1
+    assert not np.allclose(trend.predict_proba(two_years_on), trend.predict_proba(X))
+    with pytest.raises(ValueError, match="datetime_trend"):
+        ImbalancedTorchClassifier(module=module, module__datetime_trend="yes",
+                                  **params).fit(X, y)
+
+
 def test_infinity_stays_an_error_and_names_the_column():
     X, y = raw_frame()
     X.loc[5, "temp"] = np.inf
@@ -193,3 +194,27 @@ def test_categorical_features_with_a_sparse_table_is_refused():
     sparse = sp.csr_matrix(X[["temp"]].fillna(0.0).to_numpy())
     with pytest.raises(ValueError, match="needs a dense table"):
         ImbalancedTorchClassifier(module__categorical_features=[0], **FAST).fit(sparse, y)
+
+
+def test_tuned_decision_cv_on_a_raw_table():
+    from skimb import TunedDecisionClassifierCV
+    from skimb.decisions import decide
+    X, y = raw_frame(300)
+    model = TunedDecisionClassifierCV(ImbalancedTorchClassifier(**FAST), cv=3,
+                                      random_state=0).fit(X, y)
+    assert np.isfinite(model.offsets_).all() and model.n_features_in_ == X.shape[1]
+    # the refit's front comes from all the rows, as a plain fit's does
+    plain = ImbalancedTorchClassifier(**FAST).fit(X, y)
+    np.testing.assert_allclose(model.predict_proba(X), plain.predict_proba(X), atol=1e-6)
+    np.testing.assert_array_equal(model.predict(X),
+                                  model.classes_[decide(plain.predict_proba(X), model.offsets_)])
+    unseen = X.assign(station="NEW")  # an unseen level at predict is level 0, no error
+    assert np.isfinite(model.predict_proba(unseen)).all()
+
+
+def test_decision_tuned_on_a_raw_table():
+    X, y = raw_frame(300)
+    clf = ImbalancedTorchClassifier(decision="tuned", train_split=ValidSplit(4, stratified=True),
+                                    **FAST).fit(X, y)
+    assert np.isfinite(clf.decision_offsets_).all()
+    assert set(clf.predict(X)) <= {"dry", "ice"}

@@ -41,6 +41,10 @@ class ColumnLayout:
         Values of each categorical column the first fit saw.
     names : tuple of str
         Every column's name.
+    trend : tuple of int, default=()
+        Positions, among ``numeric``, of the linear time of each datetime
+        column (``<column>__years``), which the front leaves out unless asked
+        (``datetime_trend=True``).
 
     Examples
     --------
@@ -53,6 +57,7 @@ class ColumnLayout:
     categorical: tuple[int, ...]
     cardinalities: tuple[int, ...]
     names: tuple[str, ...]
+    trend: tuple[int, ...] = ()
 
     @property
     def width(self) -> int:
@@ -83,6 +88,11 @@ class ColumnFront(FittedFront):
     missing_fill : {"median", "learned"}, default="median"
         ``"learned"``: the fill values are parameters, starting at the
         medians and trained with the network.
+    datetime_trend : bool, default=False
+        Keep the linear time of the datetime columns (``layout.trend``). It
+        is left out by default: a model predicts later rows than it was
+        fitted on, where the linear time lies outside every value it trained
+        on (docs/user_guide/tables.md has the measurement).
 
     Attributes
     ----------
@@ -104,8 +114,11 @@ class ColumnFront(FittedFront):
     """
 
     def __init__(self, layout: ColumnLayout, min_level_count: int = 1,
-                 missing_fill: str = "median"):
+                 missing_fill: str = "median", datetime_trend: bool = False):
         super().__init__()
+        if not isinstance(datetime_trend, (bool, np.bool_)):
+            raise ValueError(f"module__datetime_trend must be True or False, got "
+                             f"{datetime_trend!r}.")
         if missing_fill not in ("median", "learned"):
             raise ValueError(f"module__missing_fill must be 'median' or 'learned', got "
                              f"{missing_fill!r}.")
@@ -116,8 +129,10 @@ class ColumnFront(FittedFront):
                              f"{min_level_count!r}.")
         self.layout = layout
         self.min_level_count = int(min_level_count)
-        n_num, cards = len(layout.numeric), layout.cardinalities
-        self.register_buffer("numeric_columns", torch.tensor(layout.numeric, dtype=torch.long))
+        #: The numeric columns the front passes on (the linear times only if asked).
+        self.numeric = tuple(j for j in layout.numeric if datetime_trend or j not in layout.trend)
+        n_num, cards = len(self.numeric), layout.cardinalities
+        self.register_buffer("numeric_columns", torch.tensor(self.numeric, dtype=torch.long))
         self.register_buffer("categorical_columns",
                              torch.tensor(layout.categorical, dtype=torch.long))
         self.register_buffer("fill", torch.zeros(n_num))
@@ -135,12 +150,12 @@ class ColumnFront(FittedFront):
     @property
     def width(self) -> int:
         """Numeric columns out (indicators included)."""
-        return len(self.layout.numeric) + len(self.indicated)
+        return len(self.numeric) + len(self.indicated)
 
     def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> ColumnFront:
         """Set the fills, indicators and levels from the training rows ``X``."""
         X = np.asarray(X, dtype=np.float64)
-        numbers = X[:, list(self.layout.numeric)]
+        numbers = X[:, list(self.numeric)]
         missing = np.isnan(numbers)
         present = (~missing).any(axis=0)
         medians = np.zeros(numbers.shape[1])

@@ -33,13 +33,14 @@ def fitted_front(n_features: int, *, scaling, num_embeddings, d_embedding, n_bin
 
 
 def column_front(columns: ColumnLayout | None, X_train, min_level_count: int,
-                 missing_fill: str = "median"):
+                 missing_fill: str = "median", datetime_trend: bool = False):
     """``(front, numbers)``: a :class:`ColumnFront` fitted on the training rows and the
     numeric block it makes of them, for a raw table; ``(None, X_train)`` for a numeric
     table without missing values (its columns go to the scaler as they are)."""
     if columns is None:
         return None, X_train
-    front = ColumnFront(columns, min_level_count=min_level_count, missing_fill=missing_fill)
+    front = ColumnFront(columns, min_level_count=min_level_count, missing_fill=missing_fill,
+                        datetime_trend=datetime_trend)
     if X_train is None:
         return front, None
     front.fit(X_train)

@@ -40,6 +40,9 @@ class LinearNetwork(Network):
     missing_fill : {"median", "learned"}, default="median"
         A missing number's fill: its column's median on the training rows,
         or a parameter starting there and trained with the network.
+    datetime_trend : bool, default=False
+        Also feed a datetime column's linear time (years); by default only
+        its cyclic time of day and day of year.
     columns : ColumnLayout, optional
         Which input columns are numbers and which are category codes (the
         classifier passes it for every table).
@@ -72,11 +75,13 @@ class LinearNetwork(Network):
     def __init__(self, n_features: int, n_outputs: int, *, normalized_output: bool = False,
                  scaling: str | None = "robust", categorical_features="from_dtype",
                  min_level_count: int = 3, missing_fill: str = "median",
+                 datetime_trend: bool = False,
                  max_one_hot: int = 16, d_cat_embedding: int = 8,
                  columns: ColumnLayout | None = None, X_train: np.ndarray | None = None,
                  y_train: np.ndarray | None = None):
         super().__init__()
-        self.columns, numbers = column_front(columns, X_train, min_level_count, missing_fill)
+        self.columns, numbers = column_front(columns, X_train, min_level_count, missing_fill,
+                                              datetime_trend)
         n_numbers = n_features if self.columns is None else self.columns.width
         self.scaler, _ = (nn.Identity(), None) if n_numbers == 0 else fitted_front(
             n_numbers, scaling=scaling, num_embeddings=None, d_embedding=1, n_bins=2,

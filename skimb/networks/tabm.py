@@ -49,6 +49,9 @@ class TabMNetwork(Network):
     missing_fill : {"median", "learned"}, default="median"
         A missing number's fill: its column's median on the training rows,
         or a parameter starting there and trained with the network.
+    datetime_trend : bool, default=False
+        Also feed a datetime column's linear time (years); by default only
+        its cyclic time of day and day of year.
     columns : ColumnLayout, optional
         Which input columns are numbers and which are category codes (the
         classifier passes it for every table).
@@ -74,7 +77,7 @@ class TabMNetwork(Network):
                  scaling: str | None = "robust", num_embeddings: str | None = "ple",
                  d_embedding: int = 16, n_bins: int = 48,
                  categorical_features="from_dtype", min_level_count: int = 3,
-                 missing_fill: str = "median",
+                 missing_fill: str = "median", datetime_trend: bool = False,
                  columns: ColumnLayout | None = None,
                  X_train: np.ndarray | None = None, y_train: np.ndarray | None = None):
         super().__init__()
@@ -83,7 +86,8 @@ class TabMNetwork(Network):
         units = check_hidden_units(hidden_units)
         if len(set(units)) != 1:
             raise ValueError(f"module='tabm' needs blocks of one width; module__hidden_units={units!r}.")
-        self.columns, numbers = column_front(columns, X_train, min_level_count, missing_fill)
+        self.columns, numbers = column_front(columns, X_train, min_level_count, missing_fill,
+                                              datetime_trend)
         n_numbers = n_features if self.columns is None else self.columns.width
         self.scaler, embeddings = (None, None) if n_numbers == 0 else fitted_front(
             n_numbers, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
