@@ -213,6 +213,44 @@ def test_ce_matches_reference(n_classes, weighted):
 
 
 @pytest.mark.parametrize("n_classes", [2, 3, 7])
+@pytest.mark.parametrize("eps", [0.05, 0.3])
+@pytest.mark.parametrize("weighted", [False, True], ids=["no-sw", "sw"])
+def test_label_smoothed_ce_matches_its_definition(n_classes, eps, weighted):
+    z, y, s = _batch(n_classes, seed=2)
+    s = np.ones(len(y)) if not weighted else s
+    loss = CrossEntropy(label_smoothing=eps)
+    out, grad = _run(loss, z, y, s)
+    # the target: 1 - eps on the row's class plus eps / C on every class
+    target = (1 - eps) * np.eye(n_classes)[y] + eps / n_classes
+    per_row = -(target * ref_log_softmax(z)).sum(axis=1)
+    np.testing.assert_allclose(out.item(), (s * per_row).sum() / s.sum(), rtol=1e-12)
+    expected_grad = s[:, None] * (ref_softmax(z) - target) / s.sum()
+    np.testing.assert_allclose(grad.numpy(), expected_grad, rtol=1e-9, atol=1e-14)
+    # extreme logits stay finite
+    extreme, _ = _run(CrossEntropy(label_smoothing=eps), z.astype(np.float32) * 1e4, y,
+                      dtype=torch.float32)
+    assert torch.isfinite(extreme)
+
+
+def test_label_smoothed_multilabel_ce_matches_its_definition():
+    rng = np.random.default_rng(3)
+    z, y = rng.normal(scale=3, size=(16, 4)), rng.random((16, 4)) < 0.3
+    loss = CrossEntropy(label_smoothing=0.2)
+    loss.multilabel = True
+    out = loss(torch.tensor(z), torch.tensor(y, dtype=torch.float64))
+    t = 0.8 * y + 0.1
+    p = 1 / (1 + np.exp(-z))
+    expected = -(t * np.log(p) + (1 - t) * np.log(1 - p)).mean(axis=1).mean()
+    np.testing.assert_allclose(out.item(), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, True, "0.1"])
+def test_label_smoothing_outside_zero_one_is_refused(bad):
+    with pytest.raises(ValueError, match="label_smoothing"):
+        CrossEntropy(label_smoothing=bad)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 7])
 @pytest.mark.parametrize("scheme", ["balanced", "sqrt", "effective"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["no-sw", "sw"])
 def test_weighted_ce_matches_reference(n_classes, scheme, weighted):

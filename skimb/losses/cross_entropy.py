@@ -13,12 +13,22 @@ from ._base import ImbalanceLoss, _is_int, _sigmoid_cross_entropy, class_weights
 
 
 class CrossEntropy(ImbalanceLoss):
-    """Cross-entropy, ``l = -log softmax(z)_y`` (``loss="ce"``).
+    """Cross-entropy, ``l = -log softmax(z)_y`` (``loss="ce"``), optionally label-smoothed.
+
+    With ``label_smoothing=e`` the target is ``1 - e`` on the row's class
+    plus ``e / C`` on every class (Szegedy et al., CVPR 2016), as in
+    :func:`torch.nn.functional.cross_entropy`: ``l = -(1 - e) log p_y -
+    (e / C) sum_k log p_k``.
 
     With multi-label targets it is the binary cross-entropy of every label,
-    averaged over the labels: ``l = -(1/L) sum_j [y_j log s(z_j) +
-    (1 - y_j) log(1 - s(z_j))]`` (``s`` the sigmoid), i.e. ``bce`` without
-    weights.
+    averaged over the labels: ``l = -(1/L) sum_j [t_j log s(z_j) +
+    (1 - t_j) log(1 - s(z_j))]`` (``s`` the sigmoid), i.e. ``bce`` without
+    weights, with the targets ``t = (1 - e) y + e / 2``.
+
+    Parameters
+    ----------
+    label_smoothing : float, default=0.0
+        ``e``, in ``[0, 1)``.
 
     Examples
     --------
@@ -27,16 +37,30 @@ class CrossEntropy(ImbalanceLoss):
     >>> logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
     >>> round(float(CrossEntropy()(logits, torch.tensor([0, 1]))), 4)
     0.1269
+    >>> round(float(CrossEntropy(label_smoothing=0.1)(logits, torch.tensor([0, 1]))), 4)
+    0.2269
     """
 
     name = "ce"
     supports_multilabel = True
     supports_mixed_targets = True
 
+    def __init__(self, label_smoothing: float = 0.0):
+        super().__init__()
+        if (isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real)
+                or not 0.0 <= label_smoothing < 1.0):
+            raise ValueError(f"loss__label_smoothing must be a number in [0, 1), got "
+                             f"{label_smoothing!r}.")
+        self.label_smoothing = float(label_smoothing)
+
     def per_sample(self, logits, target):
         if self.multilabel:
-            return _sigmoid_cross_entropy(logits, target.to(logits.dtype)).mean(dim=1)
-        return F.cross_entropy(logits, target, reduction="none")
+            target = target.to(logits.dtype)
+            if self.label_smoothing:
+                target = target * (1.0 - self.label_smoothing) + self.label_smoothing / 2.0
+            return _sigmoid_cross_entropy(logits, target).mean(dim=1)
+        return F.cross_entropy(logits, target, reduction="none",
+                               label_smoothing=self.label_smoothing)
 
 
 def _is_fraction(value) -> bool:
