@@ -26,6 +26,15 @@ split), it compares
   defaults (``realmlp_td``, ``tabm_d``), given the median-imputed numeric columns with
   missing indicators and the text columns as ``category`` columns (they refuse NaN).
 
+Parameter overrides: ``--skimb-set KEY=VALUE`` (repeatable; the value read with
+``ast.literal_eval``, else kept as a string) sets ``ImbalancedTorchClassifier`` parameters of
+skimb_defaults and skimb_tuned, e.g. ``--skimb-set max_epochs=60 --skimb-set module=tabm``;
+such a run's rows are saved as ``skimb[NAME]`` and ``skimb_tuned[NAME]`` with ``--skimb-label
+NAME`` (required with ``--skimb-set``; ``--skimb-raw`` alone is labelled ``raw``), so that
+several variants merge and are reported side by side, each against LightGBM.
+``--report compare --versus A:B ...`` reports paired differences between models (e.g.
+``skimb[raw_e60]:plain_skorch``).
+
 Breadth tables: classes with fewer than ``--min-class-rows`` (15) rows are dropped, and the
 report says which. The scikit-learn models are each also reported with macro-F1-tuned
 decisions (``*_tuned``: ``TunedDecisionClassifierCV`` with 5-fold cross-fitting) from the
@@ -44,8 +53,10 @@ Run: ``python bench/quality.py --threads 1 --rows-out rows.csv --out docs/benchm
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import platform
+import re
 import shlex
 import sys
 import time
@@ -107,6 +118,13 @@ DEFAULT_CONTENDERS = ["plain_skorch", "skimb_defaults", "histgb_balanced", "ligh
 SKLEARN_CONTENDERS = {"logreg_balanced", "histgb_balanced", "lightgbm_balanced"}
 #: skimb_defaults and lightgbm_balanced tie on a table when their means are this close.
 TIE = 0.005
+#: The model name of a labelled skimb run (``--skimb-label``): ``skimb[NAME]`` for
+#: skimb_defaults, ``skimb_tuned[NAME]`` for skimb_tuned.
+VARIANT_PREFIX = {"skimb_defaults": "skimb", "skimb_tuned": "skimb_tuned"}
+VARIANT = re.compile(r"^(skimb|skimb_tuned)\[([A-Za-z0-9_.+-]+)\]$")
+LABEL = re.compile(r"^[A-Za-z0-9_.+-]+$")
+#: Parameters ``--skimb-set`` may not set: the seed is the run's (``--seeds``).
+NOT_SETTABLE = {"random_state"}
 #: ``--grid small``: the four settings of the default grid that cost one fit each and
 #: change the training most (plain, logit-adjusted, square-root weights, square-root sampler).
 SMALL_GRID = [
@@ -116,6 +134,113 @@ SMALL_GRID = [
 ]
 HIDDEN_UNITS = (128, 128)
 DROPOUT = 0.1
+
+
+# ------------------------------------------------------------------- skimb variants
+
+def parse_skimb_set(text: str) -> tuple[str, object]:
+    """``"KEY=VALUE"`` of ``--skimb-set`` as ``(key, value)``: the value read with
+    ``ast.literal_eval`` (``60`` an int, ``0.1`` a float, ``None``, ``(64, 64)``), else kept as
+    the plain string (``tabm``). An argparse ``type``: bad input is an ``ArgumentTypeError``."""
+    key, sep, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    if not sep:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (no '=')")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {key!r} is not a parameter name (letters, digits and _, e.g. "
+            "max_epochs or loss__label_smoothing)")
+    if key in NOT_SETTABLE:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: {key} is set by the run (--seeds, --first-seed), not by --skimb-set")
+    if not raw:
+        raise argparse.ArgumentTypeError(f"{text!r}: no value after '='")
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        value = raw
+    return key, value
+
+
+def skimb_overrides(pairs) -> dict:
+    """The ``(key, value)`` pairs of ``--skimb-set`` as a dict; a key given twice is refused."""
+    overrides = {}
+    for key, value in pairs or ():
+        if key in overrides:
+            raise ValueError(f"--skimb-set {key} given twice ({overrides[key]!r} and {value!r})")
+        overrides[key] = value
+    return overrides
+
+
+def check_skimb_overrides(overrides: dict) -> None:
+    """Raise ``ValueError`` for a name ``ImbalancedTorchClassifier`` does not take: a plain
+    name that is no parameter (``max_epoch``), or a routed one whose prefix is unknown
+    (``modul__x``). What a prefix takes (``module__bogus``) the first fit checks."""
+    if not overrides:
+        return
+    from skimb import ImbalancedTorchClassifier
+    clf = ImbalancedTorchClassifier()
+    prefixes = set(clf.prefixes_) | {"module", "optimizer"}
+    unknown = [k for k in overrides if "__" in k and k.split("__", 1)[0] not in prefixes]
+    if unknown:
+        raise ValueError(f"--skimb-set {', '.join(unknown)}: ImbalancedTorchClassifier routes "
+                         f"no such prefix (it takes {', '.join(sorted(prefixes))})")
+    plain = {k: v for k, v in overrides.items() if "__" not in k}
+    valid = set(clf.get_params(deep=False))
+    unknown = [k for k in plain if k not in valid]
+    if unknown:
+        raise ValueError(f"--skimb-set {', '.join(unknown)}: not a parameter of "
+                         f"ImbalancedTorchClassifier (it takes {', '.join(sorted(valid))})")
+    try:
+        clf.set_params(**overrides)
+    except (ValueError, TypeError, AttributeError) as error:
+        raise ValueError(f"ImbalancedTorchClassifier refuses --skimb-set "
+                         f"{', '.join(overrides)}: {error}") from error
+
+
+def make_skimb(args, seed):
+    """``ImbalancedTorchClassifier(random_state=seed)`` with the run's ``--skimb-set``."""
+    from skimb import ImbalancedTorchClassifier
+    clf = ImbalancedTorchClassifier(random_state=seed)
+    overrides = getattr(args, "skimb_params", None) or {}
+    return clf.set_params(**overrides) if overrides else clf
+
+
+def skimb_model_name(contender: str, label=None) -> str:
+    """The row name of a skimb contender: itself, or ``skimb[label]``/``skimb_tuned[label]``."""
+    if not label or contender not in VARIANT_PREFIX:
+        return contender
+    return f"{VARIANT_PREFIX[contender]}[{label}]"
+
+
+def base_contender(model: str) -> str:
+    """The contender a row's model belongs to: ``skimb[x]`` -> skimb_defaults,
+    ``skimb_tuned[x]`` -> skimb_tuned, ``*_tuned`` decisions -> their model, else itself."""
+    match = VARIANT.match(model)
+    if match:
+        return {"skimb": "skimb_defaults", "skimb_tuned": "skimb_tuned"}[match.group(1)]
+    return re.sub(r"_tuned$", "", model)
+
+
+def fit_name(model: str) -> str:
+    """The fit a row comes from (a ``*_tuned`` decision row shares its model's fit)."""
+    return model if VARIANT.match(model) else re.sub(r"_tuned$", "", model)
+
+
+def order_models(models, suffixes=("", "_tuned")) -> list:
+    """``models`` in the report's order: each contender of ``CONTENDER_NAMES``, its
+    ``_tuned`` decisions, then its labelled variants (in sorted order); unknown names last."""
+    models = list(dict.fromkeys(models))
+    order = []
+    for contender in CONTENDER_NAMES:
+        order += [contender + s for s in suffixes if contender + s in models]
+        order += sorted(m for m in models if VARIANT.match(m) and base_contender(m) == contender)
+    return order + [m for m in models if m not in order]
+
+
+def skimb_models(models) -> list:
+    """The skimb_defaults-like models among ``models`` (the defaults and their variants)."""
+    return [m for m in order_models(models) if base_contender(m) == "skimb_defaults"]
 
 
 # ----------------------------------------------------------------------------- loading
@@ -242,8 +367,9 @@ def make_pytabkit_prep() -> ColumnTransformer:
 
 
 def skimb_input(args):
-    """What skimb_defaults/skimb_tuned are fitted on: the encoded table (today), or with
-    ``--skimb-raw`` the raw DataFrame (text as ``category``, NaN as NaN)."""
+    """What skimb_defaults/skimb_tuned are fitted on: the encoded table, or with
+    ``--skimb-raw`` the raw DataFrame (text as ``category``, NaN as NaN), which skimb's
+    built-in networks take since #20."""
     return "passthrough" if getattr(args, "skimb_raw", False) else make_encoder()
 
 
@@ -293,16 +419,16 @@ def fit_plain_skorch(X_train, y_train, X_test, n_classes, args, seed):
 
 
 def fit_skimb_defaults(X_train, y_train, X_test, args, seed):
-    """skimb as a new user runs it: every parameter at its default but the seed."""
-    from skimb import ImbalancedTorchClassifier
-    clf = make_pipeline(skimb_input(args), ImbalancedTorchClassifier(random_state=seed))
+    """skimb as a new user runs it: every parameter at its default but the seed (and those
+    of ``--skimb-set``)."""
+    clf = make_pipeline(skimb_input(args), make_skimb(args, seed))
     clf.fit(X_train, y_train)
     return clf.predict(X_test), None, 1
 
 
 def fit_skimb_tuned(name, X_train, y_train, X_test, args, seed):
-    """skimb's defaults with the strategy chosen by an inner search."""
-    from skimb import ImbalancedTorchClassifier
+    """skimb's defaults (and ``--skimb-set``) with the strategy chosen by an inner search (the
+    grid's settings win over ``--skimb-set`` where both name a parameter)."""
     from skimb.grid import default_strategy_grid, prefer_baseline
     # The (unsupervised) encoder is fitted on all the outer training rows, so the search's
     # parameter names stay those of the classifier; on the numeric tables it changes nothing.
@@ -310,7 +436,7 @@ def fit_skimb_tuned(name, X_train, y_train, X_test, args, seed):
     if not isinstance(encoder, str):
         encoder = encoder.fit(X_train)
         X_train, X_test = encoder.transform(X_train), encoder.transform(X_test)
-    clf = ImbalancedTorchClassifier(random_state=seed)
+    clf = make_skimb(args, seed)
     # LDAM-DRW re-weights from 2/3 of each fit's epoch budget (loss__drw_epoch=2/3). It was
     # epoch 40 (default_strategy_grid(clf.max_epochs) with max_epochs="auto" placed it at 2/3
     # of the fewest "auto" epochs, 60), which was 2/3 of the budget on tables of 21,334 rows or
@@ -437,9 +563,14 @@ def run(args):
                 if label not in runs:
                     print(f"skip {label}: not installed", file=sys.stderr)
                     continue
-                base = {"dataset": name, "seed": seed, "model": label, "command": command,
+                model = skimb_model_name(label, getattr(args, "skimb_label", None))
+                base = {"dataset": name, "seed": seed, "model": model, "command": command,
                         "host": host, "threads": threads, "dropped": note, "skimb": skimb_from,
-                        "n_train": len(y_train), "n_test": len(y_test)}
+                        "n_train": len(y_train), "n_test": len(y_test),
+                        "skimb_input": None, "skimb_params": None}
+                if label in VARIANT_PREFIX:
+                    base["skimb_input"] = "raw" if getattr(args, "skimb_raw", False) else "encoded"
+                    base["skimb_params"] = repr(getattr(args, "skimb_params", None) or {})
                 start = time.perf_counter()
                 try:
                     y_pred, chosen, fits = runs[label]()
@@ -451,7 +582,7 @@ def run(args):
                     traceback.print_exc()
                     rows.append({**base, "macro_f1": np.nan, "seconds": seconds, "fits": 0,
                                  "chosen": None, "error": message})
-                    print(f"{name:13s} seed={seed} {label:24s} FAILED ({seconds:.0f}s): {message}",
+                    print(f"{name:13s} seed={seed} {model:24s} FAILED ({seconds:.0f}s): {message}",
                           flush=True)
                 else:
                     seconds = time.perf_counter() - start
@@ -460,10 +591,10 @@ def run(args):
                     predictions = y_pred if isinstance(y_pred, dict) else {"": y_pred}
                     for suffix, pred in predictions.items():
                         score = f1_score(y_test, pred, average="macro")
-                        rows.append({**base, "model": label + suffix, "macro_f1": score,
+                        rows.append({**base, "model": model + suffix, "macro_f1": score,
                                      "seconds": seconds, "fits": fits, "chosen": chosen,
                                      "error": None})
-                        print(f"{name:13s} seed={seed} {label + suffix:24s} macro-F1={score:.3f} "
+                        print(f"{name:13s} seed={seed} {model + suffix:24s} macro-F1={score:.3f} "
                               f"({seconds:.0f}s){'  ' + chosen if chosen else ''}", flush=True)
                 if args.rows_out:
                     pd.DataFrame(rows).to_csv(args.rows_out, index=False)
@@ -476,11 +607,12 @@ def merge_rows(paths) -> pd.DataFrame:
     frames = [pd.read_csv(path) for path in paths]
     results = pd.concat(frames, ignore_index=True)
     for column, fill in (("fits", np.nan), ("error", None), ("dropped", None), ("command", None),
-                         ("host", None), ("threads", np.nan), ("chosen", None)):
+                         ("host", None), ("threads", np.nan), ("chosen", None),
+                         ("skimb_input", None), ("skimb_params", None)):
         if column not in results:
             results[column] = fill
     if "fits" in results:  # rows saved before the column: sklearn rows were 6 fits, others 1
-        sklearn = results["model"].str.replace("_tuned", "", regex=False).isin(SKLEARN_CONTENDERS)
+        sklearn = results["model"].map(base_contender).isin(SKLEARN_CONTENDERS)
         results["fits"] = results["fits"].fillna(pd.Series(np.where(sklearn, 6, 1),
                                                            index=results.index))
     # A successful row beats a failed one; among rows alike, the later file's wins.
@@ -496,8 +628,7 @@ def report(results: pd.DataFrame, chosen: dict, args) -> str:
     from skimb.grid import default_strategy_grid
     results = results[results["macro_f1"].notna()]
     table = results.pivot_table(index="dataset", columns="model", values="macro_f1", aggfunc="mean")
-    order = [c + suffix for c in CONTENDER_NAMES for suffix in ("", "_tuned")
-             if c + suffix in table.columns]
+    order = order_models(table.columns)
     table = table.loc[[d for d in DATASETS if d in table.index], order]
     ours = "skimb_tuned" if "skimb_tuned" in table else "skimb_defaults"
     if "skimb_defaults" in table and "plain_skorch" in table:
@@ -537,12 +668,116 @@ def _markdown(frame: pd.DataFrame, floatfmt: str = ".3f", **kwargs) -> str:
 
 
 def _ordered_models(models) -> list:
-    return [c + suffix for c in CONTENDER_NAMES for suffix in ("", "_tuned")
-            if c + suffix in set(models)]
+    return order_models(models)
 
 
 def _group(name: str) -> str:
     return "breadth" if name in BREADTH else "classic"
+
+
+def skimb_setup(results: pd.DataFrame, model: str, args=None) -> tuple[bool, dict]:
+    """``(raw, overrides)`` of a skimb model's rows: whether it was given the raw DataFrame
+    and its ``--skimb-set`` parameters, as its rows recorded them (rows saved before those
+    columns: skimb_defaults on the encoded table, or what ``args`` says)."""
+    part = results[results["model"] == model]
+    recorded_input = part["skimb_input"].dropna() if "skimb_input" in part else ()
+    recorded_params = part["skimb_params"].dropna() if "skimb_params" in part else ()
+    if len(recorded_input):
+        raw = recorded_input.iloc[0] == "raw"
+    else:
+        raw = bool(getattr(args, "skimb_raw", False)) and not getattr(args, "from_rows", None)
+    params = {}
+    if len(recorded_params):
+        try:
+            params = ast.literal_eval(recorded_params.iloc[0])
+        except (ValueError, SyntaxError):
+            params = {"?": recorded_params.iloc[0]}
+    return raw, params
+
+
+def parse_pair(text: str) -> tuple[str, str]:
+    """``"A:B"`` of ``--versus``: model A against model B (row names, e.g.
+    ``skimb[raw_e60]:plain_skorch``). An argparse ``type``."""
+    ours, sep, theirs = text.partition(":")
+    if not sep or not ours.strip() or not theirs.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not A:B (two model names)")
+    return ours.strip(), theirs.strip()
+
+
+def compare_report(results: pd.DataFrame, pairs, tie: float = TIE) -> str:
+    """Markdown for ``--report compare``: (1) per table the mean ± std over seeds of every
+    model in ``results`` (those named in ``pairs`` first); (2) for each ``(A, B)`` of
+    ``pairs``, per table A − B (the difference of the means over the seeds both ran, and the
+    std over seeds of the per-seed differences), the mean over the tables, and on how many
+    tables A is at least level with B (A − B >= -tie); (3) seconds per fit, per table."""
+    means, stats = score_table(results)
+    named = list(dict.fromkeys(m for pair in pairs for m in pair))
+    missing = [m for m in named if m not in means.columns]
+    if missing:
+        raise ValueError(f"--versus names model(s) not in the rows: {', '.join(missing)} "
+                         f"(the rows have: {', '.join(order_models(means.columns))})")
+    models = named + [m for m in order_models(means.columns) if m not in named]
+    tables = [d for d in DATASETS if d in means.index]
+
+    def cell(d, m):
+        if (d, m) not in stats.index:
+            return "—"
+        mean, std, count = stats.loc[(d, m)]
+        return f"{mean:.3f}" + (f" ± {std:.3f}" if count > 1 else "") + f" [{int(count)}]"
+
+    scores = pd.DataFrame({m: [cell(d, m) for d in tables] for m in models}, index=tables)
+    scores.loc["**mean over tables**"] = [
+        f"{means[m].dropna().mean():.3f} ({means[m].notna().sum()})" for m in models]
+    diffs, level_lines = {}, []
+    for ours, theirs in pairs:
+        versus = skimb_vs_lightgbm(results, ours=ours, theirs=theirs, tie=tie)
+        column = []
+        for d in tables:
+            if d not in versus.index:
+                column.append("—")
+                continue
+            spread = versus.loc[d, "diff_std"]
+            column.append(f"{versus.loc[d, 'diff']:+.3f}"
+                          + (f" ± {spread:.3f}" if pd.notna(spread) else "")
+                          + ("" if versus.loc[d, "diff"] >= -tie else " (short)"))
+        level = versus["diff"] >= -tie
+        column.append(f"{versus['diff'].mean():+.3f} ({len(versus)})" if len(versus) else "—")
+        column.append(f"{int(level.sum())} of {len(versus)}" if len(versus) else "—")
+        diffs[f"{ours} − {theirs}"] = column
+        if len(versus):
+            short = versus.loc[~level, "diff"]
+            level_lines.append(
+                f"- **{ours} against {theirs}:** at least level (difference >= -{tie}) on "
+                f"{int(level.sum())} of {len(versus)} tables; mean difference "
+                f"{versus['diff'].mean():+.4f}; per table "
+                + ", ".join(f"{d} {v:+.4f}" for d, v in versus["diff"].items())
+                + ("; short on " + ", ".join(short.index) if len(short) else "") + ".")
+    diffs = pd.DataFrame(diffs, index=tables + ["**mean over tables**",
+                                                f"at least level (>= -{tie})"])
+    out = ["Test macro-F1, mean ± std over seeds (`[n]`: seeds); mean row: the mean of the "
+           "per-table means (tables in brackets).", "",
+           _markdown(scores, disable_numparse=True), "",
+           "A − B per table: the difference of the means over the seeds both ran ± the std "
+           f"over seeds of the per-seed differences; `(short)`: below -{tie}.", "",
+           _markdown(diffs, disable_numparse=True), "", *level_lines, ""]
+    costs = cost_per_fit(results)
+    if len(costs):
+        per_fit = results[results["macro_f1"].notna() & (results["fits"] > 0)].copy()
+        per_fit["contender"] = per_fit["model"].map(fit_name)
+        per_fit = per_fit.drop_duplicates(subset=["dataset", "seed", "contender"])
+        per_fit["s"] = per_fit["seconds"] / per_fit["fits"]
+        grid = per_fit.pivot_table(index="dataset", columns="contender", values="s",
+                                   aggfunc="mean")
+        grid = grid.loc[[d for d in DATASETS if d in grid.index],
+                        [m for m in models if m in grid.columns]]
+        grid.loc["**mean**"] = costs["s per fit (all)"].reindex(grid.columns)
+        if "n_train" in per_fit:
+            rows_train = per_fit.groupby("dataset")["n_train"].max()
+            grid.insert(0, "train rows", [f"{int(rows_train[d]):,}" if d in rows_train else ""
+                                          for d in grid.index])
+        out += ["Seconds per fit (wall, predicting the test rows included), per table:", "",
+                _markdown(grid, floatfmt=".1f"), ""]
+    return "\n".join(out)
 
 
 def score_table(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -554,14 +789,19 @@ def score_table(results: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def skimb_vs_lightgbm(results: pd.DataFrame, ours="skimb_defaults", theirs="lightgbm_balanced",
                       tie: float = TIE) -> pd.DataFrame:
-    """Per table: both means over the seeds both ran, the difference and win/tie/loss."""
+    """Per table: both means over the seeds both ran, the difference of the means (``diff``),
+    the std over seeds of the per-seed differences (``diff_std``) and win/tie/loss for
+    ``ours``. Any two models: a skimb variant (``skimb[NAME]``) against LightGBM, or against
+    another model (``--report compare``)."""
     ok = results[results["macro_f1"].notna() & results["model"].isin([ours, theirs])]
     wide = ok.pivot_table(index=["dataset", "seed"], columns="model", values="macro_f1")
-    if ours not in wide or theirs not in wide:
-        return pd.DataFrame(columns=["ours", "theirs", "diff", "verdict", "seeds"])
+    if ours == theirs or ours not in wide or theirs not in wide:
+        return pd.DataFrame(columns=["ours", "theirs", "diff", "diff_std", "verdict", "seeds"])
     wide = wide.dropna(subset=[ours, theirs])
+    wide = wide.assign(_diff=wide[ours] - wide[theirs])
     per_table = wide.groupby(level="dataset").agg(ours=(ours, "mean"), theirs=(theirs, "mean"),
-                                                  seeds=(ours, "count"))
+                                                  seeds=(ours, "count"),
+                                                  diff_std=("_diff", "std"))
     per_table["diff"] = per_table["ours"] - per_table["theirs"]
     per_table["verdict"] = np.select([per_table["diff"] > tie, per_table["diff"] < -tie],
                                      ["win", "loss"], "tie")
@@ -571,7 +811,7 @@ def skimb_vs_lightgbm(results: pd.DataFrame, ours="skimb_defaults", theirs="ligh
 def cost_per_fit(results: pd.DataFrame) -> pd.DataFrame:
     """Mean wall seconds per model fit, per contender (a ``_tuned`` row shares its fit)."""
     done = results[results["macro_f1"].notna() & (results["fits"] > 0)].copy()
-    done["contender"] = done["model"].str.replace(r"_tuned$", "", regex=True)
+    done["contender"] = done["model"].map(fit_name)
     done = done.drop_duplicates(subset=["dataset", "seed", "contender"])
     done["per_fit"] = done["seconds"] / done["fits"]
     done["group"] = done["dataset"].map(_group)
@@ -587,7 +827,7 @@ def cost_per_fit(results: pd.DataFrame) -> pd.DataFrame:
         row["total s"] = part["seconds"].sum()
         rows[contender] = row
     frame = pd.DataFrame.from_dict(rows, orient="index")
-    return frame.loc[[c for c in CONTENDER_NAMES if c in frame.index]]
+    return frame.loc[order_models(frame.index, suffixes=("",))]
 
 
 def coverage(results: pd.DataFrame, wanted=None) -> list[str]:
@@ -595,8 +835,9 @@ def coverage(results: pd.DataFrame, wanted=None) -> list[str]:
     tables = [d for d in DATASETS if d in set(results["dataset"])]
     seeds = sorted(results["seed"].unique())
     lines = []
-    base = results.assign(contender=results["model"].str.replace(r"_tuned$", "", regex=True))
-    for contender in CONTENDER_NAMES:
+    base = results.assign(contender=results["model"].map(fit_name))
+    for contender in order_models(list(CONTENDER_NAMES) + list(base["contender"]),
+                                  suffixes=("",)):
         part = base[base["contender"] == contender]
         if part.empty:
             if wanted and contender in wanted:
@@ -642,14 +883,23 @@ def breadth_report(results: pd.DataFrame, args, notes: str = "") -> str:
         text = f"{mean:.3f}" + (f" ± {std:.3f}" if count > 1 else "")
         return text + (f" [{int(count)}]" if count < n_seeds else "")
 
-    versus = skimb_vs_lightgbm(results)
+    # Each skimb model (skimb_defaults, skimb[NAME] variants) against LightGBM; one pair of
+    # columns each, named after the model when there is more than skimb_defaults.
+    versus_all = {m: skimb_vs_lightgbm(results, ours=m) for m in skimb_models(models)}
+    versus_all = {m: v for m, v in versus_all.items() if len(v)}
+    if list(versus_all) in ([], ["skimb_defaults"]):
+        columns = {m: ("skimb − lgbm", "vs lgbm") for m in versus_all}
+    else:
+        columns = {m: (f"{m} − lgbm", f"{m} vs lgbm") for m in versus_all}
     body = pd.DataFrame({m: [cell(d, m) for d in tables] for m in models}, index=tables)
     body.insert(0, "set", [_group(d) for d in tables])
-    if len(versus):
-        body["skimb − lgbm"] = [f"{versus.loc[d, 'diff']:+.3f}" if d in versus.index else "—"
-                                for d in tables]
-        body["vs lgbm"] = [versus.loc[d, "verdict"] if d in versus.index else "—" for d in tables]
-    base_models = [m for m in models if not m.endswith("_tuned")]
+    for m, versus in versus_all.items():
+        diff_col, verdict_col = columns[m]
+        body[diff_col] = [f"{versus.loc[d, 'diff']:+.3f}" if d in versus.index else "—"
+                          for d in tables]
+        body[verdict_col] = [versus.loc[d, "verdict"] if d in versus.index else "—"
+                             for d in tables]
+    base_models = [m for m in models if fit_name(m) == m]
     common = [d for d in tables if all(pd.notna(means.loc[d].get(m)) for m in base_models)]
     summary_rows = {}
     for label, subset in ((f"**mean, all tables it ran on**", tables),
@@ -662,12 +912,13 @@ def breadth_report(results: pd.DataFrame, args, notes: str = "") -> str:
         for m in models:
             values = means.loc[subset, m].dropna()
             row[m] = f"{values.mean():.3f} ({len(values)})" if len(values) else "—"
-        if len(versus):
+        for m, versus in versus_all.items():
+            diff_col, verdict_col = columns[m]
             inside = versus.loc[[d for d in subset if d in versus.index]]
-            row["skimb − lgbm"] = f"{inside['diff'].mean():+.3f}" if len(inside) else "—"
+            row[diff_col] = f"{inside['diff'].mean():+.3f}" if len(inside) else "—"
             counts = inside["verdict"].value_counts()
-            row["vs lgbm"] = (f"{counts.get('win', 0)}W {counts.get('tie', 0)}T "
-                              f"{counts.get('loss', 0)}L" if len(inside) else "—")
+            row[verdict_col] = (f"{counts.get('win', 0)}W {counts.get('tie', 0)}T "
+                                f"{counts.get('loss', 0)}L" if len(inside) else "—")
         summary_rows[label] = row
     body = pd.concat([body, pd.DataFrame.from_dict(summary_rows, orient="index")])
 
@@ -677,7 +928,20 @@ def breadth_report(results: pd.DataFrame, args, notes: str = "") -> str:
     dropped = (results[results["dataset"].isin(BREADTH)].groupby("dataset")["dropped"].first()
                if "dropped" in results else pd.Series(dtype=object))
     skimb_from = sorted(results["skimb"].dropna().unique()) if "skimb" in results else []
-    wanted = args.contenders or DEFAULT_CONTENDERS
+    # --from-rows: only the contenders named in --contenders are missed when absent
+    wanted = args.contenders if getattr(args, "from_rows", None) else (
+        args.contenders or DEFAULT_CONTENDERS)
+    encoded = ("behind `make_encoder()`, the table plain skorch sees: a `ColumnTransformer` "
+               "fitted on the training rows, one-hot text columns (`handle_unknown=\"ignore\"`) "
+               "and median-imputed numeric columns with missing indicators")
+    skimb_lines = []
+    for m in skimb_models(models):
+        raw, params = skimb_setup(results, m, args)
+        settings = "".join(f", {k}={v!r}" for k, v in params.items())
+        skimb_lines.append(
+            f"- `{m}`: `ImbalancedTorchClassifier(random_state=seed{settings})` "
+            + ("on the raw DataFrame (`--skimb-raw`: text as `category`, NaN as NaN)" if raw
+               else encoded) + ";")
     out = ["# Breadth benchmark: the defaults on 18 tables", ""]
     out += [
         "Issue #21 asks whether skimb's defaults hold beyond the 11 numeric tables they were "
@@ -686,13 +950,8 @@ def breadth_report(results: pd.DataFrame, args, notes: str = "") -> str:
         f"stratified 70/30 (rwis_iowa: time-ordered), seeds {', '.join(map(str, sorted(ok['seed'].unique())))}, "
         f"at most {args.max_train_rows:,} training rows, test **macro-F1**.",
         "",
-        "- `skimb_defaults`: `ImbalancedTorchClassifier(random_state=seed)` "
-        + ("on the raw DataFrame (`--skimb-raw`)" if getattr(args, "skimb_raw", False) else
-           "behind `make_encoder()`: skimb does not take text or NaN yet, so it sees what plain "
-           "skorch sees — a `ColumnTransformer` fitted on the training rows, one-hot text columns "
-           "(`handle_unknown=\"ignore\"`) and median-imputed numeric columns with missing "
-           "indicators")
-        + f"; `plain_skorch`: the same encoding, StandardScaler, MLP {HIDDEN_UNITS}, Adam "
+        *skimb_lines,
+        f"- `plain_skorch`: `make_encoder()`'s table, StandardScaler, MLP {HIDDEN_UNITS}, Adam "
         f"lr={args.lr}, {args.max_epochs} epochs;",
         "- `histgb_balanced` (`categorical_features=\"from_dtype\"`) and `lightgbm_balanced`: "
         "`class_weight=\"balanced\"`, text columns as pandas `category` columns (levels from the "
@@ -718,15 +977,18 @@ def breadth_report(results: pd.DataFrame, args, notes: str = "") -> str:
     out += [f"- {line}" for line in dropped.dropna()] + [""]
     out += ["**What ran and what did not:**", ""]
     out += [f"- {line}" for line in coverage(results, wanted)] + [""]
+    versus_text = (" `skimb − lgbm`: skimb_defaults − lightgbm_balanced over the seeds both "
+                   "ran; `vs lgbm`: win / tie / loss for skimb" if list(columns) == ["skimb_defaults"]
+                   else " `M − lgbm`: skimb model M − lightgbm_balanced over the seeds both ran; "
+                   "`M vs lgbm`: win / tie / loss for M" if columns else "")
     out += ["## Test macro-F1", "",
-            f"Mean ± std over seeds; `[n]`: only n of {n_seeds} seeds ran. `skimb − lgbm`: "
-            "skimb_defaults − lightgbm_balanced over the seeds both ran; `vs lgbm`: win / tie / "
-            f"loss for skimb, tie = within {TIE}. Summary rows: the mean of the per-table means "
-            "(how many tables in brackets).", ""]
+            f"Mean ± std over seeds; `[n]`: only n of {n_seeds} seeds ran.{versus_text}"
+            + (f", tie = within {TIE}." if columns else "")
+            + " Summary rows: the mean of the per-table means (how many tables in brackets).", ""]
     out += [_markdown(body, disable_numparse=True), ""]
-    if len(versus):
+    for m, versus in versus_all.items():
         counts = versus["verdict"].value_counts()
-        out += [f"**skimb_defaults against lightgbm_balanced:** {counts.get('win', 0)} wins, "
+        out += [f"**{m} against lightgbm_balanced:** {counts.get('win', 0)} wins, "
                 f"{counts.get('tie', 0)} ties, {counts.get('loss', 0)} losses over "
                 f"{len(versus)} tables (tie = within {TIE}); mean difference "
                 f"{versus['diff'].mean():+.3f}. Largest gaps: "
@@ -742,12 +1004,12 @@ def breadth_report(results: pd.DataFrame, args, notes: str = "") -> str:
                 "read them to ±20%.", ""]
         out += [_markdown(costs.rename_axis("contender"), floatfmt=".1f"), ""]
         per_fit = results[results["macro_f1"].notna() & (results["fits"] > 0)].copy()
-        per_fit["contender"] = per_fit["model"].str.replace(r"_tuned$", "", regex=True)
+        per_fit["contender"] = per_fit["model"].map(fit_name)
         per_fit = per_fit.drop_duplicates(subset=["dataset", "seed", "contender"])
         per_fit["s"] = per_fit["seconds"] / per_fit["fits"]
         grid = per_fit.pivot_table(index="dataset", columns="contender", values="s", aggfunc="mean")
         grid = grid.loc[[d for d in DATASETS if d in grid.index],
-                        [c for c in CONTENDER_NAMES if c in grid.columns]]
+                        order_models(grid.columns, suffixes=("",))]
         rows_train = per_fit.groupby("dataset")["n_train"].max() if "n_train" in per_fit else None
         if rows_train is not None:
             grid.insert(0, "train rows", rows_train.reindex(grid.index).astype("Int64"))
@@ -801,11 +1063,24 @@ def main(argv=None):
                              "(6 fits each); --no-tuned-decisions: one plain fit")
     parser.add_argument("--skimb-raw", action="store_true",
                         help="give skimb the raw DataFrame (text as category, NaN) instead of "
-                             "make_encoder()'s table; fails until skimb takes text and NaN")
+                             "make_encoder()'s table (rows labelled 'raw' unless --skimb-label)")
+    parser.add_argument("--skimb-set", action="append", type=parse_skimb_set, default=[],
+                        metavar="KEY=VALUE",
+                        help="set an ImbalancedTorchClassifier parameter of skimb_defaults and "
+                             "skimb_tuned (repeatable; VALUE read by ast.literal_eval, else a "
+                             "string): --skimb-set max_epochs=60 --skimb-set module=tabm; "
+                             "needs --skimb-label")
+    parser.add_argument("--skimb-label", metavar="NAME",
+                        help="save the skimb rows as skimb[NAME] and skimb_tuned[NAME] "
+                             "(letters, digits, _ . + -), to report next to skimb_defaults")
     parser.add_argument("--fail-fast", action="store_true",
                         help="raise on a failed fit (default: record it and go on)")
-    parser.add_argument("--report", choices=["breadth", "quality"], default="breadth",
-                        help="layout of --out: breadth.md (default) or quality.md's table")
+    parser.add_argument("--report", choices=["breadth", "quality", "compare"], default="breadth",
+                        help="layout of --out: breadth.md (default), quality.md's table, or "
+                             "compare (the --versus pairs' per-table differences)")
+    parser.add_argument("--versus", nargs="+", type=parse_pair, default=[], metavar="A:B",
+                        help="--report compare: model A against model B (row names), e.g. "
+                             "'skimb[raw_e60]:plain_skorch'")
     parser.add_argument("--notes", help="a markdown file appended to the breadth report")
     parser.add_argument("--out", help="write the markdown report here")
     parser.add_argument("--rows-out", help="also save every (dataset, seed, model) score as CSV")
@@ -816,6 +1091,27 @@ def main(argv=None):
                         help="smoke run: one seed, 3 epochs, 2000 training rows")
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args.skimb_params = skimb_overrides(args.skimb_set)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.skimb_label is not None and not LABEL.fullmatch(args.skimb_label):
+        parser.error(f"--skimb-label {args.skimb_label!r}: use letters, digits and _ . + - only")
+    if args.skimb_params and not args.skimb_label:
+        parser.error("--skimb-set needs --skimb-label NAME: its rows are saved as skimb[NAME], "
+                     "not as skimb_defaults")
+    if args.skimb_raw and not args.skimb_label:
+        args.skimb_label = "raw"
+    if args.from_rows and (args.skimb_params or args.skimb_raw or args.skimb_label):
+        parser.error("--skimb-set, --skimb-label and --skimb-raw apply to a run, not to "
+                     "--from-rows (the rows say how each skimb model ran)")
+    if args.report == "compare" and not args.versus:
+        parser.error("--report compare needs --versus A:B [A:B ...]")
+    if args.skimb_params and not args.from_rows:
+        try:
+            check_skimb_overrides(args.skimb_params)
+        except ValueError as error:
+            parser.error(str(error))
     if args.quick:
         args.seeds, args.max_epochs, args.max_train_rows, args.inner_folds = 1, 3, 2000, 3
     if args.threads:
@@ -836,6 +1132,11 @@ def main(argv=None):
         return
     if args.report == "quality":
         text = "# Quality benchmark\n\n" + report(results, chosen, args)
+    elif args.report == "compare":
+        try:
+            text = compare_report(results, args.versus)
+        except ValueError as error:
+            parser.error(str(error))
     else:
         notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
         text = breadth_report(results, args, notes)
