@@ -138,6 +138,17 @@ DROPOUT = 0.1
 
 # ------------------------------------------------------------------- skimb variants
 
+def parse_auto_budget(text: str) -> tuple[int, int, int]:
+    """``"MIN:MAX:VISITS"`` -> three positive ints with MIN <= MAX (``--auto-budget``)."""
+    try:
+        low, high, visits = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give MIN:MAX:VISITS, e.g. 30:120:640000")
+    if not 1 <= low <= high or visits < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: need 1 <= MIN <= MAX and VISITS >= 1")
+    return low, high, visits
+
+
 def parse_skimb_set(text: str) -> tuple[str, object]:
     """``"KEY=VALUE"`` of ``--skimb-set`` as ``(key, value)``: the value read with
     ``ast.literal_eval`` (``60`` an int, ``0.1`` a float, ``None``, ``(64, 64)``), else kept as
@@ -570,7 +581,10 @@ def run(args):
                         "skimb_input": None, "skimb_params": None}
                 if label in VARIANT_PREFIX:
                     base["skimb_input"] = "raw" if getattr(args, "skimb_raw", False) else "encoded"
-                    base["skimb_params"] = repr(getattr(args, "skimb_params", None) or {})
+                    recorded = dict(getattr(args, "skimb_params", None) or {})
+                    if getattr(args, "auto_budget", None):
+                        recorded["recipe.auto_budget"] = args.auto_budget
+                    base["skimb_params"] = repr(recorded)
                 start = time.perf_counter()
                 try:
                     y_pred, chosen, fits = runs[label]()
@@ -1073,6 +1087,11 @@ def main(argv=None):
     parser.add_argument("--skimb-label", metavar="NAME",
                         help="save the skimb rows as skimb[NAME] and skimb_tuned[NAME] "
                              "(letters, digits, _ . + -), to report next to skimb_defaults")
+    parser.add_argument("--auto-budget", type=parse_auto_budget, metavar="MIN:MAX:VISITS",
+                        help="a study of the epoch budget: max_epochs='auto' runs between MIN "
+                             "and MAX epochs aiming at VISITS row visits, instead of "
+                             "skimb.recipe's AUTO_MIN_EPOCHS:AUTO_MAX_EPOCHS:AUTO_ROW_VISITS "
+                             "(60:240:1280000; needs --skimb-label)")
     parser.add_argument("--fail-fast", action="store_true",
                         help="raise on a failed fit (default: record it and go on)")
     parser.add_argument("--report", choices=["breadth", "quality", "compare"], default="breadth",
@@ -1100,6 +1119,12 @@ def main(argv=None):
     if args.skimb_params and not args.skimb_label:
         parser.error("--skimb-set needs --skimb-label NAME: its rows are saved as skimb[NAME], "
                      "not as skimb_defaults")
+    if args.auto_budget is not None:
+        if not args.skimb_label:
+            parser.error("--auto-budget needs --skimb-label NAME")
+        import skimb.recipe
+        (skimb.recipe.AUTO_MIN_EPOCHS, skimb.recipe.AUTO_MAX_EPOCHS,
+         skimb.recipe.AUTO_ROW_VISITS) = args.auto_budget
     if args.skimb_raw and not args.skimb_label:
         args.skimb_label = "raw"
     if args.from_rows and (args.skimb_params or args.skimb_raw or args.skimb_label):

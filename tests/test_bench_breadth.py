@@ -2,6 +2,7 @@
 variants (``--skimb-set``, ``--skimb-label``) and their reports, on tiny made-up tables (the
 real tables in ../shared/datasets are not needed)."""
 
+import argparse
 import gzip
 import importlib.util
 import io
@@ -333,3 +334,10 @@ def test_compare_report(quality, tmp_path):
     assert "short on splice, hypothyroid" in text
     with pytest.raises(SystemExit):
         quality.main(["--from-rows", str(a), "--report", "compare", "--versus", "skimb[x]:plain_skorch"])
+
+
+def test_auto_budget_is_parsed_and_refused_when_malformed(quality):
+    assert quality.parse_auto_budget("30:120:640000") == (30, 120, 640000)
+    for bad in ("30:120", "a:b:c", "120:30:5", "0:10:5"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            quality.parse_auto_budget(bad)
