@@ -27,8 +27,8 @@ def load_rwis_csv(path: str | os.PathLike, *, raw: bool = False) -> tuple[pd.Dat
     Reads the columns ``STATION_ID, OBTAINED_DATE, SURFACE_TEMP,
     SURFACE_CONDITION`` (others are ignored) from a plain or gzip CSV, with or
     without a byte-order mark, and sorts the rows by time (and by station at
-    equal times). Rows without a condition (nothing to learn from) or a
-    readable time (no place in the station's history) are dropped.
+    equal times). Rows without a condition (nothing to learn from), a station
+    or a readable time (no place in a station's history) are dropped.
 
     With ``raw=False`` (the default) every feature is a finite number, for any
     model; rows without a temperature are dropped too:

@@ -1,5 +1,10 @@
 """Small shared pieces of the estimator tests: tiny data and a fast classifier."""
 
+import importlib.util
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from torch import nn
@@ -70,3 +75,17 @@ def raw_frame(n=240, seed=0):
     X.loc[::11, "count"] = pd.NA
     y = np.where((X.station == "RTOI4") & (X.temp.fillna(0) > 0), "ice", "dry")
     return X, y
+
+
+@contextmanager
+def bench_script(name):
+    """``bench/<name>.py`` imported as a module for the length of the block (it is no package)."""
+    path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look the module up by name
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.modules.pop(spec.name, None)

@@ -4,26 +4,20 @@ real tables in ../shared/datasets are not needed)."""
 
 import argparse
 import gzip
-import importlib.util
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "quality.py"
+from helpers import bench_script
 
 
 @pytest.fixture(scope="module")
 def quality():
-    spec = importlib.util.spec_from_file_location("bench_quality_under_test", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with bench_script("quality") as module:
+        yield module
 
 
 CSV = """colour,size,weight,meta_id,target

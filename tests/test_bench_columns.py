@@ -1,8 +1,6 @@
 """bench/columns.py: the MCAR masking, the max_one_hot de-duplication, and a ``--quick`` smoke
 run (skipped without ../shared/datasets)."""
 
-import importlib.util
-import sys
 import time
 from pathlib import Path
 
@@ -10,17 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "bench" / "columns.py"
+from helpers import bench_script
 
 
 @pytest.fixture(scope="module")
 def columns():
-    spec = importlib.util.spec_from_file_location("bench_columns_under_test", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    with bench_script("columns") as module:
+        yield module
 
 
 def _frame(n=200, seed=0):
