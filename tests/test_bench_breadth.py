@@ -5,7 +5,6 @@ real tables in ../shared/datasets are not needed)."""
 import argparse
 import gzip
 import io
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
