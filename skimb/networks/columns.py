@@ -230,19 +230,27 @@ class CategoricalEncoding(nn.Module):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ValueError(f"module__{name} must be an integer >= {low}, got {value!r}.")
         n_levels = [int(n) for n in n_levels]
-        self.one_hot = [i for i, n in enumerate(n_levels) if n <= max_one_hot]
-        self.one_hot_sizes = [n_levels[i] for i in self.one_hot]
+        one_hot = [i for i, n in enumerate(n_levels) if n <= max_one_hot]
         embedded = [i for i, n in enumerate(n_levels) if n > max_one_hot]
-        self.embedded = embedded
-        self.embeddings = nn.ModuleList(nn.Embedding(n_levels[i], int(d_embedding))
-                                        for i in embedded)
-        self.width = sum(self.one_hot_sizes) + len(embedded) * int(d_embedding)
+        # one matrix per kind, each column's levels at an offset in it: one scatter for
+        # the one-hot block and one lookup for the embedded block, whatever the columns
+        for kind, columns in (("one_hot", one_hot), ("embedded", embedded)):
+            sizes = np.asarray([n_levels[i] for i in columns], dtype=np.int64)
+            self.register_buffer(f"{kind}_columns", torch.tensor(columns, dtype=torch.long))
+            self.register_buffer(f"{kind}_offsets", torch.from_numpy(
+                np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(sizes) else sizes))
+            setattr(self, f"{kind}_width", int(sizes.sum()))
+        self.embedding = (nn.Embedding(self.embedded_width, int(d_embedding)) if embedded
+                          else None)
+        self.width = self.one_hot_width + len(embedded) * int(d_embedding)
 
     def forward(self, levels: torch.Tensor) -> torch.Tensor:
-        parts = [F.one_hot(levels[:, i], n).to(torch.get_default_dtype())
-                 for i, n in zip(self.one_hot, self.one_hot_sizes)]
-        parts += [embedding(levels[:, i]) for i, embedding in zip(self.embedded,
-                                                                   self.embeddings)]
-        if not parts:
-            return levels.new_zeros((len(levels), 0), dtype=torch.get_default_dtype())
-        return torch.cat(parts, dim=1)
+        dtype = (torch.get_default_dtype() if self.embedding is None
+                 else self.embedding.weight.dtype)
+        encoded = levels.new_zeros((len(levels), self.one_hot_width), dtype=dtype)
+        if self.one_hot_width:
+            encoded.scatter_(1, levels[:, self.one_hot_columns] + self.one_hot_offsets, 1.0)
+        if self.embedding is None:
+            return encoded
+        embedded = self.embedding(levels[:, self.embedded_columns] + self.embedded_offsets)
+        return torch.cat([encoded, embedded.flatten(1)], dim=1)
