@@ -128,16 +128,17 @@ class TrainingContext:
         """Dense training rows with a positive weight, for fitting a network's front."""
         if not self.in_memory:
             return None
-        X, _, weights = self.train_columns
+        X = self.train_columns[0]
         X = X.to_scipy().toarray() if isinstance(X, SparseRows) else X.numpy()
-        return X if weights is None else X[self._kept]
+        return X if self.weighted_rows is None else X[self.weighted_rows]
 
     @property
     def front_y(self) -> np.ndarray | None:
         """Class index of every :attr:`front_X` row (rarest positive label if multi-label)."""
         if not self.in_memory:
             return None
-        return self.sampling_classes if self._kept is None else self.sampling_classes[self._kept]
+        kept = self.weighted_rows
+        return self.sampling_classes if kept is None else self.sampling_classes[kept]
 
     @property
     def sample_weight(self) -> torch.Tensor | None:
@@ -145,7 +146,9 @@ class TrainingContext:
         return weights_of(self.train)
 
     @cached_property
-    def _kept(self):
+    def weighted_rows(self) -> np.ndarray | None:
+        """Which training rows have a positive weight (None without weights): the rows
+        a zero weight leaves out of every statistic fitted on the training portion."""
         weights = self.sample_weight
         return None if weights is None else (weights > 0).numpy()
 

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 CPU = torch.device("cpu")
 
 
-def context(y, X=None, classes=None):
+def context(y, X=None, classes=None, weights=None):
     """The parts of a TrainingContext an augmentation's ``fit`` reads."""
     y = np.asarray(y)
     multilabel = y.ndim == 2
@@ -47,11 +47,12 @@ def context(y, X=None, classes=None):
     return SimpleNamespace(
         classes=np.arange(n_classes) if classes is None else np.asarray(classes),
         multilabel=multilabel, sampling_classes=sampling, class_counts=counts,
-        train_columns=(X, torch.as_tensor(y), None))
+        train_columns=(X, torch.as_tensor(y), None if weights is None else torch.as_tensor(weights)),
+        weighted_rows=None if weights is None else np.asarray(weights) > 0)
 
 
-def fitted(aug, y, X=None, classes=None, seed=1, discrete_columns=()):
-    aug.fit(context(y, X, classes), CPU, discrete_columns=discrete_columns)
+def fitted(aug, y, X=None, classes=None, seed=1, discrete_columns=(), weights=None):
+    aug.fit(context(y, X, classes, weights), CPU, discrete_columns=discrete_columns)
     aug.start_epoch(seed)
     return aug
 
@@ -658,3 +659,58 @@ def test_release_drops_the_generators_and_smote_tables():
     assert not {"generator_", "rng_", "pool_", "pool_index_", "neighbours_",
                 "n_neighbours_"} & set(vars(aug))
     assert aug.class_rates_.tolist() == pytest.approx([0.0, 2 / 3])
+
+
+# -- rows of weight 0 count for nothing ------------------------------------------------------
+
+
+def test_rows_of_weight_zero_are_left_out_of_the_class_counts_and_rates():
+    y = np.r_[np.zeros(60), np.ones(60)].astype(np.int64)
+    weights = np.r_[np.ones(60), np.ones(20), np.zeros(40)]
+    aug = fitted(MixUp(rate="rarity"), y, weights=weights)
+    assert aug.class_counts_.tolist() == [60, 20]
+    assert aug.class_rates_.tolist() == pytest.approx([0.0, 1 - 20 / 60])
+
+
+def test_mixup_never_mixes_a_row_of_weight_zero_or_with_one():
+    n = 64
+    y = torch.arange(n)
+    weights = torch.ones(n)
+    weights[::4] = 0.0
+    X = torch.randn(n, 3)
+    aug = fitted(MixUp(alpha=1.0), np.arange(n), weights=weights.numpy())
+    out, target, w = aug(X.clone(), y, weights)
+    partner = target.y_b
+    untouched = (weights == 0) | (weights[partner] == 0)
+    assert untouched.any() and (~untouched).any()
+    assert torch.all(target.lam[untouched] == 1.0)
+    torch.testing.assert_close(out[untouched], X[untouched], rtol=0, atol=0)
+    torch.testing.assert_close(w[untouched], weights[untouched], rtol=0, atol=0)
+    assert torch.all(w[weights == 0] == 0)
+    assert (target.lam[~untouched] < 1).all()
+
+
+def test_smote_neither_moves_nor_moves_towards_rows_of_weight_zero():
+    rng = np.random.default_rng(0)
+    weighted = rng.normal(size=(3, 2))        # the class's three rows that train
+    far = 1e4 + rng.normal(size=(6, 2))       # six of weight 0, far away
+    X = torch.from_numpy(np.r_[weighted, far]).float()
+    y = np.zeros(9, dtype=np.int64)
+    weights = np.r_[np.ones(3), np.zeros(6)]
+    aug = fitted(SmoteOnTheFly(k_neighbors=5, rate=1.0), y, X=X, weights=weights)
+    rows = torch.arange(9)
+    for epoch in range(20):
+        aug.start_epoch(epoch)
+        moved, _, _ = aug(X.clone(), torch.zeros(9, dtype=torch.long), torch.from_numpy(weights),
+                          rows=rows)
+        assert moved[:3].abs().max() < 10              # towards the other two weighted rows only
+        torch.testing.assert_close(moved[3:], X[3:], rtol=0, atol=0)  # not moved
+
+
+def test_noise_spread_is_that_of_the_rows_that_train():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(0, 1, (2000, 1)), rng.normal(0, 1000, (2000, 1))].astype(np.float32)
+    weights = np.r_[np.ones(2000), np.zeros(2000)]
+    aug = fitted(GaussianNoise(scale=1.0), np.zeros(4000, dtype=np.int64),
+                 X=torch.from_numpy(X), weights=weights)
+    assert aug.spread_.item() == pytest.approx(_spread(X[:2000, 0].astype(np.float64)), rel=1e-5)

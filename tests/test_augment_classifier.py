@@ -231,6 +231,28 @@ def test_mixup_with_sample_weight_mixes_the_weights(table, mixed_calls):
     assert np.mean((seen > 0.51) & (seen < 1.99)) > 0.3
 
 
+@pytest.mark.parametrize("params", [
+    dict(augment="mixup", augment__alpha=1.0),
+    dict(augment="mixup", augment__partner="balanced"),
+    dict(augment="smote", sampler="over"),
+])
+def test_rows_of_weight_zero_lend_nothing_to_the_training_batches(table, params):
+    """Rows of weight 0 marked by a far value: every other row the network trains on is a
+    genuine row or made of genuine rows only, never part of a marked one."""
+    X, y = table
+    X, w = X.copy(), np.ones(len(y), dtype=np.float32)
+    rare = np.flatnonzero(y == np.bincount(y).argmin())
+    marked = np.r_[rare[3:], np.flatnonzero(y == 0)[:30]]  # the rare class keeps 3 rows
+    X[marked], w[marked] = 1e4, 0.0
+    clf = clf_(callbacks=[("batches", Batches())], max_epochs=2, **NO_SPLIT, **params)
+    clf.fit(X, y, sample_weight=w)
+    seen = torch.cat([batch[0] for batch in batches(clf).train]).abs()
+    far = seen.min(dim=1).values > 1e3
+    assert far.any() and (~far).any()
+    assert seen[~far].max() < 100
+    assert seen[far].min() == 1e4  # and the marked rows themselves are not changed
+
+
 def test_mixup_with_a_multilabel_target(table, mixed_calls):
     X, y = table
     Y = np.c_[y == 1, y == 2, X[:, 0] > 0].astype(int)

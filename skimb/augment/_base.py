@@ -26,7 +26,10 @@ class Augmentation(BaseEstimator):
     ``partial_fit`` call on the training portion (:meth:`fit`), reseeded at
     every epoch (:meth:`start_epoch`), and then called on every training
     batch, on the training device, after the sampler has drawn the rows
-    (:meth:`__call__`). It never sees validation rows or rows being predicted.
+    (:meth:`__call__`). It never sees validation rows or rows being predicted,
+    and a training row of ``sample_weight`` 0 counts for nothing: it is left
+    out of the class counts and of every statistic, and lends nothing to
+    another row (it is nobody's mixing partner or SMOTE neighbour).
 
     Which rows are augmented depends on their class: row ``i`` of class ``c``
     is augmented with probability ``r_c``, where ``r_c = rate`` for the
@@ -117,8 +120,10 @@ class Augmentation(BaseEstimator):
         self.device_ = torch.device(device)
         self.multilabel_ = bool(context.multilabel)
         n_classes = len(context.classes)
-        sampling = torch.from_numpy(np.asarray(context.sampling_classes))
-        counts = torch.bincount(sampling, minlength=n_classes + self.multilabel_)
+        sampling = np.asarray(context.sampling_classes)
+        if context.weighted_rows is not None:  # a row of weight 0 is no training row
+            sampling = sampling[context.weighted_rows]
+        counts = torch.bincount(torch.from_numpy(sampling), minlength=n_classes + self.multilabel_)
         self.class_counts_ = counts.to(self.device_)
         self.class_rates_ = self.rates_for_counts(counts, context.classes).to(self.device_)
         #: Every row of every class present is augmented: no draw per row needed.

@@ -81,7 +81,7 @@ class CutMix(MixingAugmentation):
 
     def augment(self, X, y, sample_weight, chosen, rows):
         height, width = X.shape[-2:]
-        partner, lam = self.partners_and_shares(y, chosen)
+        partner, lam = self.partners_and_shares(y, chosen, sample_weight)
         box = cut_boxes(lam, height, width, self.generator_)
         box = box.reshape((len(y),) + (1,) * (X.ndim - 3) + (height, width))
         X = torch.where(box, X[partner], X)

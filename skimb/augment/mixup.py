@@ -60,10 +60,15 @@ class MixingAugmentation(Augmentation):
         super()._check_params()
         check_mixing_params(type(self).__name__, self.alpha, self.partner)
 
-    def partners_and_shares(self, y, chosen):
-        """``(partner, lam)`` of every row of the batch."""
+    def partners_and_shares(self, y, chosen, sample_weight=None):
+        """``(partner, lam)`` of every row of the batch; ``lam`` is 1 (the row is not
+        mixed) where the row or its partner has a weight of 0."""
         partner = self.partners(y, balanced=self.partner == "balanced")
         lam = self.beta(self.alpha, len(y))
+        if sample_weight is not None:
+            weighted = sample_weight > 0
+            chosen = weighted & weighted[partner] if chosen is None else (
+                chosen & weighted & weighted[partner])
         return partner, lam if chosen is None else torch.where(chosen, lam, 1.0)
 
 
@@ -112,7 +117,7 @@ class MixUp(MixingAugmentation):
     name = "mixup"
 
     def augment(self, X, y, sample_weight, chosen, rows):
-        partner, lam = self.partners_and_shares(y, chosen)
+        partner, lam = self.partners_and_shares(y, chosen, sample_weight)
         X = mix_leaves(X, gather_rows(X, partner), lam, lam >= 0.5, self.discrete_columns_)
         target, sample_weight = mixed_target(y, sample_weight, partner, lam)
         return X, target, sample_weight

@@ -99,6 +99,8 @@ class GaussianNoise(Augmentation):
             if not column.is_floating_point():
                 return None
             flat = column.reshape(len(column), -1).numpy()
+            if context.weighted_rows is not None:  # the spread of the rows that train
+                flat = flat[context.weighted_rows]
             s = self.scale * feature_spread(flat).reshape(column.shape[1:])
             return torch.as_tensor(s, dtype=torch.float32, device=self.device_)
 

@@ -132,11 +132,15 @@ class SmoteOnTheFly(Augmentation):
         X = torch.from_numpy(X.to_scipy().toarray()) if isinstance(X, SparseRows) else X
         X = self._as_batch(X)
         flat = X.reshape(len(X), -1).numpy()
+        row_classes, weighted = np.asarray(context.sampling_classes), context.weighted_rows
+        if weighted is not None:  # a row of weight 0: no neighbour, never moved
+            row_classes = np.where(weighted, row_classes, -1)
         if np.isnan(flat).any():  # distances of a raw table: a missing value at its median
-            flat = np.where(np.isnan(flat), np.nan_to_num(np.nanmedian(flat, axis=0)), flat)
+            median = np.nanmedian(flat if weighted is None else flat[weighted], axis=0)
+            flat = np.where(np.isnan(flat), np.nan_to_num(median), flat)
         classes = torch.nonzero(self.class_rates_ > 0).flatten().tolist()
-        rows, neighbours = same_class_neighbours(flat, np.asarray(context.sampling_classes),
-                                                 classes, int(self.k_neighbors))
+        rows, neighbours = same_class_neighbours(flat, row_classes, classes,
+                                                 int(self.k_neighbors))
         pool_index = np.full(len(flat), -1, dtype=np.int64)
         pool_index[rows] = np.arange(len(rows))
         in_pool = np.where(neighbours >= 0, pool_index[np.maximum(neighbours, 0)], -1)
