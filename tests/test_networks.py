@@ -81,6 +81,56 @@ def test_tree_bins_give_a_rare_class_its_own_bin():
     assert any(0 < e < 5 for e in edges)
 
 
+def _flags_table(n=400, seed=0):
+    """Columns: continuous, a 0/1 flag, a constant, continuous, a two-valued -3/7 column."""
+    rng = np.random.default_rng(seed)
+    X = np.c_[rng.normal(size=n), rng.integers(0, 2, n), np.full(n, 4.0), rng.normal(size=n),
+              rng.choice([-3.0, 7.0], n)].astype(np.float32)
+    return X, (X[:, 0] + X[:, 1] > 0.5).astype(int)
+
+
+def test_mlp_embeds_the_many_valued_columns_and_feeds_two_valued_ones_as_they_are():
+    X, y = _flags_table()
+    net = MLPNetwork(5, 2, num_embeddings="ple", d_embedding=4, hidden_units=(8,),
+                     X_train=X, y_train=y)
+    assert net.embedded_columns.tolist() == [0, 3] and net.plain_columns.tolist() == [1, 2, 4]
+    assert net.body.layers[0].in_features == 2 * 4 + 3
+    net.eval()
+    with torch.no_grad():  # what the body reads: the embeddings, then the scaled plain columns
+        scaled = net.scaler(torch.from_numpy(X))
+        front = net.embeddings_of(scaled)
+        torch.testing.assert_close(front[:, 8:], scaled[:, [1, 2, 4]], rtol=0, atol=0)
+        torch.testing.assert_close(front[:, :8], net.embeddings(scaled[:, [0, 3]]).flatten(1))
+        torch.testing.assert_close(net(torch.from_numpy(X)), net.body(front))
+
+
+def test_two_valued_is_read_on_the_training_rows():
+    """A third value outside the training rows does not make a column many-valued."""
+    X, y = _flags_table()
+    clf = ImbalancedTorchClassifier(**{**TINY, "module": "mlp", "module__num_embeddings": "ple",
+                                       "train_split": None})
+    clf.fit(X, y)
+    assert clf.module_.plain_columns.tolist() == [1, 2, 4]
+    X_new = X.copy()
+    X_new[:5, 1] = 0.5  # a value the flag never took
+    assert np.isfinite(clf.predict_proba(X_new)).all()
+
+
+def test_mlp_without_embeddings_or_rows_and_tabm_embed_as_before():
+    X, y = _flags_table()
+    plain = MLPNetwork(5, 2, num_embeddings=None, hidden_units=(8,), X_train=X, y_train=y)
+    assert plain.embeddings is None and plain.body.layers[0].in_features == 5
+    unfitted = MLPNetwork(5, 2, num_embeddings="ple", d_embedding=4, hidden_units=(8,))
+    assert unfitted.embedded_columns.tolist() == [0, 1, 2, 3, 4]
+    assert unfitted.body.layers[0].in_features == 20
+    flags_only = MLPNetwork(2, 2, num_embeddings="ple", hidden_units=(8,),
+                            X_train=X[:, [1, 4]], y_train=y)
+    assert flags_only.embeddings is None and flags_only.body.layers[0].in_features == 2
+    assert torch.isfinite(flags_only(torch.from_numpy(X[:, [1, 4]]))).all()
+    tabm = TabMNetwork(5, 2, k=2, hidden_units=(8,), d_embedding=4, X_train=X, y_train=y)
+    assert tabm(torch.from_numpy(X)).shape == (len(X), 2, 2)
+
+
 @pytest.mark.parametrize("n_rows", [2, 3, 10])
 def test_networks_build_on_tiny_tables(n_rows):
     X = np.arange(n_rows * 2, dtype=np.float32).reshape(n_rows, 2)

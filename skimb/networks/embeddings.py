@@ -13,7 +13,7 @@ import torch
 from rtdl_num_embeddings import PeriodicEmbeddings, PiecewiseLinearEmbeddings, compute_bins
 from torch import nn
 
-__all__ = ["NUM_EMBEDDINGS", "make_num_embeddings", "tree_bins"]
+__all__ = ["NUM_EMBEDDINGS", "check_num_embeddings", "make_num_embeddings", "tree_bins"]
 
 NUM_EMBEDDINGS = ("ple", "periodic", None)
 
@@ -102,16 +102,11 @@ def make_num_embeddings(kind, n_features: int, *, X=None, y=None, d_embedding: i
     >>> make_num_embeddings("periodic", 3, d_embedding=8)(torch.zeros(2, 3)).shape
     torch.Size([2, 3, 8])
     """
-    if kind not in NUM_EMBEDDINGS:
-        raise ValueError(f"module__num_embeddings must be one of {NUM_EMBEDDINGS}, got {kind!r}.")
-    if isinstance(d_embedding, bool) or not isinstance(d_embedding, (int, np.integer)) or d_embedding < 1:
-        raise ValueError(f"module__d_embedding must be a positive integer, got {d_embedding!r}.")
+    check_num_embeddings(kind, d_embedding, n_bins)
     if kind is None:
         return None
     if kind == "periodic":
         return PeriodicEmbeddings(n_features, int(d_embedding), lite=False)
-    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 2:
-        raise ValueError(f"module__n_bins must be an integer >= 2, got {n_bins!r}.")
     if X is None or y is None:  # unfitted: even bins over the scaled range
         bins = [torch.linspace(-3.0, 3.0, int(n_bins) + 1)] * n_features
     else:
@@ -119,3 +114,20 @@ def make_num_embeddings(kind, n_features: int, *, X=None, y=None, d_embedding: i
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=f".*{_ONE_BIN}.*")
         return PiecewiseLinearEmbeddings(bins, int(d_embedding), activation=False, version="B")
+
+
+def check_num_embeddings(kind, d_embedding: int = 16, n_bins: int = 48) -> None:
+    """Raise a ``ValueError`` naming the ``module__*`` parameter that is not valid.
+
+    Examples
+    --------
+    >>> from skimb.networks.embeddings import check_num_embeddings
+    >>> check_num_embeddings("ple", d_embedding=8, n_bins=16)
+    """
+    if kind not in NUM_EMBEDDINGS:
+        raise ValueError(f"module__num_embeddings must be one of {NUM_EMBEDDINGS}, got {kind!r}.")
+    if isinstance(d_embedding, bool) or not isinstance(d_embedding, (int, np.integer)) or d_embedding < 1:
+        raise ValueError(f"module__d_embedding must be a positive integer, got {d_embedding!r}.")
+    if kind == "ple" and (isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer))
+                          or n_bins < 2):
+        raise ValueError(f"module__n_bins must be an integer >= 2, got {n_bins!r}.")

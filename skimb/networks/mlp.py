@@ -10,7 +10,8 @@ import torch
 from ..modules import TabularMLP
 from ._base import RAW_COLUMNS, TABLE, Network
 from .columns import ColumnLayout
-from .front import categorical_encoding, column_front, fitted_front, needs_rows
+from .front import (categorical_encoding, column_front, fitted_front, many_valued_columns,
+                    needs_rows)
 
 __all__ = ["MLPNetwork"]
 
@@ -40,7 +41,9 @@ class MLPNetwork(Network):
         :class:`SmoothClipScaler`, or none (for inputs you scaled yourself).
     num_embeddings : {"ple", "periodic", None}, default=None
         Numeric embeddings from ``rtdl_num_embeddings``: piecewise-linear on
-        tree bins cut on the labels, or periodic.
+        tree bins cut on the labels, or periodic. They embed the columns with
+        more than two values on the training rows; the others (0/1 flags,
+        one-hot columns, missing indicators) go in as their scaled value.
     d_embedding : int, default=16
     n_bins : int, default=48
         Most bins per feature for ``"ple"``.
@@ -100,15 +103,23 @@ class MLPNetwork(Network):
         self.columns, numbers = column_front(columns, X_train, min_level_count, missing_fill,
                                               datetime_trend)
         n_numbers = n_features if self.columns is None else self.columns.width
+        embedded = many_valued_columns(numbers)
         self.scaler, self.embeddings = (None, None) if n_numbers == 0 else fitted_front(
             n_numbers, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
-            n_bins=n_bins, X_train=numbers, y_train=y_train)
+            n_bins=n_bins, X_train=numbers, y_train=y_train, embedded=embedded)
+        embedded = list(range(n_numbers)) if embedded is None else embedded
+        if self.embeddings is None:
+            embedded = []
+        #: Numeric columns through the embeddings, and those fed as they are (two-valued).
+        self.register_buffer("embedded_columns", torch.tensor(embedded, dtype=torch.long))
+        self.register_buffer("plain_columns", torch.tensor(
+            sorted(set(range(n_numbers)) - set(embedded)), dtype=torch.long))
         self.categorical = categorical_encoding(self.columns, max_one_hot, d_cat_embedding)
         #: Input columns holding category codes (augmentations never interpolate them).
         self.discrete_columns = () if columns is None else columns.categorical
         #: False when built without training rows (a network constructed directly).
         self.front_fitted = X_train is not None or not needs_rows(scaling, num_embeddings)
-        width = n_numbers if self.embeddings is None else n_numbers * int(d_embedding)
+        width = len(self.plain_columns) + len(self.embedded_columns) * int(d_embedding)
         width += 0 if self.categorical is None else self.categorical.width
         self.body = TabularMLP(width, n_outputs, hidden_units=hidden_units, dropout=dropout,
                                batch_norm=batch_norm, normalized_output=normalized_output)
@@ -120,7 +131,14 @@ class MLPNetwork(Network):
         if self.scaler is not None:
             X = self.scaler(X)
             if self.embeddings is not None:
-                X = self.embeddings(X).flatten(1)
+                X = self.embeddings_of(X)
         if self.categorical is not None:
             X = torch.cat([X, self.categorical(levels)], dim=1)
         return self.body(X)
+
+    def embeddings_of(self, X: torch.Tensor) -> torch.Tensor:
+        """The embedded numeric columns, flattened, followed by the two-valued ones."""
+        if not len(self.plain_columns):
+            return self.embeddings(X).flatten(1)
+        embedded = self.embeddings(X[:, self.embedded_columns]).flatten(1)
+        return torch.cat([embedded, X[:, self.plain_columns]], dim=1)
