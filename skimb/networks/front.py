@@ -41,7 +41,7 @@ def fitted_front(n_features: int, *, scaling, num_embeddings, d_embedding, n_bin
     return scaler, embeddings
 
 
-def many_valued_columns(X_train) -> list[int]:
+def many_valued_columns(X_train) -> list[int] | None:
     """The columns taking more than two distinct values on the training rows (all columns
     without rows). A numeric embedding of a column with two values (a 0/1 flag, a one-hot
     column, a missing indicator) is an affine function of it, which the first layer of a

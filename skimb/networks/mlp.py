@@ -103,7 +103,7 @@ class MLPNetwork(Network):
         self.columns, numbers = column_front(columns, X_train, min_level_count, missing_fill,
                                               datetime_trend)
         n_numbers = n_features if self.columns is None else self.columns.width
-        embedded = many_valued_columns(numbers)
+        embedded = None if num_embeddings is None else many_valued_columns(numbers)
         self.scaler, self.embeddings = (None, None) if n_numbers == 0 else fitted_front(
             n_numbers, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
             n_bins=n_bins, X_train=numbers, y_train=y_train, embedded=embedded)
