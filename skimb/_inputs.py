@@ -3,11 +3,14 @@
 A 2-D table is checked by :func:`skimb._validation.check_features`. Here:
 
 * N-D arrays and tensors (images ``(n, C, H, W)``, sequences ``(n, T, F)``)
-  become float32 arrays, except uint8, which stays uint8 (4x less memory) and
-  is converted one batch at a time by the classifier;
+  keep a signed integer dtype (int8 to int64: ids for an ``nn.Embedding``,
+  passed as they are, as skorch passes them) and uint8 (4x less memory,
+  converted one batch at a time by the classifier); every other number
+  (bool, other unsigned, floating) becomes float32;
 * a dict of arrays (skorch's convention for several inputs, ``SliceDict``
-  included) is checked value by value, every value with the same rows; its
-  keys become ``forward`` arguments;
+  included) is checked value by value by the same rule (a 2-D value too: it
+  is a ``forward`` argument, not a table), every value with the same rows;
+  its keys become ``forward`` arguments;
 * a torch ``Dataset`` (or skorch's ``SliceDataset``) is wrapped so its items
   come out as ``(x, encoded label)`` and can carry sample weights.
 """
@@ -43,14 +46,19 @@ def input_kind(X) -> str:
 
 
 def check_tensor(X, name: str = "X") -> np.ndarray:
-    """An N-D numeric array as float32 (uint8 kept), C-contiguous, finite; else ValueError."""
+    """An N-D numeric array, C-contiguous, finite; else ValueError.
+
+    Signed integers (int8 to int64: ids) and uint8 (images) keep their dtype;
+    bool, other unsigned and floating arrays become float32. A torch tensor is
+    checked as the array it holds.
+    """
     array = to_numpy(X) if isinstance(X, torch.Tensor) else np.asarray(X)
     if array.ndim < 1 or len(array) == 0:
         raise ValueError(f"{name} is empty: it has no rows.")
-    if array.dtype == np.uint8:
-        return np.ascontiguousarray(array)
     if array.dtype.kind not in "biuf":
         raise ValueError(f"{name} must hold numbers; got dtype {array.dtype}.")
+    if array.dtype.kind == "i" or array.dtype == np.uint8:
+        return np.ascontiguousarray(array)
     array = np.ascontiguousarray(array, dtype=np.float32)
     finite = np.isfinite(array)
     if not finite.all():
@@ -62,7 +70,8 @@ def check_tensor(X, name: str = "X") -> np.ndarray:
 
 
 def check_dict(X: dict) -> dict:
-    """Every value checked as a 2-D or N-D array, all with the same number of rows."""
+    """Every value checked as a 2-D or N-D array (:func:`check_tensor`: integer ids kept),
+    all with the same number of rows."""
     if not X:
         raise ValueError("X is an empty dict: it needs one array per forward argument.")
     checked = {}

@@ -390,7 +390,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ----------
         X : array-like of shape (n_samples, n_features), DataFrame, scipy sparse, or torch Dataset
             Numeric features; a sparse matrix stays sparse and is densified
-            one batch at a time. A torch ``Dataset`` must yield ``(x, class_index)``
+            one batch at a time. An N-D array or a dict of arrays (one per
+            ``forward`` argument) is for your own module: signed integers
+            (ids) keep their dtype, uint8 becomes float32 one batch at a time
+            (``scale_uint8``), other numbers become float32. A torch
+            ``Dataset`` must yield ``(x, class_index)``
             (or ``(x, indicator_row)`` for a multi-label target), and then ``y``
             gives the class index (or indicator row) of every row.
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
@@ -1019,7 +1023,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     def infer(self, x, **fit_params):
         """The module's output on a batch; uint8 (``scale_uint8``) and float64 inputs become
-        float32 here."""
+        float32 here, integer ids pass as they are."""
         return super().infer(map_features(self._as_float, x), **fit_params)
 
     def _as_float(self, column):

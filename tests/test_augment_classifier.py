@@ -5,7 +5,8 @@ the tuned decision's rows or at predict: checked by value); mixed targets with e
 loss that declares ``supports_mixed_targets`` and refused with the others; every
 index sampler (the rows SMOTE is told are the rows of the batch) and an imblearn
 sampler; a TabM ensemble; GridSearchCV over augment with sampler and loss, on a table
-and on images; clone / get_params / set_params; callables; pickles.
+and on images; integer ids held in memory (never interpolated; refused by SMOTE); clone /
+get_params / set_params; callables; pickles.
 """
 
 import pickle
@@ -24,7 +25,7 @@ from torch.utils.data import Dataset
 from helpers import clf_, make_data, user_clf
 from skimb import ImbalancedTorchClassifier, list_losses, list_samplers
 from skimb._data import WeightedTarget
-from skimb.augment import CutMix, MixUp, SmoteOnTheFly
+from skimb.augment import CutMix, GaussianNoise, MixUp, SmoteOnTheFly
 from skimb.decisions import fit_decision
 from skimb.losses import ImbalanceLoss, MixedTarget, loss_class
 
@@ -589,6 +590,108 @@ def test_mixup_on_a_dataset_of_dicts_keeps_token_ids_whole(table, mixed_calls):
             assert tuple(ids) in tok_rows  # a whole row of ids, never interpolated
             mixed += _key(num) not in num_rows
     assert mixed > 100  # the float leaf was mixed
+
+
+class KeepsCalls:
+    """Mixed into an augmentation: keeps every call's input batch and what it returned."""
+
+    def _fit(self, context):
+        super()._fit(context)
+        self.calls_ = []
+
+    def __call__(self, X, y, sample_weight=None, rows=None):
+        out = super().__call__(X, y, sample_weight, rows)
+        self.calls_.append((X, y, out))
+        return out
+
+
+class MixUpCalls(KeepsCalls, MixUp):
+    pass
+
+
+class NoiseCalls(KeepsCalls, GaussianNoise):
+    pass
+
+
+class Ids(nn.Module):
+    """Embeds rows of ids ``tok`` (an Embedding refuses floats), plus a float ``num``."""
+
+    def __init__(self, n_ids=120, n_out=3):
+        super().__init__()
+        self.embed = nn.Embedding(n_ids, 4)
+        self.num = nn.Linear(3, 4)
+        self.head = nn.Linear(4, n_out)
+
+    def forward(self, tok, num=None):
+        h = self.embed(tok).flatten(1, -2).mean(dim=1)
+        return self.head(h if num is None else h + self.num(num))
+
+
+def in_memory_ids(kind):
+    """``(X, ids, num, y)``: ids whose first entry names their row, as a dict with a float
+    value or as an N-D array."""
+    y = np.repeat([0, 1, 2], [80, 28, 12])
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, len(y), size=(len(y), 2, 3))
+    ids[:, 0, 0] = np.arange(len(y))
+    num = rng.normal(size=(len(y), 3)).astype(np.float32)
+    if kind == "dict":
+        ids = ids[:, 0]
+        return {"tok": ids, "num": num}, ids, num, y
+    return ids, ids, num, y
+
+
+def _ids_clf(augment, **params):
+    return ImbalancedTorchClassifier(Ids, augment=augment, max_epochs=2, batch_size=32,
+                                     device="cpu", random_state=0, **params)
+
+
+def _ids_of(X):
+    return X["tok"] if isinstance(X, dict) else X
+
+
+@pytest.mark.parametrize("kind", ["dict", "ndarray"])
+def test_mixup_on_ids_in_memory_takes_the_ids_of_the_larger_share(kind):
+    X, ids, num, y = in_memory_ids(kind)
+    before = ids.copy()
+    clf = _ids_clf(MixUpCalls(alpha=1.0)).fit(X, y)
+    own = partner = 0
+    for X_in, _, (X_out, target, _) in clf.augment_.calls_:
+        tok = _ids_of(X_out)
+        assert tok.dtype == torch.int64
+        row_in, row_out = _ids_of(X_in).flatten(1)[:, 0], tok.flatten(1)[:, 0]
+        assert torch.equal(tok, torch.from_numpy(ids)[row_out])  # a whole row's ids
+        keeps = target.lam >= 0.5
+        assert torch.equal(row_out[keeps], row_in[keeps])  # the larger share's own ids
+        taken = ~keeps  # the partner's ids, and its label
+        assert torch.equal(target.y_b[taken], torch.from_numpy(y)[row_out[taken]])
+        if kind == "dict":  # the float value is mixed with that same partner
+            lam = target.lam[taken, None]
+            expected = lam * X_in["num"][taken] + (1 - lam) * torch.from_numpy(num)[row_out[taken]]
+            torch.testing.assert_close(X_out["num"][taken], expected)
+        own, partner = own + int(keeps.sum()), partner + int(taken.sum())
+    assert own > 50 and partner > 50
+    assert np.array_equal(ids, before)
+
+
+@pytest.mark.parametrize("kind", ["dict", "ndarray"])
+def test_noise_on_ids_in_memory_leaves_them_as_they_are(kind):
+    X, ids, num, y = in_memory_ids(kind)
+    before = ids.copy()
+    clf = _ids_clf(NoiseCalls(scale=0.5)).fit(X, y)
+    for X_in, _, (X_out, _, _) in clf.augment_.calls_:
+        assert torch.equal(_ids_of(X_out), _ids_of(X_in))
+        if kind == "dict":
+            assert (X_out["num"] != X_in["num"]).all()  # the float value is perturbed
+    assert np.array_equal(ids, before)
+
+
+def test_smote_refuses_ids_in_memory_naming_them():
+    X, _, _, y = in_memory_ids("ndarray")
+    clf = _ids_clf("smote", sampler="over")
+    with pytest.raises(ValueError, match="smote.*interpolates.*integers .int64"):
+        clf.fit(X, y)
+    assert not clf.initialized_  # a refused fit leaves no model
 
 
 class SeenInTraining(nn.Module):

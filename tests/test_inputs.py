@@ -1,6 +1,7 @@
 """Inputs beyond the 2-D table: N-D arrays and tensors (images, sequences), uint8
-images, dicts of arrays (SliceDict) as forward arguments, and torch Datasets that
-carry their labels (``targets``, TensorDataset, skorch Dataset, Subset, SliceDataset).
+images, signed integer ids (kept, for an nn.Embedding), dicts of arrays (SliceDict) as
+forward arguments, and torch Datasets that carry their labels (``targets``,
+TensorDataset, skorch Dataset, Subset, SliceDataset).
 
 Every index sampler and every loss on each input kind, sample weights, multi-label
 targets, the tuned decision, pickling, GridSearchCV and an imblearn Pipeline; the
@@ -348,12 +349,96 @@ def test_tensors_and_float64_train_as_float32_arrays():
     from_float64 = make_clf(ImageNet).fit(X.astype(np.float64), y)
     np.testing.assert_allclose(from_float64.predict_proba(X.astype(np.float64)), reference,
                                atol=1e-6)
-    # integers other than uint8 are numbers to convert, not images to keep
-    whole = np.round(X * 10).astype(np.int16)
+    # unsigned integers other than uint8 are numbers to convert, not images to keep
+    whole = np.abs(np.round(X * 10)).astype(np.uint16)
     from_int = make_clf(ImageNet, scale_uint8=True).fit(whole, y)
     from_float = make_clf(ImageNet).fit(whole.astype(np.float32), y)
     np.testing.assert_allclose(from_int.predict_proba(whole),
                                from_float.predict_proba(whole.astype(np.float32)), atol=1e-6)
+
+
+# -- signed integers: ids, kept as they are --------------------------------------------
+
+
+class TokensAndMeta(nn.Module):
+    """Bags of int64 token ids and two float columns (an EmbeddingBag refuses floats)."""
+
+    def __init__(self, n_out=2):
+        super().__init__()
+        self.emb = nn.EmbeddingBag(50, 8)
+        self.lin = nn.Linear(8 + 2, n_out)
+
+    def forward(self, tokens, meta):
+        return self.lin(torch.cat([self.emb(tokens), meta], 1))
+
+
+class IdsNet(nn.Module):
+    """Embeds rows of ids of any shape; records the dtype it is given."""
+
+    def __init__(self, n_out=3):
+        super().__init__()
+        self.embed = nn.Embedding(50, 4)
+        self.head = nn.Linear(4, n_out)
+        self.seen_dtypes = set()
+
+    def forward(self, X):
+        self.seen_dtypes.add(X.dtype)
+        return self.head(self.embed(X.long()).flatten(1, -2).mean(dim=1))
+
+
+def token_dict(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    return {"tokens": rng.integers(0, 50, (n, 6)),
+            "meta": rng.normal(size=(n, 2)).astype(np.float32)}
+
+
+def _copies(X):
+    return {key: np.array(value, copy=True) for key, value in X.items()}
+
+
+@pytest.mark.parametrize("wrap", [dict, SliceDict])
+def test_int64_token_ids_in_a_dict_reach_an_embedding_bag(resident_spy, wrap):
+    raw = token_dict()
+    X, before = wrap(**raw), _copies(raw)
+    y = (np.random.default_rng(0).random(len(raw["meta"])) < 0.2).astype(int)
+    clf = make_clf(TokensAndMeta, n_out=2, recorder=True).fit(X, y)
+    assert resident_spy[-1] == {"tokens": torch.int64, "meta": torch.float32}
+    assert all(b["dtypes"] == {"tokens": torch.int64, "meta": torch.float32}
+               for batches in recorded(clf) for b in batches)
+    assert clf.input_shape_ == {"tokens": (6,), "meta": (2,)}
+    assert clf.predict(X).shape == (len(y),)
+    assert_probabilities(clf.predict_proba(X), len(y), 2)
+    for key, value in before.items():  # the user's arrays are as they were
+        assert raw[key].dtype == value.dtype and np.array_equal(raw[key], value)
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_an_nd_int64_array_of_ids_reaches_an_embedding(resident_spy, as_tensor):
+    y = labels()
+    ids = np.random.default_rng(0).integers(0, 50, size=(len(y), 5, 3))
+    ids[:, 0, 0] = 10 * y  # a learnable signal
+    before = ids.copy()
+    X = torch.from_numpy(ids) if as_tensor else ids
+    clf = make_clf(IdsNet, sampler="sqrt", loss="focal").fit(X, y)
+    assert resident_spy[-1]["X"] == torch.int64 and clf.module_.seen_dtypes == {torch.int64}
+    assert clf.input_shape_ == (5, 3)
+    assert_probabilities(clf.predict_proba(X), len(y), 3)
+    clf.partial_fit(X, y)
+    assert clf.module_.seen_dtypes == {torch.int64}
+    assert np.array_equal(ids, before) and ids.dtype == np.int64
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32])
+def test_narrower_signed_integers_keep_their_dtype(resident_spy, dtype):
+    y = labels()
+    ids = np.random.default_rng(0).integers(0, 50, size=(len(y), 2, 3)).astype(dtype)
+    expected = torch.from_numpy(ids).dtype
+    clf = make_clf(IdsNet, max_epochs=1).fit(ids, y)
+    assert resident_spy[-1]["X"] == expected and clf.module_.seen_dtypes == {expected}
+    assert_probabilities(clf.predict_proba(torch.from_numpy(ids)), len(y), 3)
+    D = {"X": ids[:, 0]}  # a 2-D dict value is a forward argument, not a table
+    make_clf(IdsNet, max_epochs=1).fit(D, y)
+    assert resident_spy[-1] == {"X": expected}
 
 
 # -- multi-label, sample weights, the tuned decision -----------------------------------

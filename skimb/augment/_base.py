@@ -214,7 +214,8 @@ class Augmentation(BaseEstimator):
         Parameters
         ----------
         X : torch.Tensor or dict of torch.Tensor
-            The batch's features, on the training device (floating point).
+            The batch's features, on the training device: floating point, or
+            signed integers (ids, as given).
         y : torch.Tensor
             Encoded class indices, or the 0/1 indicator rows of a multi-label target.
         sample_weight : torch.Tensor of shape (n_rows,), optional

@@ -11,13 +11,13 @@ class FunctionAugmentation(Augmentation):
     """A callable ``func(X, y) -> (X, y)`` applied to the chosen rows' batch.
 
     ``func`` gets the whole training batch on the training device (``X`` a
-    float tensor or a dict of them, ``y`` the encoded labels or indicator
-    rows) and returns the batch with the same rows in the same order; ``y``
-    may be a :class:`~skimb.losses.MixedTarget`, and then the loss must
-    declare ``supports_mixed_targets``. Each row keeps its sample weight.
-    Draw any randomness from ``torch``'s global generator: a fit with
-    ``random_state`` seeds it. ``rate`` and ``classes`` do not apply (the
-    function sees every row).
+    tensor or a dict of them, floating point or integer ids, ``y`` the
+    encoded labels or indicator rows) and returns the batch with the same
+    rows in the same order; ``y`` may be a :class:`~skimb.losses.MixedTarget`,
+    and then the loss must declare ``supports_mixed_targets``. Each row keeps
+    its sample weight. Draw any randomness from ``torch``'s global generator:
+    a fit with ``random_state`` seeds it. ``rate`` and ``classes`` do not
+    apply (the function sees every row).
 
     Parameters
     ----------

@@ -91,7 +91,8 @@ class SmoteOnTheFly(Augmentation):
     It needs each batch row's position among the training rows, so it works
     with the index samplers on in-memory rows (arrays, DataFrames, tensors),
     not with an imbalanced-learn sampler (whose rows are resampled) nor a
-    ``Dataset``; and with single-label targets only.
+    ``Dataset``; and with single-label targets only. Integer inputs (ids,
+    which must not be interpolated) are refused with a ``ValueError``.
 
     Parameters
     ----------
@@ -131,6 +132,12 @@ class SmoteOnTheFly(Augmentation):
         X = context.train_columns[0]
         X = torch.from_numpy(X.to_scipy().toarray()) if isinstance(X, SparseRows) else X
         X = self._as_batch(X)
+        if not X.is_floating_point():
+            raise ValueError(
+                f"augment='smote' interpolates between rows, and X holds integers "
+                f"({str(X.dtype).removeprefix('torch.')}, kept as ids, e.g. for an "
+                "nn.Embedding): cast X to float32 if its values are numbers, or use "
+                "augment='mixup' or 'noise', which leave integer inputs as they are.")
         flat = X.reshape(len(X), -1).numpy()
         row_classes, weighted = np.asarray(context.sampling_classes), context.weighted_rows
         if weighted is not None:  # a row of weight 0: no neighbour, never moved
