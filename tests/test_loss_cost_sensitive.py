@@ -174,6 +174,36 @@ def test_extreme_logits_finite_with_finite_gradients(dtype, scale):
         assert 0.0 <= right.item() < out.item()
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_tied_and_far_largest_logits_against_the_reference(dtype):
+    # ties at the largest logit (only one is "the" largest), a largest far above the others
+    # (1 - p of it is tiny but must not round to 0) and one far below (p of it underflows)
+    z = np.array([[2.0, 2.0, -1.0, 0.5], [3.0, 3.0, 3.0, 3.0], [30.0, 0.0, -1.0, 1.0],
+                  [0.0, -60.0, 1.0, 0.5]])
+    y = np.array([2, 1, 1, 3])
+    cost = random_cost(4, seed=3)
+    out, grad = run(_fitted4(cost), z, y, dtype=dtype)
+    ref, ref_grad = ref_loss(z, y, cost)
+    rtol = 1e-10 if dtype == torch.float64 else 1e-5
+    np.testing.assert_allclose(out.item(), ref, rtol=rtol)
+    np.testing.assert_allclose(grad.double().numpy(), ref_grad, rtol=rtol, atol=rtol * 1e-2)
+
+
+def test_many_classes_in_rows_times_classes_memory():
+    # 64 rows of 20,000 classes: a (rows, classes, classes) tensor would need 100 GB
+    n, n_classes = 64, 20_000
+    z = torch.randn(n, n_classes, generator=torch.Generator().manual_seed(0)) * 5
+    y = torch.randint(0, n_classes, (n,), generator=torch.Generator().manual_seed(1))
+    loss = CostSensitiveLoss()
+    loss.set_class_counts(torch.ones(n_classes, dtype=torch.long))
+    out, grad = run(loss, z.numpy(), y.numpy(), dtype=torch.float32)
+    p = torch.softmax(z.double(), dim=1)  # the default costs: one-vs-rest BCE, summed
+    onehot = F.one_hot(y, n_classes).double()
+    expected = F.binary_cross_entropy(p, onehot, reduction="none").sum(dim=1).mean()
+    np.testing.assert_allclose(out.item(), expected.item(), rtol=1e-4)
+    assert torch.isfinite(grad).all()
+
+
 def _fitted4(cost):
     loss = CostSensitiveLoss(cost=cost)
     loss.set_class_counts(torch.tensor([50, 20, 5, 1]))

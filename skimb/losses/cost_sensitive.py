@@ -16,11 +16,19 @@ def _log_one_minus_softmax(z: torch.Tensor) -> torch.Tensor:
     """``log(1 - softmax(z)_j)`` for every ``j``, as ``logsumexp_{k != j} z_k - logsumexp_k z_k``.
 
     Finite for any finite logits (no ``1 - p`` is ever formed), with finite
-    gradients; memory grows as rows x classes².
+    gradients, in rows x classes memory. With ``m`` the largest logit, the
+    sum over ``k != j`` of ``exp(z_k - m)`` is the full sum less ``j``'s term,
+    at least 1 for every ``j`` but the largest, so that subtraction loses no
+    precision; for the largest itself it is summed directly, without it.
     """
-    eye = torch.eye(z.shape[-1], dtype=torch.bool, device=z.device)
-    others = z.unsqueeze(-2).masked_fill(eye, float("-inf"))  # [..., j, k] = z_k, k != j
-    return torch.logsumexp(others, dim=-1) - torch.logsumexp(z, dim=-1, keepdim=True)
+    largest = F.one_hot(z.argmax(dim=-1), z.shape[-1]).bool()
+    m = z.max(dim=-1, keepdim=True).values
+    shifted = torch.exp(z - m)
+    total = shifted.sum(dim=-1, keepdim=True)
+    without = (total - shifted).masked_fill(largest, 1.0)  # >= 1 where it is kept
+    without_largest = torch.logsumexp(z.masked_fill(largest, float("-inf")), dim=-1, keepdim=True)
+    others = torch.where(largest, without_largest, m + torch.log(without))
+    return others - (m + torch.log(total))
 
 
 def _cost_from_dict(cost: Mapping, classes, n_classes: int) -> np.ndarray:
