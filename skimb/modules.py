@@ -5,11 +5,12 @@ from __future__ import annotations
 import numbers
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["TabularMLP", "CosineLinear"]
+__all__ = ["TabularMLP", "CosineLinear", "FeatureScale"]
 
 
 def check_hidden_units(hidden_units) -> tuple[int, ...]:
@@ -57,6 +58,46 @@ class CosineLinear(nn.Module):
         return F.normalize(X, dim=1) @ F.normalize(self.weight, dim=1).T
 
 
+class FeatureScale(nn.Module):
+    """A learned scale per input feature, starting at 1: RealMLP's scaling layer.
+
+    ``out_i = x_i * (1 + 6 u_i)`` with ``u`` a parameter starting at 0. The
+    factor 6 is the learning-rate factor RealMLP gives this layer
+    (Holzmüller et al., "Better by default", NeurIPS 2024), written into the
+    parametrisation: under Adam(W), whose steps on ``u`` have the size of the
+    learning rate, the scale moves 6 times as fast, and weight decay pulls it
+    towards 1, not 0. It lets the network weigh its inputs (turn a useless
+    feature down, a telling one up) before the first layer mixes them.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimb.modules import FeatureScale
+    >>> scale = FeatureScale(3)
+    >>> scale(torch.ones(2, 3)).tolist()  # the identity at first
+    [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    >>> with torch.no_grad():
+    ...     _ = scale.u.fill_(0.5)
+    >>> scale(torch.ones(1, 3)).tolist()
+    [[4.0, 4.0, 4.0]]
+    """
+
+    #: RealMLP's learning-rate factor for the scaling layer.
+    lr_factor = 6.0
+
+    def __init__(self, n_features: int):
+        super().__init__()
+        self.u = nn.Parameter(torch.zeros(int(n_features)))
+
+    def forward(self, X):
+        return X * (1 + self.lr_factor * self.u)
+
+
 class TabularMLP(nn.Module):
     """A multi-layer perceptron for tabular features that returns logits.
 
@@ -79,6 +120,9 @@ class TabularMLP(nn.Module):
     normalized_output : bool, default=False
         Make the last layer a :class:`CosineLinear` (switched on for
         ``loss="ldam"``).
+    scaling_layer : bool, default=False
+        Put a :class:`FeatureScale` (a learned scale per input feature) in
+        front of the first layer.
 
     Examples
     --------
@@ -97,9 +141,14 @@ class TabularMLP(nn.Module):
         dropout: float = 0.1,
         batch_norm: bool = False,
         normalized_output: bool = False,
+        scaling_layer: bool = False,
     ):
         super().__init__()
         dropout = check_dropout(dropout)
+        if not isinstance(scaling_layer, (bool, np.bool_)):
+            raise ValueError(f"module__scaling_layer must be True or False, got {scaling_layer!r}.")
+        #: The learned input scale, or None.
+        self.scale = FeatureScale(n_features) if scaling_layer else None
         layers = []
         width = n_features
         for units in check_hidden_units(hidden_units):
@@ -115,4 +164,4 @@ class TabularMLP(nn.Module):
         self.layers = nn.Sequential(*layers)
 
     def forward(self, X):
-        return self.layers(X)
+        return self.layers(X if self.scale is None else self.scale(X))

@@ -12,6 +12,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from helpers import VALIDATED, make_data
 from skimb import ImbalancedTorchClassifier, list_losses, list_modules, list_samplers
+from skimb.modules import FeatureScale, TabularMLP
 from skimb.networks import MLPNetwork, SmoothClipScaler, TabMNetwork
 from skimb.networks.embeddings import tree_bins
 from skimb import recipe
@@ -271,6 +272,45 @@ def test_module_none_builds_the_default_for_the_device(data):
     X, y = data
     clf = ImbalancedTorchClassifier(**TINY).fit(X, y)
     assert isinstance(clf.module_, MLPNetwork) and clf.module_.embeddings is not None
+    assert isinstance(clf.module_.body.scale, FeatureScale)  # RealMLP's scaling layer
+    assert clf.module_.body.scale.u.shape == (clf.module_.body.layers[0].in_features,)
+    assert clf.module_.body.scale.u.abs().max() > 0  # trained
+    named = ImbalancedTorchClassifier(**TINY, module="mlp").fit(X, y)
+    assert named.module_.body.scale is None  # module="mlp" is the plain MLP, as before
+
+
+# -- RealMLP's scaling layer ---------------------------------------------------------
+
+def test_feature_scale_is_x_times_one_plus_six_u_in_float64():
+    scale = FeatureScale(4).double()
+    assert torch.equal(scale(torch.ones(2, 4, dtype=torch.float64)), torch.ones(2, 4).double())
+    u = torch.tensor([0.0, 0.5, -0.25, 2.0], dtype=torch.float64)
+    with torch.no_grad():
+        scale.u.copy_(u)
+    X = torch.randn(5, 4, dtype=torch.float64, requires_grad=True)
+    out = scale(X)
+    torch.testing.assert_close(out, X * (1 + 6 * u), rtol=0, atol=0)
+    out.sum().backward()
+    torch.testing.assert_close(scale.u.grad, 6 * X.detach().sum(dim=0))  # d out / d u_i = 6 x_i
+    torch.testing.assert_close(X.grad, (1 + 6 * u).expand(5, 4))
+
+
+def test_scaling_layer_sits_before_the_first_layer_and_is_validated():
+    X, y = _flags_table()
+    net = MLPNetwork(5, 2, num_embeddings="ple", d_embedding=4, hidden_units=(8,),
+                     scaling_layer=True, X_train=X, y_train=y)
+    with torch.no_grad():
+        net.body.scale.u[0] = 1.0  # scales the first input by 7
+    inputs = []
+    net.body.layers[0].register_forward_hook(lambda m, args, out: inputs.append(args[0]))
+    seen = []
+    net.body.scale.register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    net(torch.from_numpy(X))
+    torch.testing.assert_close(inputs[0][:, 0], 7 * seen[0][:, 0])
+    torch.testing.assert_close(inputs[0][:, 1:], seen[0][:, 1:])
+    assert TabularMLP(3, 2).scale is None
+    with pytest.raises(ValueError, match="module__scaling_layer must be True or False"):
+        ImbalancedTorchClassifier(**TINY, module__scaling_layer="yes").fit(*make_data(60))
 
 
 def test_grid_search_over_networks(data):

@@ -38,7 +38,7 @@ _NETWORKS: dict[str, type[Network]] = {
 #: ``module=None`` on each device kind: the network and the parameters it gets
 #: unless the user sets them (docs/user_guide/networks.md has the evidence).
 _DEFAULTS = {
-    "cpu": ("mlp", {"num_embeddings": "ple"}),
+    "cpu": ("mlp", {"num_embeddings": "ple", "scaling_layer": True}),
     "cuda": ("tabm", {"k": 32, "hidden_units": (512, 512), "num_embeddings": "ple"}),
 }
 
@@ -83,7 +83,7 @@ def default_network(device_type: str, cosine_head: bool = False) -> tuple[str, d
     cosine_head : bool, default=False
         The loss needs a cosine last layer: when the device's default network
         does not declare ``cosine_head``, the first entry of the defaults
-        table whose network does (today the CPU default, the MLP with PLE).
+        table whose network does (today the CPU default, the MLP with PLE and its scaling layer).
 
     Examples
     --------

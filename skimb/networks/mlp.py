@@ -37,6 +37,10 @@ class MLPNetwork(Network):
     batch_norm : bool, default=False
     normalized_output : bool, default=False
         A cosine last layer (switched on for ``loss="ldam"``).
+    scaling_layer : bool, default=False
+        A learned scale per input of the first layer
+        (:class:`~skimb.modules.FeatureScale`, RealMLP's scaling layer);
+        ``module=None`` on CPU switches it on.
     scaling : {"robust", None}, default="robust"
         :class:`SmoothClipScaler`, or none (for inputs you scaled yourself).
     num_embeddings : {"ple", "periodic", None}, default=None
@@ -92,7 +96,8 @@ class MLPNetwork(Network):
     def __init__(self, n_features: int, n_outputs: int, *,
                  hidden_units: Sequence[int] = (128, 128), dropout: float = 0.1,
                  batch_norm: bool = False, normalized_output: bool = False,
-                 scaling: str | None = "robust", num_embeddings: str | None = None,
+                 scaling_layer: bool = False, scaling: str | None = "robust",
+                 num_embeddings: str | None = None,
                  d_embedding: int = 16, n_bins: int = 48,
                  categorical_features="from_dtype", max_one_hot: int = 16,
                  d_cat_embedding: int = 8, min_level_count: int = 3,
@@ -122,7 +127,8 @@ class MLPNetwork(Network):
         width = len(self.plain_columns) + len(self.embedded_columns) * int(d_embedding)
         width += 0 if self.categorical is None else self.categorical.width
         self.body = TabularMLP(width, n_outputs, hidden_units=hidden_units, dropout=dropout,
-                               batch_norm=batch_norm, normalized_output=normalized_output)
+                               batch_norm=batch_norm, normalized_output=normalized_output,
+                               scaling_layer=scaling_layer)
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         levels = None
