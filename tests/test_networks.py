@@ -277,6 +277,8 @@ def test_module_none_builds_the_default_for_the_device(data):
     assert clf.module_.body.scale.u.abs().max() > 0  # trained
     named = ImbalancedTorchClassifier(**TINY, module="mlp").fit(X, y)
     assert named.module_.body.scale is None  # module="mlp" is the plain MLP, as before
+    off = ImbalancedTorchClassifier(**TINY, module__scaling_layer=False).fit(X, y)
+    assert off.module_.body.scale is None  # the user's setting wins over the default's
 
 
 # -- RealMLP's scaling layer ---------------------------------------------------------

@@ -21,8 +21,8 @@ def _log_one_minus_softmax(z: torch.Tensor) -> torch.Tensor:
     at least 1 for every ``j`` but the largest, so that subtraction loses no
     precision; for the largest itself it is summed directly, without it.
     """
-    largest = F.one_hot(z.argmax(dim=-1), z.shape[-1]).bool()
-    m = z.max(dim=-1, keepdim=True).values
+    m, top = z.max(dim=-1, keepdim=True)
+    largest = torch.zeros_like(z, dtype=torch.bool).scatter_(-1, top, True)
     shifted = torch.exp(z - m)
     total = shifted.sum(dim=-1, keepdim=True)
     without = (total - shifted).masked_fill(largest, 1.0)  # >= 1 where it is kept
