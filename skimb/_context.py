@@ -1,16 +1,17 @@
 """The training context: what one ``fit`` or ``partial_fit`` call trains on, built once.
 
 :func:`build_context` runs after the input checks and the internal validation
-split. It gathers the training rows once, counts the classes once, fits the
-sampler and resolves the call's epoch budget; the result is a frozen
-:class:`TrainingContext` that the classifier hands explicitly to skorch's
-``fit_loop`` (as its ``X``) and from there to every strategy: the sampler, the
-loss statistics, the network's fitted front and the decision.
+split. It gathers the training rows once, counts the classes once, decides
+once whether the rows are batched on the device, and resolves the call's
+epoch budget; the result is a frozen :class:`TrainingContext` that the
+classifier hands explicitly to skorch's ``fit_loop`` (as its ``X``) and from
+there to every strategy, fitted on it when training starts: the sampler, the
+loss statistics, the augmentation, and (on a first fit) the network's front;
+then the decision.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -18,25 +19,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
+from ._batches import ResidentRows
 from ._data import SparseRows, TensorTable, labels_of, table_and_rows
-from .networks import DICT, RAW_COLUMNS, TABLE, TENSOR, ColumnLayout
-from .samplers import EpochSampler, ImblearnSampler, rarest_positive_label
+from .samplers import rarest_positive_label
 
-__all__ = ["TrainingContext", "build_context", "data_kind", "steps_per_epoch"]
-
-
-def steps_per_epoch(rows: int, batch_size: int, drop_last: bool = False) -> int:
-    """Optimizer steps of an epoch of ``rows`` rows (at least 1).
-
-    Examples
-    --------
-    >>> from skimb._context import steps_per_epoch
-    >>> steps_per_epoch(300, 256), steps_per_epoch(300, 256, drop_last=True), steps_per_epoch(5, -1)
-    (2, 1, 1)
-    """
-    if batch_size == -1 or rows <= 0:
-        return 1
-    return max(1, rows // batch_size if drop_last else math.ceil(rows / batch_size))
+__all__ = ["TrainingContext", "build_context"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +36,9 @@ class TrainingContext:
         All rows the call was given (a ``TensorTable`` or the user's Dataset).
     train, valid : Dataset or None
         The training portion and the validation rows (None without a split).
+        In-memory training rows are gathered once: a
+        :class:`~skimb._batches.ResidentRows` when they are batched on the
+        device, a ``TensorTable`` read through a DataLoader otherwise.
     y_train, y_valid : ndarray
         Their encoded labels (class indices, or indicator rows).
     classes : ndarray
@@ -61,21 +51,29 @@ class TrainingContext:
         counts twice. Equal to ``class_counts`` without weights.
     total_mass : float
         Total weight of the training rows (their number without weights).
-    sampler : EpochSampler or ImblearnSampler
-        Fitted on the training portion's (sampling) classes.
+    sampler : BaseSampler
+        The call's sampler, fitted when training starts on the training
+        portion's sampling classes.
     epochs : int
         The call's epoch budget.
     first_epoch : int
         History rows before this call: epoch ``e`` of the call is history row
         ``first_epoch + e``.
+    sampling_classes : ndarray of int64
+        The class each training row is drawn as (its rarest positive label
+        for a multi-label target, see :func:`~skimb.samplers.rarest_positive_label`).
     augmentation : Augmentation or None
-        The call's augmentation, not yet fitted (it is fitted on this
-        context once the network exists).
+        The call's augmentation, fitted when training starts.
     columns : ColumnLayout or None
         A table's numeric and categorical columns, for a built-in network.
-    raw_columns : bool
-        Whether the table has categorical or datetime columns or missing
-        values (``input_kind`` is then ``"raw_columns"``).
+    input_kind : str
+        What a network is given: ``"table"``, ``"raw_columns"`` (a table with
+        categorical or datetime columns or missing values), ``"tensor"``
+        (N-D rows) or ``"dict"``.
+    in_memory : bool
+        Whether the rows are an in-memory table (not the user's Dataset).
+    resident : bool
+        Whether the training rows are batched on the device by index.
     """
 
     data: Dataset
@@ -93,28 +91,24 @@ class TrainingContext:
     first_epoch: int
     sampling_classes: np.ndarray = field(repr=False)
     augmentation: object = None
-    columns: ColumnLayout | None = None
-    raw_columns: bool = False
+    columns: object = None
+    input_kind: str = "table"
+    in_memory: bool = True
+    resident: bool = True
 
     def __len__(self) -> int:  # skorch's callbacks size the rows passed with len(X)
         return len(self.data)
 
     @property
-    def in_memory(self) -> bool:
-        """Whether the rows are an in-memory table (not the user's Dataset)."""
-        return table_and_rows(self.train) is not None
-
-    @cached_property
-    def input_kind(self) -> str:
-        """What a network is given: ``"table"``, ``"raw_columns"`` (a table with categorical
-        or datetime columns or missing values), ``"tensor"`` (N-D rows) or ``"dict"``."""
-        return RAW_COLUMNS if self.raw_columns else data_kind(self.data)
+    def n_sampling_classes(self) -> int:
+        """Classes the sampler draws: the labels, plus one for rows without any label
+        (multi-label targets)."""
+        return len(self.classes) + int(self.multilabel)
 
     @cached_property
     def train_columns(self):
         """``(X, y, sample_weight)`` of the training rows, gathered once (None for a Dataset)."""
-        located = table_and_rows(self.train)
-        return None if located is None else located[0].take(located[1])
+        return self.train.take() if self.in_memory else None
 
     @cached_property
     def n_features(self) -> int:
@@ -161,14 +155,6 @@ def weights_of(dataset) -> torch.Tensor | None:
     return getattr(dataset, "sample_weight", None)
 
 
-def data_kind(data) -> str:
-    """``"table"``, ``"tensor"`` or ``"dict"``: the network input kind of a call's rows."""
-    x = data[0][0]
-    if isinstance(x, dict):
-        return DICT
-    return TABLE if np.ndim(x) <= 1 else TENSOR
-
-
 def _class_statistics(y_train, weights, n_classes, multilabel):
     """``(counts, mass, total_mass)`` of the training labels."""
     w = None if weights is None else weights.numpy().astype(np.float64)
@@ -183,40 +169,40 @@ def _class_statistics(y_train, weights, n_classes, multilabel):
     return counts, mass, total
 
 
-def build_context(*, data, y, split, classes, multilabel, sampler, epoch_budget,
-                  first_epoch: int, augmentation=None, columns=None,
-                  raw_columns: bool = False) -> TrainingContext:
-    """Gather, count and fit what a training call needs, once.
+def build_context(*, inputs, split, classes, multilabel: bool, strategies, epoch_budget,
+                  first_epoch: int, columns=None, resident: bool) -> TrainingContext:
+    """Gather, count and size what a training call needs, once.
 
     Parameters
     ----------
-    data : Dataset
-        Every row of the call.
-    y : ndarray
-        Encoded labels of ``data``.
+    inputs : skimb._inputs.prepare.FitInputs
+        Every row of the call, its encoded labels and its kind.
     split : tuple
         ``(train, valid)`` datasets from skorch's ``train_split``.
     classes : ndarray
     multilabel : bool
-    sampler : EpochSampler or ImblearnSampler
-        Unfitted; fitted here on the training portion.
+    strategies : skimb._strategies.Strategies
+        The call's sampler (which says how many rows an epoch draws) and
+        augmentation, unfitted.
     epoch_budget : callable
         ``epoch_budget(n_rows, epoch_rows, n_train) -> int``, the call's epochs.
     first_epoch : int
-    augmentation : Augmentation, optional
     columns : ColumnLayout, optional
-    raw_columns : bool, default=False
+    resident : bool
+        Whether in-memory training rows are batched on the device.
 
     Returns
     -------
     context : TrainingContext
     """
+    data, y = inputs.data, inputs.y
     train, valid = split
     y_train = labels_of(train, y, data)
     y_valid = None if valid is None else labels_of(valid, y, data)
-    located = table_and_rows(train)
-    if located is not None:  # gathered once: the batches and the network's front share it
-        train = TensorTable.from_columns(*located[0].take(located[1]))
+    if inputs.in_memory:  # gathered once: the batches and the network's front share it
+        located = table_and_rows(train)
+        table = ResidentRows if resident else TensorTable
+        train = table.from_columns(*located[0].take(located[1]))
     weights = weights_of(train)
     n_classes = len(classes)
     counts, mass, total = _class_statistics(y_train, weights, n_classes, multilabel)
@@ -224,23 +210,16 @@ def build_context(*, data, y, split, classes, multilabel, sampler, epoch_budget,
         raise ValueError(
             "sample_weight is 0 on every training row (after the validation split, if "
             "any): nothing would train.")
-    if multilabel:
-        sampling, n_sampling = rarest_positive_label(y_train), n_classes + 1
-    else:
-        sampling, n_sampling = y_train, n_classes
-    if isinstance(sampler, EpochSampler):
-        sampling_counts = torch.bincount(torch.from_numpy(sampling), minlength=n_sampling)
-        epoch_rows = sampler.rows_per_epoch(sampling_counts)
-    else:
-        epoch_rows = len(y_train)
-    epochs = epoch_budget(len(data), epoch_rows, len(y_train))
-    if isinstance(sampler, EpochSampler):
-        sampler.fit(torch.from_numpy(sampling), n_sampling, n_epochs=epochs)
-    elif not isinstance(sampler, ImblearnSampler):
-        raise TypeError(f"Unknown sampler object {sampler!r}.")
+    sampling = rarest_positive_label(y_train) if multilabel else y_train
+    sampler = strategies.sampler
+    sampling_counts = torch.bincount(torch.from_numpy(sampling),
+                                     minlength=n_classes + int(multilabel))
+    epoch_rows = sampler.rows_per_epoch(sampling_counts)
+    epochs = epoch_budget(len(data), len(y_train) if epoch_rows is None else epoch_rows,
+                          len(y_train))
     return TrainingContext(
         data=data, train=train, valid=valid, y_train=y_train, y_valid=y_valid,
         classes=classes, multilabel=multilabel, class_counts=counts, class_mass=mass,
         total_mass=total, sampler=sampler, epochs=epochs, first_epoch=first_epoch,
-        sampling_classes=sampling, augmentation=augmentation, columns=columns,
-        raw_columns=raw_columns)
+        sampling_classes=sampling, augmentation=strategies.augmentation, columns=columns,
+        input_kind=inputs.kind, in_memory=inputs.in_memory, resident=resident)

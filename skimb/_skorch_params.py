@@ -1,4 +1,4 @@
-"""skorch's parameters: how the classifier handles each one, and the iterators it builds.
+"""skorch's parameters: how the classifier handles each one, and the checks of them.
 
 :data:`SKORCH_PARAMETERS` is the table of ``NeuralNet.__init__``'s (and
 ``NeuralNetClassifier``'s) parameters with what
@@ -9,17 +9,12 @@ test checks it against skorch's signature.
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 import skorch.dataset
-import torch
 from torch.utils.data import DataLoader
 
-from ._training import EpochIndexSampler
-from .samplers import ImblearnSampler, NoSampler
-
 __all__ = ["SKORCH_PARAMETERS", "RESIDENT_ITERATOR_KEYS", "check_skorch_params",
-           "check_finite_epoch"]
+           "check_loop_params"]
 
 #: ``{parameter: how it is handled}`` for every parameter of skorch's
 #: ``NeuralNet.__init__`` and ``NeuralNetClassifier.__init__``.
@@ -62,11 +57,6 @@ SKORCH_PARAMETERS = {
 RESIDENT_ITERATOR_KEYS = frozenset({"batch_size", "drop_last", "shuffle"})
 
 
-def _plain_order(sampler) -> bool:
-    """Whether ``sampler`` is ``"none"`` without a per-class cap: the order is free."""
-    return isinstance(sampler, NoSampler) and sampler.max_per_class is None
-
-
 def check_skorch_params(net, sampler) -> None:
     """Refuse skorch parameters the classifier cannot honour with ``sampler``, before any work."""
     if net.dataset is not skorch.dataset.Dataset or net.get_params_for("dataset"):
@@ -81,51 +71,39 @@ def check_skorch_params(net, sampler) -> None:
     train = net.get_params_for("iterator_train")
     ordered = {"sampler", "batch_sampler"} & set(train)
     custom = net.iterator_train is not DataLoader
-    if (ordered or custom) and not _plain_order(sampler):
+    if (ordered or custom) and not sampler.leaves_order_free:
         what = (f"iterator_train__{sorted(ordered)[0]}" if ordered
                 else f"iterator_train={net.iterator_train.__name__}")
         raise ValueError(
             f"{what} decides the training order, and so does sampler={net.sampler!r}: use "
             "one of them (sampler='none' leaves the order to your iterator).")
-    if train.get("shuffle") is False and not _plain_order(sampler):
+    if train.get("shuffle") is False and not sampler.leaves_order_free:
         raise ValueError(
             f"iterator_train__shuffle=False keeps the rows in order, but sampler="
             f"{net.sampler!r} draws the order of every epoch: drop one of them.")
 
 
-def resident_path_applies(net, kwargs: dict, training: bool) -> bool:
-    """Whether the device-resident batches honour every iterator parameter given."""
-    iterator = net.iterator_train if training else net.iterator_valid
-    if iterator is not DataLoader or not set(kwargs) <= RESIDENT_ITERATOR_KEYS:
-        return False
-    return training or not kwargs.get("shuffle", False)
+def check_loop_params(estimator) -> None:
+    """Raise a ValueError for a ``max_epochs`` or batch size the training loop cannot use.
 
-
-def dataloader_for_training(net, dataset, sampler, kwargs: dict, batch_size: int):
-    """The training iterator for rows read through a DataLoader (or the user's iterator)."""
-    if isinstance(sampler, ImblearnSampler):
+    ``batch_size`` (and ``iterator_train__batch_size`` /
+    ``iterator_valid__batch_size`` when set) must be a positive integer, or -1
+    for the whole dataset in one batch; ``max_epochs`` a non-negative integer or ``"auto"``.
+    """
+    params = vars(estimator)
+    for key in ("batch_size", "iterator_train__batch_size", "iterator_valid__batch_size"):
+        value = params.get(key, 1)
+        if not _is_int(value) or (value < 1 and value != -1):
+            raise ValueError(
+                f"{key} must be a positive integer, or -1 for the whole dataset in one "
+                f"batch; got {value!r}."
+            )
+    max_epochs = estimator.max_epochs
+    if not (isinstance(max_epochs, str) and max_epochs == "auto") and (
+            not _is_int(max_epochs) or max_epochs < 0):
         raise ValueError(
-            f"sampler={net.sampler!r} resamples in-memory arrays every epoch: it needs X "
-            "as an array or DataFrame and no iterator_train__* beyond "
-            f"{', '.join(sorted(RESIDENT_ITERATOR_KEYS))}.")
-    kwargs = {**kwargs, "batch_size": batch_size}
-    if net.iterator_train is not DataLoader or {"sampler", "batch_sampler"} & set(kwargs) \
-            or kwargs.get("shuffle") is False:
-        if "batch_sampler" in kwargs:
-            kwargs.pop("batch_size")
-        return net.iterator_train(dataset, **kwargs)
-    kwargs.pop("shuffle", None)
-    generator = torch.Generator().manual_seed(net.sampling_seed_ + len(net.history))
-    kwargs["sampler"] = EpochIndexSampler(sampler, batch_size, generator)
-    return DataLoader(dataset, **kwargs)
+            f"max_epochs must be a non-negative integer or 'auto'; got {max_epochs!r}.")
 
 
-def check_finite_epoch(net, losses: list, epoch: int) -> None:
-    """Stop a fit whose training loss is not finite, naming the epoch and the remedies."""
-    bad = [value for value in losses if not math.isfinite(value)]
-    if bad:
-        raise ValueError(
-            f"The training loss is {bad[0]} at epoch {epoch} of this call: the fit "
-            f"diverged, and no model is kept. Lower the learning rate (lr={net.lr!r}), keep "
-            "gradient clipping on (callbacks__gradient_clipping, the default), or scale "
-            "the features (the built-in networks do).")
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)

@@ -1,4 +1,20 @@
-"""ImbalancedTorchClassifier: a skorch classifier with pluggable imbalance strategies."""
+"""ImbalancedTorchClassifier: a skorch classifier with pluggable imbalance strategies.
+
+The fit path, top to bottom (``docs/architecture.md`` has the picture):
+
+1. :func:`~skimb._strategies.make_strategies` validates every parameter and
+   makes the call's sampler and augmentation;
+2. :func:`~skimb._inputs.prepare.prepare_fit` checks and prepares the input
+   (what a first fit records, the classifier applies);
+3. ``_context``: skorch's ``train_split``, the strategies checked against the
+   rows (:func:`~skimb._strategies.check_strategies`), then one
+   :class:`~skimb._context.TrainingContext`;
+4. a first fit builds the network from the context and initializes skorch;
+5. skorch's training call on the context: ``on_train_begin`` fits the
+   sampler, the loss statistics and the augmentation on it; ``get_iterator``
+   batches the rows (:mod:`skimb._batches`); every epoch runs;
+6. the decision is fitted from the weights the model kept.
+"""
 
 from __future__ import annotations
 
@@ -6,58 +22,31 @@ import numbers
 import warnings
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import NamedTuple
 
 import numpy as np
-import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochTimer, GradientNormClipping, PassthroughScoring, PrintLog
 from skorch.dataset import ValidSplit
 from skorch.utils import to_numpy, to_tensor
 
-from ._columns import TableColumns, check_resampler_columns
-from .augment import check_augmentation, make_augmentation
-from ._context import build_context, data_kind, steps_per_epoch
-from ._data import TensorTable, WeightedTarget, feature_leaves, map_features, table_and_rows
-from ._device import check_device_placement, resolve_device
-from ._inputs import (DATASET, TABLE, TENSOR, LabeledDataset, UnlabeledItems, check_dict,
-                      check_item_shape, check_tensor, dataset_labels, input_kind, item_shape)
+from ._batches import (batch_size_of, batches_for, check_finite_epoch,
+                       dataloader_for_training, epoch_seed, resident_path_applies, storage_of)
+from ._context import build_context
+from ._data import WeightedTarget, feature_leaves, map_features
+from ._device import resolve_device
+from ._inputs.prepare import prepare_fit, prepare_predict
 from ._seeding import seeded_torch
-from ._skorch_params import (
-    check_finite_epoch,
-    check_skorch_params,
-    dataloader_for_training,
-    resident_path_applies,
-)
-from ._training import ResidentBatches, storage_of
-from ._validation import (
-    check_features,
-    check_loop_params,
-    check_sample_weight,
-    encode_in_order,
-    encode_indicator,
-    encode_known_labels,
-    encode_labels,
-    is_multilabel,
-)
-from .decisions import NO_VALIDATION_SPLIT, check_decision, decide, fit_decision
-from .losses import (ImbalanceLoss, MixedTarget, check_loss_compatibility, loss_class,
-                     make_loss, output_probabilities)
+from ._skorch_params import check_loop_params
+from ._strategies import check_strategies, check_target, fit_strategies, make_strategies
+from .decisions import decide, fit_decision
+from .losses import MixedTarget, as_skimb_loss, loss_class, make_loss, output_probabilities
 from .metrics import MacroF1Scoring
 from .modules import CosineLinear
-from .networks import (RAW_COLUMNS, check_network_input, default_network, list_modules,
-                       network_class)
-from .recipe import BestEpoch, CosineSchedule, epoch_budget
-from .samplers import (
-    EpochSampler,
-    ImblearnSampler,
-    list_samplers,
-    make_sampler,
-    rarest_positive_label,
-)
+from .networks import check_network_input, default_network, list_modules, network_class
+from .recipe import BestEpoch, CosineSchedule, epoch_budget, steps_per_epoch
+from .samplers import rarest_positive_label
 
 __all__ = ["ImbalancedTorchClassifier"]
 
@@ -67,6 +56,7 @@ GRADIENT_CLIP = 1.0
 #: (None: never; on shuttle, stopping after 16 such epochs cost 0.2 macro-F1).
 BEST_EPOCH_PATIENCE = None
 
+
 def _refuse_criterion(params):
     """skorch's ``criterion`` and ``criterion__*`` would reach nothing: the loss is ``loss=``."""
     keys = [key for key in params if key == "criterion" or key.startswith("criterion__")]
@@ -74,24 +64,6 @@ def _refuse_criterion(params):
         raise TypeError(
             f"ImbalancedTorchClassifier takes the loss as loss= and its parameters as "
             f"loss__*, not {', '.join(keys)}.")
-
-
-def _one_row(x):
-    """A Dataset item's input as a batch of one row (for its shape)."""
-    if isinstance(x, dict):
-        return {key: np.asarray(value)[None] for key, value in x.items()}
-    return np.asarray(x)[None]
-
-
-class _FeatureProbe(BaseEstimator):
-    """Receives the feature checks of a new fit, so a failed fit leaves no trace."""
-
-
-class _Strategies(NamedTuple):
-    """The strategies a training call is given, made once from the parameters."""
-
-    sampler: object
-    augmentation: object
 
 
 class ImbalancedTorchClassifier(NeuralNetClassifier):
@@ -306,10 +278,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self.decision = decision
         self.scale_uint8 = scale_uint8
 
-    # -- device: the parameter keeps "auto"; skorch's internals see the resolved one
+    # -- parameters ---------------------------------------------------------------
 
     @property
     def device(self):
+        """The device skorch's internals see: ``"auto"`` resolved (the parameter keeps it)."""
         return resolve_device(self.__dict__["device"])
 
     @device.setter
@@ -415,16 +388,15 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if self.warm_start and self.initialized_:
             return self.partial_fit(X, y, sample_weight=sample_weight, **fit_params)
         return self._fit_new(X, y, sample_weight, fit_params, classes=self.classes,
-                             strategies=self._check_hyperparameters())
+                             strategies=make_strategies(self))
 
     def _fit_new(self, X, y, sample_weight, fit_params, classes, strategies):
         """A fresh fit: ``classes`` orders the encoding (``classes=`` or partial_fit's)."""
         try:
-            data, y_encoded = self._prepare(X, y, sample_weight, first_fit=True,
-                                            classes=classes)
+            inputs = prepare_fit(self, X, y, sample_weight, first_fit=True, classes=classes)
+            self._record(inputs.record)
             with self._seeded():
-                context = self._training_context(data, y_encoded, fit_params, strategies,
-                                                  first_epoch=0)
+                context = self._context(inputs, strategies, fit_params, first_epoch=0)
                 with self._building_from(context):
                     self.initialize()
                 self._train(context, fit_params)
@@ -457,7 +429,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         -------
         self : ImbalancedTorchClassifier
         """
-        strategies = self._check_hyperparameters()
+        strategies = make_strategies(self)
         if classes is None:
             classes = self.classes
         if not self.initialized_:
@@ -470,10 +442,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             raise ValueError(
                 f"partial_fit got classes={list(classes)}, but the model was fitted with "
                 f"classes {self.classes_inferred_.tolist()}.")
-        data, y_encoded = self._prepare(X, y, sample_weight, first_fit=first_fit,
-                                        classes=classes)
-        context = self._training_context(data, y_encoded, fit_params, strategies,
-                                          first_epoch=len(self.history))
+        inputs = prepare_fit(self, X, y, sample_weight, first_fit=first_fit, classes=classes)
+        self._record(inputs.record)
+        context = self._context(inputs, strategies, fit_params, first_epoch=len(self.history))
         try:  # bad input leaves the model as it was; a failure in training unfits it
             if "sampling_seed_" not in vars(self):
                 self.sampling_seed_ = self._fresh_seed()
@@ -483,11 +454,106 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             raise
         return self
 
+    def _record(self, record: dict) -> None:
+        """Apply what a first fit records about its input (None removes an attribute)."""
+        for name, value in record.items():
+            if value is None:
+                vars(self).pop(name, None)
+            else:
+                setattr(self, name, value)
+        if record and self._multilabel:
+            self._check_threshold()
+
+    def _context(self, inputs, strategies, fit_params, first_epoch):
+        """Split, check the strategies against the rows, then gather, count and size the
+        call once (see ``_context``)."""
+        check_target(self)
+        split = self._split(inputs.data, inputs.y, **fit_params)
+        resident = inputs.in_memory and resident_path_applies(self, training=True)
+        check_strategies(self, strategies, inputs, has_valid=split[1] is not None,
+                         resident=resident)
+        columns = vars(self).get("columns_")
+        return build_context(
+            inputs=inputs, split=split, classes=self.classes_inferred_,
+            multilabel=self._multilabel, strategies=strategies,
+            epoch_budget=self._epoch_budget, first_epoch=first_epoch,
+            columns=None if columns is None else columns.layout_, resident=resident)
+
+    def _epoch_budget(self, n_rows, epoch_rows, n_train):
+        """Epochs of a call on ``n_rows`` rows: ``max_epochs``, or for ``"auto"`` as many
+        optimizer steps as ``sampler="none"`` would take (see :func:`epoch_budget`)."""
+        batch_size = batch_size_of(self, training=True)
+        drop_last = bool(self.get_params_for("iterator_train").get("drop_last", False))
+        return epoch_budget(self.max_epochs, n_rows,
+                            epoch_steps=steps_per_epoch(epoch_rows, batch_size, drop_last),
+                            full_steps=steps_per_epoch(n_train, batch_size, drop_last))
+
+    def _split(self, X, y, **fit_params):
+        """skorch's internal split; a multi-label y is stratified by rarest label."""
+        split_y = y
+        stratified = isinstance(self.train_split, ValidSplit) and self.train_split.stratified
+        if self._multilabel and y is not None and stratified:
+            split_y = rarest_positive_label(y)
+        try:
+            return super().get_split_datasets(X, split_y, **fit_params)
+        except ValueError as err:
+            split = self.train_split
+            if isinstance(split, ValidSplit):
+                split = f"ValidSplit({split.cv!r}, stratified={split.stratified})"
+            raise ValueError(
+                f"The internal validation split train_split={split} cannot "
+                f"split these {len(X)} rows: {err} Pass train_split=None (no validation "
+                "split) or a split that suits the data."
+            ) from None
+
     def _train(self, context, fit_params):
         """skorch's training call on ``context`` (its ``fit_loop`` gets the context as
         ``X``), then the decision from the weights the model kept."""
         NeuralNetClassifier.partial_fit(self, context, None, **fit_params)
         self._fit_decision(context)
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Fit the call's strategies on its training context ``X``, in one place
+        (:func:`~skimb._strategies.fit_strategies`), and start the call's epoch clock."""
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        context = X
+        self.max_epochs_, self.first_epoch_ = context.epochs, context.first_epoch
+        self.class_counts_ = context.class_counts
+        self.sampler_, self.augment_ = fit_strategies(
+            context, loss=self.loss_, device=torch.device(self.device or "cpu"),
+            discrete_columns=getattr(self.module_, "discrete_columns", ()),
+            as_batch=self._as_float)
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        """skorch's training loop over the context ``X``, for its epoch budget."""
+        return super().fit_loop(X, y, epochs=X.epochs if epochs is None else epochs,
+                                **fit_params)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        """The training and validation rows of the context ``X`` (split when it was built)."""
+        return X.train, X.valid
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Start a history row and tell the loss which epoch of the call begins (DRW)."""
+        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
+                               **kwargs)
+        self.loss_.set_epoch(len(self.history) - 1 - self.first_epoch_)
+        if self.augment_ is not None:
+            self.augment_.start_epoch(epoch_seed(self, stream=1))
+
+    def _fit_decision(self, context):
+        """Set the decision attributes from the weights the model kept (after every callback)."""
+        valid = context.valid
+        held_out = None if valid is None else lambda: (self.predict_proba(valid),
+                                                       context.y_valid)
+        fitted = fit_decision(
+            self.decision, self.get_params_for("decision"), classes=context.classes,
+            class_counts=context.class_mass, n_rows=context.total_mass,
+            multilabel=self._multilabel, held_out=held_out,
+            threshold=self._check_threshold() if self._multilabel else 0.5)
+        for name in ("decision_offsets_", "decision_thresholds_"):
+            vars(self).pop(name, None)
+        vars(self).update(fitted)
 
     #: What a fit learns besides the torch modules: saved by ``save_params(f_fitted=...)``.
     _FITTED_STATE = ("input_shape_", "n_features_in_", "feature_names_in_", "columns_",
@@ -502,6 +568,25 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             vars(self).pop(name, None)
         self.initialized_ = False
 
+    def _fresh_seed(self) -> int:
+        if self.random_state is None:
+            return int(torch.randint(2**31 - 1, (1,)))
+        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+
+    @contextmanager
+    def _seeded(self):
+        """Seed torch for the fit (restoring the global RNG after) when random_state is set."""
+        self.sampling_seed_ = self._fresh_seed()
+        if self.random_state is None:
+            yield
+            return
+        with seeded_torch(self.sampling_seed_, torch.device(self.device or "cpu")):
+            yield
+
+    def check_data(self, X, y=None):
+        """Input is validated in :meth:`fit`; nothing left to check here."""
+
+    # -- saving -------------------------------------------------------------------
     def save_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None,
                     use_safetensors=False, f_fitted=None, **kwargs):
         """skorch's ``save_params``, plus ``f_fitted``: skimb's own fitted state.
@@ -568,74 +653,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                                    checkpoint=checkpoint, use_safetensors=use_safetensors,
                                    **kwargs)
 
-    def _check_hyperparameters(self) -> _Strategies:
-        """Validate the parameters a fit reads, before any work; return the (unfitted)
-        sampler and augmentation of the call."""
-        check_device_placement(self)
-        check_loop_params(self)
-        check_decision(self.decision, self.get_params_for("decision"))
-        if not isinstance(self.scale_uint8, (bool, np.bool_)):
-            raise ValueError(f"scale_uint8 must be True or False, got {self.scale_uint8!r}.")
-        sampler = make_sampler(self.sampler, self.get_params_for("sampler"))
-        check_skorch_params(self, sampler)
-        loss_class(self.loss)
-        return _Strategies(sampler, make_augmentation(self.augment,
-                                                      self.get_params_for("augment")))
-
-    def _training_context(self, data, y_encoded, fit_params, strategies, first_epoch):
-        """Split, then gather, count and fit the strategies' state once (see ``_context``)."""
-        sampler, augmentation = strategies
-        check_loss_compatibility(self.loss, multilabel=self._multilabel,
-                                 n_classes=len(self.classes_inferred_))
-        split = self._split(data, y_encoded, **fit_params)
-        if self.decision == "tuned" and split[1] is None:
-            raise ValueError(NO_VALIDATION_SPLIT)
-        if self._multilabel and isinstance(sampler, ImblearnSampler):
-            raise ValueError(
-                "imbalanced-learn samplers need one label per row; with a multi-label y "
-                f"use one of: {', '.join(list_samplers())}."
-            )
-        columns = vars(self).get("columns_")
-        kind = data_kind(data)
-        raw = columns is not None and (columns.is_raw or bool(torch.isnan(data.X).any()))
-        if isinstance(sampler, ImblearnSampler):
-            if table_and_rows(data) is None or kind != TABLE:
-                raise ValueError(
-                    f"sampler={self.sampler!r} resamples 2-D rows of an in-memory table; these "
-                    f"inputs are not one. Use an index sampler ({', '.join(list_samplers())}).")
-            if raw:
-                check_resampler_columns(sampler.sampler, columns, data.X.numpy())
-        self._check_augmentation(augmentation, data, sampler, RAW_COLUMNS if raw else kind)
-        return build_context(
-            data=data, y=y_encoded, split=split, classes=self.classes_inferred_,
-            multilabel=self._multilabel, sampler=sampler, epoch_budget=self._epoch_budget,
-            first_epoch=first_epoch, augmentation=augmentation,
-            columns=None if columns is None else columns.layout_, raw_columns=raw)
-
-    def _check_augmentation(self, augmentation, data, sampler, kind):
-        """Refuse an augmentation that cannot run on this fit (see ``check_augmentation``)."""
-        if augmentation is None:
-            return
-        resident = resident_path_applies(self, self.get_params_for("iterator_train"), True)
-        why = ""
-        if table_and_rows(data) is None:
-            why = "X is a torch Dataset."
-        elif isinstance(sampler, ImblearnSampler):
-            why = f"sampler={self.sampler!r} resamples the rows every epoch."
-        elif not resident:
-            why = "the iterator_train parameters send the rows through a DataLoader."
-        check_augmentation(augmentation, loss=loss_class(self.loss), multilabel=self._multilabel,
-                           input_kind=kind, rows_known=not why,
-                           why_rows_unknown=why)
-
-    def _epoch_budget(self, n_rows, epoch_rows, n_train):
-        """Epochs of a call on ``n_rows`` rows: ``max_epochs``, or for ``"auto"`` as many
-        optimizer steps as ``sampler="none"`` would take (see :func:`epoch_budget`)."""
-        batch_size = self._batch_size(training=True)
-        drop_last = bool(self.get_params_for("iterator_train").get("drop_last", False))
-        return epoch_budget(self.max_epochs, n_rows,
-                            epoch_steps=steps_per_epoch(epoch_rows, batch_size, drop_last),
-                            full_steps=steps_per_epoch(n_train, batch_size, drop_last))
+    # -- building -----------------------------------------------------------------
 
     @contextmanager
     def _building_from(self, context):
@@ -645,244 +663,6 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             yield
         finally:
             vars(self).pop("_building_context", None)
-
-    def on_train_begin(self, net, X=None, y=None, **kwargs):
-        """Start the call's epoch clock: ``X`` is the training context."""
-        super().on_train_begin(net, X=X, y=y, **kwargs)
-        self.max_epochs_, self.first_epoch_ = X.epochs, X.first_epoch
-
-    def fit_loop(self, X, y=None, epochs=None, **fit_params):
-        """skorch's training loop over the context ``X``, for its epoch budget."""
-        return super().fit_loop(X, y, epochs=X.epochs if epochs is None else epochs,
-                                **fit_params)
-
-    def get_split_datasets(self, X, y=None, **fit_params):
-        """The context's training and validation rows, after fitting the strategies on it.
-
-        ``X`` is the :class:`~skimb._context.TrainingContext` of the call: the
-        class counts, the fitted sampler and the loss statistics all come from
-        its training portion.
-        """
-        context = X
-        self.sampler_ = context.sampler
-        self.class_counts_ = context.class_counts
-        self._fit_loss(context)
-        self.augment_ = None if context.augmentation is None else context.augmentation.fit(
-            context, torch.device(self.device or "cpu"),
-            discrete_columns=getattr(self.module_, "discrete_columns", ()),
-            as_batch=self._as_float)
-        return context.train, context.valid
-
-    def _fit_loss(self, context):
-        """Give the loss the training portion's class mass (rows weighted by sample_weight)."""
-        loss = self.loss_
-        mass = torch.from_numpy(context.class_mass)
-        if isinstance(loss, ImbalanceLoss) and context.multilabel:
-            loss.set_label_counts(mass, context.total_mass, context.classes)
-        elif isinstance(loss, ImbalanceLoss):
-            loss.set_class_counts(mass, context.classes)
-        if isinstance(loss, ImbalanceLoss):
-            loss.set_epoch_budget(context.epochs)
-        elif context.sample_weight is not None:
-            raise ValueError(
-                f"sample_weight needs a skimb loss; {type(loss).__name__} cannot weight rows.")
-
-    def _split(self, X, y, **fit_params):
-        """skorch's internal split; a multi-label y is stratified by rarest label."""
-        split_y = y
-        stratified = isinstance(self.train_split, ValidSplit) and self.train_split.stratified
-        if self._multilabel and y is not None and stratified:
-            split_y = rarest_positive_label(y)
-        try:
-            return super().get_split_datasets(X, split_y, **fit_params)
-        except ValueError as err:
-            split = self.train_split
-            if isinstance(split, ValidSplit):
-                split = f"ValidSplit({split.cv!r}, stratified={split.stratified})"
-            raise ValueError(
-                f"The internal validation split train_split={split} cannot "
-                f"split these {len(X)} rows: {err} Pass train_split=None (no validation "
-                "split) or a split that suits the data."
-            ) from None
-
-    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
-        """Start a history row and tell the loss which epoch of the call begins (DRW)."""
-        super().on_epoch_begin(net, dataset_train=dataset_train, dataset_valid=dataset_valid,
-                               **kwargs)
-        if isinstance(self.loss_, ImbalanceLoss):
-            self.loss_.set_epoch(len(self.history) - 1 - self.first_epoch_)
-        if self.augment_ is not None:
-            self.augment_.start_epoch(self._epoch_seed(stream=1))
-
-    def _epoch_seed(self, stream: int) -> int:
-        """A seed for this epoch's draws of one ``stream``, from the fit's sampling seed."""
-        entropy = (self.sampling_seed_, len(self.history), stream)
-        return int(np.random.SeedSequence(entropy).generate_state(1)[0])
-
-    def _fit_decision(self, context):
-        """Set the decision attributes from the weights the model kept (after every callback)."""
-        valid = context.valid
-        held_out = None if valid is None else lambda: (self.predict_proba(valid),
-                                                       context.y_valid)
-        fitted = fit_decision(
-            self.decision, self.get_params_for("decision"), classes=context.classes,
-            class_counts=context.class_mass, n_rows=context.total_mass,
-            multilabel=self._multilabel, held_out=held_out,
-            threshold=self._check_threshold() if self._multilabel else 0.5)
-        for name in ("decision_offsets_", "decision_thresholds_"):
-            vars(self).pop(name, None)
-        vars(self).update(fitted)
-
-    def _prepare(self, X, y, sample_weight, first_fit, classes=None):
-        """Validate the input; return the dataset and encoded labels skorch trains on.
-
-        A first fit records what the input is (``input_shape_``, ``n_features_in_``,
-        ``classes_inferred_``, ``multilabel_``); a continued one checks the input
-        against it.
-        """
-        kind = input_kind(X)
-        if kind == DATASET:
-            return self._prepare_dataset(X, y, sample_weight, first_fit, classes)
-        if kind == TABLE:
-            features = self._table_features(X, first_fit)
-        else:
-            features = check_tensor(X) if kind == TENSOR else check_dict(X)
-            if not first_fit:
-                check_item_shape(features, self.input_shape_)
-        n_rows = len(feature_leaves(features)[0])
-        if first_fit:
-            multilabel = is_multilabel(y)
-            classes, y_encoded = self._encode_first(y, n_rows, multilabel, classes)
-        else:
-            y_encoded = self._encode_for_fitted(y, n_rows)
-        weights = check_sample_weight(sample_weight, n_rows)
-        if first_fit:
-            self._record_input(features, classes, multilabel, table=kind == TABLE)
-        return TensorTable(features, y_encoded, weights), y_encoded
-
-    def _table_features(self, X, first_fit):
-        """A 2-D table, checked (and its columns recorded on a first fit).
-
-        A built-in network takes a dense table as it comes (text, categories,
-        datetimes, missing values): its columns become numbers through
-        ``columns_`` (:class:`~skimb._columns.TableColumns`, fitted here on a
-        first fit). Your own module gets a numeric, finite table.
-        """
-        built_in = self.module is None or isinstance(self.module, str)
-        raw = built_in and not sp.issparse(X)
-        categorical = self.get_params_for("module").get("categorical_features", "from_dtype")
-        if built_in and not raw and categorical not in ("from_dtype", None):
-            raise ValueError(
-                f"module__categorical_features={categorical!r} needs a dense table; X is a "
-                "scipy sparse matrix, whose columns are all numbers. Pass X dense (a "
-                "DataFrame or an array) or leave module__categorical_features unset.")
-        if not first_fit:
-            return self._table_for_fitted(X)
-        probe = _FeatureProbe()
-        features = check_features(probe, X, reset=True, name=type(self).__name__, raw=raw)
-        vars(self).pop("feature_names_in_", None)
-        vars(self).pop("columns_", None)
-        if hasattr(probe, "feature_names_in_"):
-            self.feature_names_in_ = probe.feature_names_in_
-        if not raw:
-            return features
-        self.columns_ = TableColumns(categorical).fit(features)
-        return self.columns_.transform(features)
-
-    def _table_for_fitted(self, X):
-        """A table checked against the fitted columns (names, number), as numbers."""
-        columns = vars(self).get("columns_")
-        if columns is None or sp.issparse(X):
-            return check_features(self, X, reset=False)
-        return columns.transform(check_features(self, X, reset=False, raw=True))
-
-    def _prepare_dataset(self, X, y, sample_weight, first_fit, classes):
-        """A torch Dataset, its items wrapped to carry the encoded labels (and weights)."""
-        if y is None:
-            y = dataset_labels(X)
-        if y is None:
-            raise ValueError(
-                "y is required: this Dataset carries no labels skimb can read (a `targets` "
-                "attribute, a TensorDataset or skorch Dataset); pass y, one label per item.")
-        if first_fit:
-            multilabel = is_multilabel(y)
-            classes, y_encoded = self._encode_first(y, len(X), multilabel, classes)
-        else:
-            y_encoded = self._encode_for_fitted(y, len(X))
-        data = LabeledDataset(X, y_encoded, check_sample_weight(sample_weight, len(X)))
-        x = data[0][0]
-        if first_fit:
-            self._record_input(_one_row(x), classes, multilabel,
-                               table=not isinstance(x, dict) and np.ndim(x) == 1)
-        else:
-            check_item_shape(_one_row(x), self.input_shape_)
-        return data, y_encoded
-
-    def _record_input(self, features, classes, multilabel, table):
-        """What a first fit saw: the row shape (and width of a table), the labels."""
-        if multilabel:
-            self._check_threshold()
-        self.input_shape_ = item_shape(features)
-        if table:
-            columns = vars(self).get("columns_")
-            self.n_features_in_ = self.input_shape_[0] if columns is None else columns.n_columns_
-        else:
-            vars(self).pop("n_features_in_", None)
-            vars(self).pop("feature_names_in_", None)
-        self.classes_inferred_ = classes
-        self.multilabel_ = multilabel
-
-    @staticmethod
-    def _encode_first(y, n_samples, multilabel, classes):
-        """``(classes, encoded)`` of a first fit, in the order of ``classes`` when given."""
-        if multilabel:
-            labels, indicator = encode_indicator(y, n_samples)
-            if classes is not None and len(classes):
-                if len(classes) != indicator.shape[1]:
-                    raise ValueError(
-                        f"classes= names {len(classes)} labels; the multi-label y has "
-                        f"{indicator.shape[1]} columns.")
-                labels = np.asarray(classes)
-            return labels, indicator
-        if classes is None or not len(classes):
-            return encode_labels(y, n_samples)
-        return encode_in_order(y, n_samples, classes)
-
-    def _encode_for_fitted(self, y, n_samples):
-        """Encode the ``y`` of a continued fit against what the first fit saw."""
-        if y is None:
-            raise ValueError("y is required: ImbalancedTorchClassifier is a supervised classifier.")
-        multilabel = is_multilabel(y)
-        if multilabel != self._multilabel:
-            raise ValueError(
-                "y must have the form it had in fit: "
-                + ("a multi-label indicator matrix." if self._multilabel else "one label per row.")
-            )
-        if not multilabel:
-            return encode_known_labels(y, n_samples, self.classes_inferred_)
-        _, y_encoded = encode_indicator(y, n_samples)
-        if y_encoded.shape[1] != len(self.classes_inferred_):
-            raise ValueError(
-                f"y has {y_encoded.shape[1]} labels; fit saw {len(self.classes_inferred_)}.")
-        return y_encoded
-
-    def _fresh_seed(self) -> int:
-        if self.random_state is None:
-            return int(torch.randint(2**31 - 1, (1,)))
-        return int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-
-    @contextmanager
-    def _seeded(self):
-        """Seed torch for the fit (restoring the global RNG after) when random_state is set."""
-        self.sampling_seed_ = self._fresh_seed()
-        if self.random_state is None:
-            yield
-            return
-        with seeded_torch(self.sampling_seed_, torch.device(self.device or "cpu")):
-            yield
-
-    def check_data(self, X, y=None):
-        """Input is validated in :meth:`fit`; nothing left to check here."""
 
     def initialize_module(self):
         """Build the module: a built-in network by name (``None``: the default for the
@@ -924,7 +704,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     def _network_choice(self, context):
         """``(name, class, parameters)`` of the built-in network to build."""
         if self.module is None and (not context.in_memory
-                                    or context.input_kind not in (TABLE, RAW_COLUMNS)):
+                                    or context.input_kind not in ("table", "raw_columns")):
             raise ValueError(
                 "module=None builds a network for tables, and these inputs are "
                 f"{'a torch Dataset' if not context.in_memory else context.input_kind + 's'}: "
@@ -938,6 +718,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             name, defaults = self.module, {}
         return name, network_class(name), {**defaults, **self.get_params_for("module")}
 
+    def initialize_criterion(self):
+        """Build the loss strategy from ``loss`` and the ``loss__*`` parameters (a loss of
+        your own wrapped once, in :class:`~skimb.losses.ForeignLoss`)."""
+        self.criterion_ = as_skimb_loss(make_loss(self.loss, self.get_params_for("loss")))
+        return self
+
     @property
     def _multilabel(self) -> bool:
         """``multilabel_``; False for a net initialized without data (skorch's restore)."""
@@ -948,16 +734,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         """The fitted loss module (unwrapped from ``torch.compile`` when ``compile=True``)."""
         return getattr(self.criterion_, "_orig_mod", self.criterion_)
 
-    def initialize_criterion(self):
-        """Build the loss strategy from ``loss`` and the ``loss__*`` parameters."""
-        self.criterion_ = make_loss(self.loss, self.get_params_for("loss"))
-        return self
-
     # -- batching -----------------------------------------------------------------
-
-    def _batch_size(self, training):
-        kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
-        return kwargs.get("batch_size", self.batch_size)
 
     def get_iterator(self, dataset, training=False):
         """Device-resident batches for in-memory data, a DataLoader otherwise.
@@ -967,23 +744,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ``iterator_train``/``iterator_valid`` of your own, sends the rows through
         that DataLoader instead, with every parameter as given.
         """
-        kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
-        batch_size = kwargs.get("batch_size", self.batch_size)
-        if batch_size == -1:
-            batch_size = len(dataset)
-        located = table_and_rows(dataset)
-        sampler = self.sampler_ if training else None
-        if located is not None and resident_path_applies(self, kwargs, training):
-            if training and kwargs.get("shuffle") is False:
-                sampler = None  # the rows in order (check_skorch_params allows it for "none")
-            X, y, w = located[0].take(located[1])
-            return ResidentBatches(
-                X, y, w, torch.device(self.device or "cpu"), batch_size, sampler=sampler,
-                seed=self.sampling_seed_ + len(self.history) if training else 0,
-                drop_last=bool(kwargs.get("drop_last", False)))
+        batches = batches_for(self, dataset, training)
+        if batches is not None:
+            return batches
         if not training:
             return super().get_iterator(dataset, training=False)
-        return dataloader_for_training(self, dataset, sampler, kwargs, batch_size)
+        return dataloader_for_training(self, dataset)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         """Run one epoch, recording batch losses at its end (one host sync per epoch).
@@ -1014,9 +780,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             self.history.record("event_storage", self.training_storage_)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
-        """Drop the sampler's index-table copies, so a fitted model holds none on the device."""
+        """Let the strategies drop their device copies, so a fitted model holds none."""
         super().on_train_end(net, X=X, y=y, **kwargs)
-        if isinstance(getattr(self, "sampler_", None), EpochSampler):
+        if getattr(self, "sampler_", None) is not None:
             self.sampler_.clear_cache()
         if getattr(self, "augment_", None) is not None:
             self.augment_.release()
@@ -1079,10 +845,6 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if isinstance(y_true, WeightedTarget):
             y_true, sample_weight = y_true
         if isinstance(y_true, MixedTarget):
-            if not isinstance(self.loss_, ImbalanceLoss):
-                raise ValueError(
-                    f"The augmentation gave mixed targets, which loss={self.loss!r} cannot "
-                    "take: only skimb losses declaring supports_mixed_targets do.")
             y_true = y_true.to(y_pred.device)
         else:
             y_true = to_tensor(y_true, device=y_pred.device)
@@ -1090,12 +852,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             sample_weight = to_tensor(sample_weight, device=y_pred.device)
         if y_pred.ndim == 3:
             return self._ensemble_loss(y_pred, y_true, sample_weight)
-        return self._member_loss(y_pred, y_true, sample_weight)
-
-    def _member_loss(self, y_pred, y_true, sample_weight):
-        if isinstance(self.loss_, ImbalanceLoss):
-            return self.criterion_(y_pred, y_true, sample_weight=sample_weight)
-        return self.criterion_(y_pred, y_true)
+        return self.criterion_(y_pred, y_true, sample_weight=sample_weight)
 
     def _ensemble_loss(self, y_pred, y_true, sample_weight):
         """Mean of the members' losses, for an output of shape (batch, k, n_outputs).
@@ -1106,33 +863,14 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         within a batch) runs per member.
         """
         k = y_pred.shape[1]
-        if getattr(self.loss_, "per_member", False):
-            return torch.stack([self._member_loss(y_pred[:, j], y_true, sample_weight)
+        if self.loss_.per_member:
+            return torch.stack([self.criterion_(y_pred[:, j], y_true, sample_weight=sample_weight)
                                 for j in range(k)]).mean()
         repeat = lambda t: None if t is None else t.repeat_interleave(k, dim=0)  # noqa: E731
-        return self._member_loss(y_pred.flatten(0, 1), repeat(y_true), repeat(sample_weight))
+        return self.criterion_(y_pred.flatten(0, 1), repeat(y_true),
+                               sample_weight=repeat(sample_weight))
 
     # -- prediction ---------------------------------------------------------------
-
-    def _as_prediction_data(self, X):
-        check_loop_params(self)
-        if table_and_rows(X) is not None:  # skimb's own rows (the validation split)
-            return X
-        kind = input_kind(X)
-        if kind == DATASET:
-            items = UnlabeledItems(X)
-            if "input_shape_" in vars(self) and len(items):
-                check_item_shape(_one_row(items[0][0]), self.input_shape_)
-            return items
-        if kind == TABLE:
-            if "n_features_in_" not in vars(self) and "input_shape_" in vars(self):
-                raise ValueError(f"X is a 2-D table; the model was fitted on rows of shape "
-                                 f"{self.input_shape_}.")
-            return TensorTable(self._table_for_fitted(X))
-        features = check_tensor(X) if kind == TENSOR else check_dict(X)
-        if "input_shape_" in vars(self):
-            check_item_shape(features, self.input_shape_)
-        return TensorTable(features)
 
     def _to_probabilities(self, output):
         """Probabilities of the raw output; an ensemble's (batch, k, C) output gives the
@@ -1175,7 +913,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             target, each label's probability (rows need not sum to 1).
         """
         self.check_is_fitted()
-        output = self.forward(self._as_prediction_data(X), training=False,
+        check_loop_params(self)
+        output = self.forward(prepare_predict(self, X), training=False,
                               device=torch.device(self.device or "cpu"))
         if isinstance(output, tuple):
             output = output[0]

@@ -41,12 +41,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from skorch.dataset import Dataset, ValidSplit
 
-from ._context import steps_per_epoch
 from .classifier import ImbalancedTorchClassifier
 from .decisions import decide, prior_offsets
 from .grid import default_strategy_grid
 from .metrics import macro_f1, macro_f1_scorer
-from .samplers import EpochSampler, make_sampler
+from .recipe import equal_step_epochs, steps_per_epoch
+from .samplers import make_sampler
 
 __all__ = ["main"]
 
@@ -175,13 +175,13 @@ def _equal_steps(params: dict, clf, y_fit, max_epochs: int) -> int:
                       **{key.removeprefix("clf__sampler__"): value for key, value in params.items()
                          if key.startswith("clf__sampler__")}}
     sampler = make_sampler(params.get("clf__sampler", clf.sampler), sampler_params)
-    if not isinstance(sampler, EpochSampler):  # an imblearn sampler: epoch length unknown
-        return max_epochs
     counts = np.unique(y_fit, return_counts=True)[1]
     rows = sampler.rows_per_epoch(torch.as_tensor(counts))
+    if rows is None:  # an imblearn sampler: its epoch length is known once drawn
+        return max_epochs
     batch_size = clf.batch_size
-    return math.ceil(max_epochs * steps_per_epoch(len(y_fit), batch_size)
-                     / steps_per_epoch(rows, batch_size))
+    return equal_step_epochs(max_epochs, epoch_steps=steps_per_epoch(rows, batch_size),
+                             full_steps=steps_per_epoch(len(y_fit), batch_size))
 
 
 def _equal_step_grid(grid, clf, fold_labels, max_epochs: int) -> list[dict]:

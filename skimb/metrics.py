@@ -9,7 +9,7 @@ import torch
 from skorch.callbacks import Callback
 from sklearn.metrics import f1_score, make_scorer
 
-from ._validation import is_multilabel
+from ._inputs.labels import is_multilabel
 
 __all__ = ["macro_f1", "macro_f1_scorer", "MacroF1Scoring"]
 

@@ -31,8 +31,9 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import unique_labels
 
-from ._validation import check_features, encode_labels
-from .samplers import EpochSampler, ImblearnSampler, make_sampler
+from ._inputs.labels import encode_labels
+from ._inputs.tables import check_features
+from .samplers import make_sampler
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -89,38 +90,11 @@ def _encode(y):
     return encode_labels(y, len(y))
 
 
-def _epoch_class_counts(y_encoded, n_classes, sampler, X, n_epochs, batch_size, seed):
-    """Rows per class in each of the first ``n_epochs`` epochs the sampler draws.
-
-    Draws the epochs the way the classifier does: an ``EpochSampler`` is fit on
-    the labels and asked for ``epoch_indices`` with one seeded CPU generator; an
-    imbalanced-learn sampler resamples ``X, y`` once per epoch with a seed taken
-    from that generator.
-    """
-    generator = torch.Generator().manual_seed(seed)
-    counts = np.zeros((n_epochs, n_classes), dtype=np.int64)
-    if isinstance(sampler, EpochSampler):
-        y_tensor = torch.from_numpy(y_encoded)
-        sampler.fit(y_tensor, n_classes, n_epochs=n_epochs)
-        for epoch in range(n_epochs):
-            indices = sampler.epoch_indices(epoch, batch_size, generator)
-            counts[epoch] = torch.bincount(y_tensor[indices.cpu()], minlength=n_classes).numpy()
-        return counts
-    for epoch in range(n_epochs):
-        epoch_seed = int(torch.randint(2**31 - 1, (1,), generator=generator))
-        _, y_epoch, _ = sampler.resample(X, y_encoded, None, seed=epoch_seed)
-        counts[epoch] = np.bincount(np.asarray(y_epoch, dtype=np.int64), minlength=n_classes)
-    return counts
-
-
-def _sampler_name(spec) -> str:
-    if spec is None:
-        return "none"
-    if isinstance(spec, str):
-        return spec
-    if isinstance(spec, ImblearnSampler):
-        spec = spec.sampler
-    return type(spec).__name__
+def _sampler_name(spec, strategy) -> str:
+    """The name the user gave (``"none"`` for None), or the sampler's display name."""
+    if spec is None or isinstance(spec, str):
+        return spec or "none"
+    return strategy.display_name
 
 
 def plot_class_distribution(
@@ -147,7 +121,7 @@ def plot_class_distribution(
     ----------
     y : array-like of shape (n_samples,)
         Labels of any hashable kind (strings, ints, pandas categoricals).
-    sampler : str, EpochSampler or imblearn sampler, default="none"
+    sampler : str, BaseSampler or imblearn sampler, default="none"
         Anything ``ImbalancedTorchClassifier(sampler=...)`` accepts: a name
         from :func:`~skimb.list_samplers`, a skimb sampler object, or an
         imbalanced-learn sampler instance (which then needs ``X``).
@@ -207,10 +181,10 @@ def plot_class_distribution(
     n_classes = len(classes)
     params = {key.removeprefix("sampler__"): value for key, value in sampler_params.items()}
     strategy = make_sampler(sampler, params)
-    if isinstance(strategy, ImblearnSampler):
+    if not strategy.draws_indices:
         if X is None:
             raise ValueError(
-                f"sampler={_sampler_name(sampler)} is an imbalanced-learn sampler: it "
+                f"sampler={_sampler_name(sampler, strategy)} is an imbalanced-learn sampler: it "
                 "builds each epoch from the features, so pass them as X=."
             )
         X = check_features(BaseEstimator(), X, reset=True)
@@ -219,9 +193,8 @@ def plot_class_distribution(
                 f"X has {len(X)} rows but y has {len(y_encoded)}; they must match."
             )
     seed = int(check_random_state(random_state).randint(0, 2**31 - 1))
-    epoch_counts = _epoch_class_counts(
-        y_encoded, n_classes, strategy, X, n_epochs, batch_size, seed
-    )
+    epoch_counts = strategy.epoch_class_counts(
+        y_encoded, n_classes, n_epochs, batch_size, torch.Generator().manual_seed(seed), X=X)
     data_counts = np.bincount(y_encoded, minlength=n_classes)
 
     groups = [("data", data_counts)] + [
@@ -257,7 +230,7 @@ def plot_class_distribution(
     ax.set_ylim(0, min(1.0, ax.get_ylim()[1] * 1.08))
     ax.set_xlabel("class")
     ax.set_ylabel("share of rows")
-    name = _sampler_name(sampler)
+    name = _sampler_name(sampler, strategy)
     drawn_by = f"sampler={name!r}" if sampler is None or isinstance(sampler, str) else name
     ax.set_title(f"Class proportions: data vs. epochs drawn by {drawn_by}")
     ax.grid(axis="y", alpha=0.3)

@@ -6,7 +6,7 @@ import math
 
 from skorch.callbacks import EarlyStopping, LRScheduler
 
-__all__ = ["BestEpoch", "CosineSchedule", "epoch_budget"]
+__all__ = ["BestEpoch", "CosineSchedule", "epoch_budget", "equal_step_epochs", "steps_per_epoch"]
 
 #: ``max_epochs="auto"``: fewest epochs, on any table.
 AUTO_MIN_EPOCHS = 60
@@ -15,6 +15,20 @@ AUTO_MAX_EPOCHS = 240
 #: ``max_epochs="auto"``: row visits a training call aims at (epochs x rows passed);
 #: 1,280,000 is 5,000 batches of 256 (docs/benchmarks/quality.md has the evidence).
 AUTO_ROW_VISITS = 1_280_000
+
+
+def steps_per_epoch(rows: int, batch_size: int, drop_last: bool = False) -> int:
+    """Optimizer steps of an epoch of ``rows`` rows (at least 1).
+
+    Examples
+    --------
+    >>> from skimb.recipe import steps_per_epoch
+    >>> steps_per_epoch(300, 256), steps_per_epoch(300, 256, drop_last=True), steps_per_epoch(5, -1)
+    (2, 1, 1)
+    """
+    if batch_size == -1 or rows <= 0:
+        return 1
+    return max(1, rows // batch_size if drop_last else math.ceil(rows / batch_size))
 
 
 def epoch_budget(max_epochs: int | str, n_rows: int, *, epoch_steps: int = 1,
@@ -61,6 +75,19 @@ def epoch_budget(max_epochs: int | str, n_rows: int, *, epoch_steps: int = 1,
         return int(max_epochs)
     wanted = math.ceil(AUTO_ROW_VISITS / max(1, n_rows))
     epochs = min(AUTO_MAX_EPOCHS, max(AUTO_MIN_EPOCHS, wanted))
+    return equal_step_epochs(epochs, epoch_steps=epoch_steps, full_steps=full_steps)
+
+
+def equal_step_epochs(epochs: int, *, epoch_steps: int, full_steps: int) -> int:
+    """Epochs of a sampler whose epochs take ``epoch_steps`` optimizer steps, for as many
+    steps as ``epochs`` epochs of ``full_steps`` (every training row once): rounded up.
+
+    Examples
+    --------
+    >>> from skimb.recipe import equal_step_epochs
+    >>> equal_step_epochs(60, epoch_steps=40, full_steps=391)  # an 'under' epoch is shorter
+    587
+    """
     return math.ceil(epochs * full_steps / max(1, epoch_steps))
 
 

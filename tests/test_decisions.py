@@ -210,7 +210,7 @@ def test_decision_tuned_uses_the_kept_weights_of_early_stopping(three_classes):
     # The offsets are those of the model as it ends: recompute them from its probabilities.
     from skorch.dataset import ValidSplit
     from skimb._data import TensorTable
-    from skimb._validation import encode_labels
+    from skimb._inputs.labels import encode_labels
     _, encoded = encode_labels(y, len(y))
     _, rows = ValidSplit(5, stratified=True)(TensorTable(X.astype(np.float32), encoded), encoded)
     idx = np.asarray(rows.indices)

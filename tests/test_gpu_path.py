@@ -19,9 +19,9 @@ from imblearn.over_sampling import RandomOverSampler
 from skorch.callbacks import Callback
 from skorch.hf import AccelerateMixin
 
-import skimb._training as training
+import skimb._batches as training
 from skimb import ImbalancedTorchClassifier
-from skimb._training import ResidentBatches, storage_device
+from skimb._batches import ResidentBatches, storage_device
 from skimb.losses import BinaryCrossEntropy
 from skimb.metrics import MacroF1Scoring
 from skimb.samplers import make_sampler

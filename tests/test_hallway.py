@@ -326,7 +326,7 @@ def test_training_rows_are_gathered_once_per_fit(data, monkeypatch):
 
 def test_hyperparameters_are_checked_before_any_work(data, monkeypatch):
     X, y = data
-    monkeypatch.setattr("skimb.classifier.check_features",
+    monkeypatch.setattr("skimb._inputs.prepare.check_features",
                         lambda *a, **k: pytest.fail("the input was read first"))
     with pytest.raises(ValueError, match="Unknown sampler"):
         clf_(sampler="nope").fit(X, y)

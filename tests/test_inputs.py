@@ -28,7 +28,7 @@ from torch.utils.data import Dataset, Subset, TensorDataset
 
 from skimb import ImbalancedTorchClassifier, list_losses, list_samplers
 from skimb._data import WeightedTarget
-from skimb._training import ResidentBatches
+from skimb._batches import ResidentBatches
 from skimb.modules import CosineLinear
 
 COUNTS = (80, 28, 12)

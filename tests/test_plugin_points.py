@@ -13,7 +13,7 @@ from torch.utils.data import TensorDataset
 
 from skimb import ImbalancedTorchClassifier, list_losses
 from skimb._data import TensorTable
-from skimb._training import ResidentBatches
+from skimb._batches import ResidentBatches
 from skimb.losses import MixedTarget, loss_class, make_loss
 from skimb.networks import FittedFront, SmoothClipScaler
 

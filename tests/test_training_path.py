@@ -9,10 +9,10 @@ from sklearn.model_selection import StratifiedKFold
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-import skimb._training as training
+import skimb._batches as training
 from skimb import ImbalancedTorchClassifier
 from skimb._data import TensorTable
-from skimb._training import ResidentBatches
+from skimb._batches import ResidentBatches, ResidentRows
 from skimb.modules import TabularMLP
 
 from helpers import FAST, N_FEATURES, clf_, make_data, user_clf  # noqa: F401
@@ -39,7 +39,7 @@ def epoch_sizes(clf):
 def test_in_memory_iterator_is_resident(data):
     X, y = data
     clf = clf_(sampler="under").fit(X, y)
-    table = TensorTable(X.astype(np.float32), y)
+    table = ResidentRows(X.astype(np.float32), y)  # the training rows a fit batches resident
     for training_ in (False, True):
         iterator = clf.get_iterator(table, training=training_)
         assert isinstance(iterator, ResidentBatches)
@@ -53,7 +53,7 @@ def test_in_memory_iterator_is_resident(data):
     # a training epoch over the training portion draws class-balanced rows with
     # the fitted under-sampler (fit on exactly those rows)
     rows = train_rows(y)
-    train = clf.get_iterator(TensorTable(X[rows].astype(np.float32), y[rows]), training=True)
+    train = clf.get_iterator(ResidentRows(X[rows].astype(np.float32), y[rows]), training=True)
     labels = torch.cat([yb for _, yb in train])
     counts = torch.bincount(labels, minlength=3)
     assert counts.tolist() == [int(np.bincount(y[rows]).min())] * 3
@@ -351,7 +351,7 @@ def test_continued_fits_draw_new_epochs(data):
     X, y = data
     clf = clf_(sampler="under", warm_start=True, train_split=None)
     clf.fit(X, y)
-    table = TensorTable(X.astype(np.float32), y)
+    table = ResidentRows(X.astype(np.float32), y)
     first = next(iter(clf.get_iterator(table, training=True)))[0]
     clf.fit(X, y)
     second = next(iter(clf.get_iterator(table, training=True)))[0]

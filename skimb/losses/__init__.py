@@ -37,7 +37,9 @@ One file per family: ``cross_entropy`` (``ce``, ``weighted_ce``), ``focal``
 (``focal``, ``class_balanced``), ``logit_adjustment`` (``ldam``,
 ``logit_adjusted``, ``balanced_softmax``, ``vs``), ``sigmoid`` (``bce``,
 ``asl``), ``rectification`` (``crl``), ``cost_sensitive``
-(``cost_sensitive``); ``_base`` holds the protocol and ``registry`` the names.
+(``cost_sensitive``); ``foreign`` wraps a loss of your own (any ``nn.Module``
+called as ``loss(logits, target)``) in the protocol; ``_base`` holds the
+protocol and ``registry`` the names.
 """
 
 from ._base import ImbalanceLoss, MixedTarget, class_weights
@@ -47,6 +49,7 @@ from .logit_adjustment import LDAMLoss, LogitAdjustedLoss, BalancedSoftmaxLoss, 
 from .sigmoid import BinaryCrossEntropy, AsymmetricLoss
 from .rectification import ClassRectificationLoss
 from .cost_sensitive import CostSensitiveLoss
+from .foreign import ForeignLoss, as_skimb_loss
 from .registry import (check_loss_compatibility, list_losses, loss_class, make_loss,
                        multilabel_losses, output_probabilities)
 
@@ -65,6 +68,8 @@ __all__ = [
     "AsymmetricLoss",
     "ClassRectificationLoss",
     "CostSensitiveLoss",
+    "ForeignLoss",
+    "as_skimb_loss",
     "class_weights",
     "check_loss_compatibility",
     "list_losses",

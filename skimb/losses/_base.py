@@ -175,6 +175,9 @@ class ImbalanceLoss(nn.Module):
         (or indicator) target, so a target mixed as ``lam * e_a + (1 - lam)
         * e_b`` has the well-defined loss ``lam * l(z, a) + (1 - lam) *
         l(z, b)``.
+    supports_sample_weight : bool
+        Whether the loss weights rows by ``sample_weight`` (every skimb loss;
+        not a loss of your own, see :class:`~skimb.losses.ForeignLoss`).
     class_counts : torch.Tensor of shape (n_classes,), float64
         The class (or label) masses last given to :meth:`set_class_counts`
         or :meth:`set_label_counts` (a registered buffer).
@@ -207,6 +210,7 @@ class ImbalanceLoss(nn.Module):
     needs_cosine_head = False
     needs_normalized_output = _DeprecatedAlias("needs_cosine_head")
     supports_mixed_targets = False
+    supports_sample_weight = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -226,6 +230,11 @@ class ImbalanceLoss(nn.Module):
         self.epoch = 0
         self.n_epochs = None
         self.multilabel = False
+
+    @property
+    def display_name(self) -> str:
+        """How messages name the loss: its registry name, else its class name."""
+        return self.name or type(self).__name__
 
     def set_class_counts(self, counts, classes=None) -> None:
         """Take the class statistics of the training portion.

@@ -156,6 +156,8 @@ def make_loss(spec, params: dict) -> nn.Module:
     Returns
     -------
     loss : nn.Module
+        A skimb loss, or the loss of your own as built (the classifier wraps
+        it in :class:`ForeignLoss`).
 
     Examples
     --------
@@ -170,16 +172,17 @@ def make_loss(spec, params: dict) -> nn.Module:
             if not hasattr(loss, key):
                 raise ValueError(f"Invalid parameter loss__{key} for {type(loss).__name__}.")
             setattr(loss, key, value)
-        return loss
-    if isinstance(cls, type) and issubclass(cls, nn.Module):
+    elif isinstance(cls, type) and issubclass(cls, nn.Module):
         try:
-            return cls(**params)
+            loss = cls(**params)
         except TypeError as exc:
             raise ValueError(f"Invalid loss__* parameters for {cls.__name__}: {exc}") from None
-    raise ValueError(
-        f"loss must be one of {', '.join(list_losses())}, an nn.Module class or "
-        f"instance; got {type(spec).__name__}."
-    )
+    else:
+        raise ValueError(
+            f"loss must be one of {', '.join(list_losses())}, an nn.Module class or "
+            f"instance; got {type(spec).__name__}."
+        )
+    return loss
 
 
 def output_probabilities(loss, output: torch.Tensor, multilabel: bool = False) -> torch.Tensor:

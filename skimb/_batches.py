@@ -1,4 +1,4 @@
-"""Batching for the training loop: device-resident gathers, or a DataLoader.
+"""Batching for the training loop, in one place: device-resident gathers, or a DataLoader.
 
 The fast path keeps the whole in-memory training portion on the training
 device for the entire fit and gathers each batch with one indexing operation.
@@ -8,23 +8,32 @@ whether they sit on the device or stream from host memory. Nothing in it waits
 for the device. When the columns do not fit in the memory the device can give
 they stay in host memory; the epoch's order is copied there once and each
 gathered batch is pinned and copied over asynchronously.
+
+Rows that are not in memory (a torch Dataset), or ``iterator_*`` parameters
+the resident path does not honour, go through a DataLoader driven by the same
+sampler (:class:`EpochIndexSampler`). The seeds of a training call
+(:func:`call_seed`, :func:`epoch_seed`) and the check that stops a diverged
+fit (:func:`check_finite_epoch`) live here too.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import DataLoader, Sampler
 
-from ._data import SparseRows, WeightedTarget, as_rows, feature_leaves, map_features
-from .samplers import ImblearnSampler
+from ._data import (SparseRows, TensorTable, WeightedTarget, as_rows, feature_leaves,
+                    map_features, table_and_rows)
+from ._skorch_params import RESIDENT_ITERATOR_KEYS
+
+__all__ = ["ResidentRows", "ResidentBatches", "EpochIndexSampler", "batches_for",
+           "dataloader_for_training", "resident_path_applies", "call_seed", "epoch_seed",
+           "check_finite_epoch", "storage_of"]
 
 #: Share of the device's free memory the resident features may take.
 DEVICE_MEMORY_SHARE = 0.5
-
-
-#: Values of the classifier's ``training_storage_`` and history key ``event_storage``.
-STORAGE_KINDS = ("device", "host", "dataloader")
 
 
 def storage_device(nbytes: int, device: torch.device) -> torch.device:
@@ -54,7 +63,7 @@ _ORDER_BYTES = 8
 
 
 def storage_of(iterator) -> str:
-    """Where an epoch iterator keeps its rows: one of :data:`STORAGE_KINDS`."""
+    """Where an epoch iterator keeps its rows: ``"device"``, ``"host"`` or ``"dataloader"``."""
     return iterator.storage if isinstance(iterator, ResidentBatches) else "dataloader"
 
 
@@ -77,9 +86,10 @@ class ResidentBatches:
     device : torch.device
         Where the batches are consumed.
     batch_size : int
-    sampler : EpochSampler or ImblearnSampler, optional
-        Fitted sampler drawing each epoch's rows; None visits every row once
-        in order (validation and prediction).
+    sampler : BaseSampler, optional
+        Fitted sampler drawing each epoch's rows (positions, or resampled
+        rows when it does not declare ``draws_indices``); None visits every
+        row once in order (validation and prediction).
     seed : int, default=0
         Seeds the generator every epoch is drawn with, on ``device`` whatever
         the storage.
@@ -114,7 +124,7 @@ class ResidentBatches:
         # up to a whole GPU epoch at batch 8192.)
         self.generator = torch.Generator(device=device).manual_seed(seed)
         self.store = None
-        if isinstance(sampler, ImblearnSampler):
+        if sampler is not None and not sampler.draws_indices:
             self._host = (X.to_scipy() if isinstance(X, SparseRows) else X.numpy(),
                           None if y is None else y.numpy(),
                           None if sample_weight is None else sample_weight.numpy())
@@ -139,7 +149,7 @@ class ResidentBatches:
     def _epoch_columns_and_order(self):
         if self.sampler is None:
             return self._columns, None
-        if isinstance(self.sampler, ImblearnSampler):
+        if not self.sampler.draws_indices:
             seed = int(torch.randint(2**31 - 1, (1,), generator=self.generator,
                                      device=self.device))
             X, y, w = self.sampler.resample(*self._host, seed=seed)
@@ -155,7 +165,7 @@ class ResidentBatches:
     def __iter__(self):
         (X, y, w), order = self._epoch_columns_and_order()
         self.epoch += 1
-        resampled = isinstance(self.sampler, ImblearnSampler)
+        resampled = self.sampler is not None and not self.sampler.draws_indices
         n = len(feature_leaves(X)[0]) if order is None else len(order)
         if self.drop_last:
             n -= n % self.batch_size
@@ -191,7 +201,7 @@ class EpochIndexSampler(Sampler):
     Parameters
     ----------
     sampler : EpochSampler
-        Fitted on the labels of the dataset's rows.
+        Fitted on the labels of the dataset's rows (one that ``draws_indices``).
     batch_size : int
     generator : torch.Generator
         CPU generator.
@@ -209,3 +219,105 @@ class EpochIndexSampler(Sampler):
         order = self.sampler.epoch_indices(self.epoch, self.batch_size, self.generator)
         self.epoch += 1
         return iter(order.tolist())
+
+
+class ResidentRows(TensorTable):
+    """Training rows whose batches are gathered by index on the training device.
+
+    The training context hands its training portion over as this class when
+    the rows are in memory and every ``iterator_train`` parameter is one the
+    resident path honours (decided once, by :func:`resident_path_applies`);
+    otherwise as a plain Dataset, read through a DataLoader.
+    """
+
+
+def resident_path_applies(net, training: bool) -> bool:
+    """Whether the device-resident batches honour every ``iterator_*`` parameter given."""
+    iterator = net.iterator_train if training else net.iterator_valid
+    kwargs = net.get_params_for("iterator_train" if training else "iterator_valid")
+    if iterator is not DataLoader or not set(kwargs) <= RESIDENT_ITERATOR_KEYS:
+        return False
+    return training or not kwargs.get("shuffle", False)
+
+
+def batch_size_of(net, training: bool) -> int:
+    """The batch size of the training (or evaluation) iterator: ``iterator_*__batch_size``
+    when set, else ``batch_size`` (-1: every row in one batch)."""
+    kwargs = net.get_params_for("iterator_train" if training else "iterator_valid")
+    return kwargs.get("batch_size", net.batch_size)
+
+
+def call_seed(net) -> int:
+    """The seed of a training call's epoch draws: the fit's sampling seed plus the history
+    rows before the call (so a continued fit draws new epochs)."""
+    return net.sampling_seed_ + len(net.history)
+
+
+def epoch_seed(net, stream: int) -> int:
+    """A seed for the draws of one ``stream`` (1: the augmentation) in the epoch under way,
+    from the fit's sampling seed and the epoch's history row."""
+    entropy = (net.sampling_seed_, len(net.history), stream)
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
+def batches_for(net, dataset, training: bool) -> ResidentBatches | None:
+    """Device-resident batches of ``dataset``, or None when it goes through a DataLoader.
+
+    Training rows are resident when the context made them :class:`ResidentRows`;
+    validation rows and rows to predict when they are in memory and the
+    ``iterator_valid`` parameters allow it. The resident path honours
+    ``iterator_*__batch_size``, ``drop_last`` and (for training) ``shuffle``.
+    """
+    if training:
+        if not isinstance(dataset, ResidentRows):
+            return None
+        located = (dataset, None)
+    else:
+        located = table_and_rows(dataset)
+        if located is None or not resident_path_applies(net, training=False):
+            return None
+    kwargs = net.get_params_for("iterator_train" if training else "iterator_valid")
+    batch_size = batch_size_of(net, training)
+    if batch_size == -1:
+        batch_size = len(dataset)
+    sampler = None
+    if training and kwargs.get("shuffle") is not False:  # shuffle=False: the rows in order
+        sampler = net.sampler_
+    X, y, w = located[0].take(located[1])
+    return ResidentBatches(X, y, w, torch.device(net.device or "cpu"), batch_size,
+                           sampler=sampler, seed=call_seed(net) if training else 0,
+                           drop_last=bool(kwargs.get("drop_last", False)))
+
+
+def dataloader_for_training(net, dataset):
+    """The training iterator for rows read through a DataLoader (or the user's iterator)."""
+    sampler = net.sampler_
+    if not sampler.draws_indices:
+        raise ValueError(
+            f"sampler={net.sampler!r} resamples in-memory arrays every epoch: it needs X "
+            "as an array or DataFrame and no iterator_train__* beyond "
+            f"{', '.join(sorted(RESIDENT_ITERATOR_KEYS))}.")
+    batch_size = batch_size_of(net, training=True)
+    if batch_size == -1:
+        batch_size = len(dataset)
+    kwargs = {**net.get_params_for("iterator_train"), "batch_size": batch_size}
+    if net.iterator_train is not DataLoader or {"sampler", "batch_sampler"} & set(kwargs) \
+            or kwargs.get("shuffle") is False:
+        if "batch_sampler" in kwargs:
+            kwargs.pop("batch_size")
+        return net.iterator_train(dataset, **kwargs)
+    kwargs.pop("shuffle", None)
+    generator = torch.Generator().manual_seed(call_seed(net))
+    kwargs["sampler"] = EpochIndexSampler(sampler, batch_size, generator)
+    return DataLoader(dataset, **kwargs)
+
+
+def check_finite_epoch(net, losses: list, epoch: int) -> None:
+    """Stop a fit whose training loss is not finite, naming the epoch and the remedies."""
+    bad = [value for value in losses if not math.isfinite(value)]
+    if bad:
+        raise ValueError(
+            f"The training loss is {bad[0]} at epoch {epoch} of this call: the fit "
+            f"diverged, and no model is kept. Lower the learning rate (lr={net.lr!r}), keep "
+            "gradient clipping on (callbacks__gradient_clipping, the default), or scale "
+            "the features (the built-in networks do).")

@@ -1,4 +1,4 @@
-"""Input checks at the estimator's edge: clear ValueErrors, never a modified input."""
+"""Labels at the estimator's edge: encoded as class positions, or as an indicator matrix."""
 
 from __future__ import annotations
 
@@ -6,113 +6,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    check_array,
-    check_consistent_length,
-    column_or_1d,
-    validate_data,
-)
-
-from ._data import SparseRows
+from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 REQUIRES_Y = "This classifier requires y to be passed, but the target y is None."
-
-
-def _column_name(estimator, j):
-    names = getattr(estimator, "feature_names_in_", None)
-    return f"column {names[j]!r}" if names is not None else f"column {j}"
-
-
-def check_features(estimator, X, *, reset: bool, name: str | None = None,
-                   raw: bool = False) -> np.ndarray | SparseRows | pd.DataFrame:
-    """Validate ``X``; return it as a C-contiguous float32 array, or sparse rows.
-
-    Sets ``n_features_in_`` / ``feature_names_in_`` when ``reset`` and checks
-    them otherwise. A scipy sparse ``X`` comes back as
-    :class:`~skimb._data.SparseRows` (still sparse). Non-numeric DataFrame
-    columns, input that is not 2-D, empty input and non-finite values raise a
-    ValueError that says where; ``name`` is the estimator named in messages
-    (default: ``estimator``'s class).
-
-    ``raw=True`` (the built-in networks, whose front takes raw tables): a
-    dense table may hold text, categories, datetimes and missing values; a
-    DataFrame comes back as it is, an array as float32 (NaN kept) or, when
-    it holds text, as an object array. Its shape and column names are
-    checked the same way; :class:`skimb._columns.TableColumns` reads it.
-    """
-    name = name or type(estimator).__name__
-    if raw and not sp.issparse(X):
-        return _check_raw_table(estimator, X, reset, name)
-    if isinstance(X, pd.DataFrame):
-        bad = [c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c])
-                                           or pd.api.types.is_bool_dtype(X[c]))]
-        if bad:
-            raise ValueError(
-                f"X has non-numeric columns {bad}; encode them first (for example "
-                "with a ColumnTransformer and OneHotEncoder/OrdinalEncoder)."
-            )
-    checked = check_array(
-        X, accept_sparse=True, dtype=np.float32, order="C", ensure_all_finite=False,
-        ensure_2d=False, allow_nd=True, ensure_min_samples=0, ensure_min_features=0,
-        estimator=name, input_name="X",
-    )
-    _check_table_shape(checked.shape, name)
-    validate_data(estimator, X if isinstance(X, pd.DataFrame) else checked, reset=reset,
-                  skip_check_array=True)
-    if sp.issparse(checked):
-        checked = checked.tocsr()
-        _check_finite(estimator, checked.data, lambda k: (
-            np.searchsorted(checked.indptr, k, side="right") - 1, checked.indices[k]))
-        return SparseRows.from_scipy(checked)
-    _check_finite(estimator, checked.ravel(), lambda k: divmod(k, checked.shape[1]))
-    if not checked.flags.writeable:
-        checked = checked.copy()
-    return checked
-
-
-def _check_raw_table(estimator, X, reset, name):
-    """A dense table as the built-in networks take it: shape and names checked, values not."""
-    if isinstance(X, pd.DataFrame):
-        _check_table_shape(X.shape, name)
-        validate_data(estimator, X, reset=reset, skip_check_array=True)
-        return X
-    text = np.asarray(X).dtype.kind in "OUS"
-    checked = check_array(
-        X, dtype=object if text else np.float32, order="C", ensure_all_finite=False,
-        ensure_2d=False, allow_nd=True, ensure_min_samples=0, ensure_min_features=0,
-        estimator=name, input_name="X",
-    )
-    _check_table_shape(checked.shape, name)
-    validate_data(estimator, checked, reset=reset, skip_check_array=True)
-    return checked
-
-
-def _check_table_shape(shape, name):
-    """Empty, not 2-D or featureless input: a ValueError saying which."""
-    if len(shape) >= 1 and shape[0] == 0:
-        raise ValueError("X is empty: it has no rows.")
-    if len(shape) != 2:
-        hint = (" Reshape your data with X.reshape(-1, 1) if it holds a single feature, or "
-                "X.reshape(1, -1) if it holds a single sample." if len(shape) == 1 else "")
-        raise ValueError(
-            f"X must be 2-D, (n_samples, n_features), for {name}; got {len(shape)}-D "
-            f"input of shape {shape}.{hint}"
-        )
-    if shape[1] == 0:
-        raise ValueError(f"X has 0 feature(s) (shape={shape}) while a minimum of 1 is "
-                         f"required by {name}.")
-
-
-def _check_finite(estimator, values, locate):
-    """Raise naming the column and row of the first non-finite of ``values``."""
-    finite = np.isfinite(values)
-    if not finite.all():
-        row, col = locate(int(np.argmin(finite)))
-        raise ValueError(
-            f"X contains NaN or infinity (or a value too large for float32) in "
-            f"{_column_name(estimator, col)}, first at row {row}. Impute or drop "
-            "those values first."
-        )
 
 
 def encode_labels(y, n_samples: int):
@@ -212,32 +108,6 @@ def check_sample_weight(sample_weight, n_samples: int):
     return w.astype(np.float32)
 
 
-def check_loop_params(estimator) -> None:
-    """Raise a ValueError for a ``max_epochs`` or batch size the training loop cannot use.
-
-    ``batch_size`` (and ``iterator_train__batch_size`` /
-    ``iterator_valid__batch_size`` when set) must be a positive integer, or -1
-    for the whole dataset in one batch; ``max_epochs`` a non-negative integer or ``"auto"``.
-    """
-    params = vars(estimator)
-    for key in ("batch_size", "iterator_train__batch_size", "iterator_valid__batch_size"):
-        value = params.get(key, 1)
-        if not _is_int(value) or (value < 1 and value != -1):
-            raise ValueError(
-                f"{key} must be a positive integer, or -1 for the whole dataset in one "
-                f"batch; got {value!r}."
-            )
-    max_epochs = estimator.max_epochs
-    if not (isinstance(max_epochs, str) and max_epochs == "auto") and (
-            not _is_int(max_epochs) or max_epochs < 0):
-        raise ValueError(
-            f"max_epochs must be a non-negative integer or 'auto'; got {max_epochs!r}.")
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
 def encode_in_order(y, n_samples: int, classes) -> tuple[np.ndarray, np.ndarray]:
     """``(classes, encoded)`` with ``y`` encoded in the order of the given ``classes``.
 
@@ -246,7 +116,7 @@ def encode_in_order(y, n_samples: int, classes) -> tuple[np.ndarray, np.ndarray]
 
     Examples
     --------
-    >>> from skimb._validation import encode_in_order
+    >>> from skimb._inputs.labels import encode_in_order
     >>> encode_in_order(["a", "b", "b"], 3, ["b", "a"])[1].tolist()
     [1, 0, 0]
     """
@@ -279,3 +149,52 @@ def encode_known_labels(y, n_samples: int, classes) -> np.ndarray:
         raise ValueError(f"y holds labels not seen in fit: {', '.join(unknown[:5])}.")
     return np.fromiter((positions[v] for v in labels.tolist()), dtype=np.int64,
                        count=len(labels))
+
+
+def encode_first_fit(y, n_samples: int, multilabel: bool, classes=None):
+    """``(classes, encoded)`` of a first fit, in the order of ``classes`` when given.
+
+    Examples
+    --------
+    >>> from skimb._inputs.labels import encode_first_fit
+    >>> classes, encoded = encode_first_fit(["b", "a", "b"], 3, multilabel=False)
+    >>> classes.tolist(), encoded.tolist()
+    (['a', 'b'], [1, 0, 1])
+    """
+    if multilabel:
+        labels, indicator = encode_indicator(y, n_samples)
+        if classes is not None and len(classes):
+            if len(classes) != indicator.shape[1]:
+                raise ValueError(
+                    f"classes= names {len(classes)} labels; the multi-label y has "
+                    f"{indicator.shape[1]} columns.")
+            labels = np.asarray(classes)
+        return labels, indicator
+    if classes is None or not len(classes):
+        return encode_labels(y, n_samples)
+    return encode_in_order(y, n_samples, classes)
+
+
+def encode_continued_fit(y, n_samples: int, classes, multilabel: bool) -> np.ndarray:
+    """Encode the ``y`` of a continued fit against the fitted ``classes`` (and target form).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimb._inputs.labels import encode_continued_fit
+    >>> encode_continued_fit(["b", "a"], 2, np.array(["a", "b"]), multilabel=False).tolist()
+    [1, 0]
+    """
+    if y is None:
+        raise ValueError("y is required: ImbalancedTorchClassifier is a supervised classifier.")
+    if is_multilabel(y) != multilabel:
+        raise ValueError(
+            "y must have the form it had in fit: "
+            + ("a multi-label indicator matrix." if multilabel else "one label per row.")
+        )
+    if not multilabel:
+        return encode_known_labels(y, n_samples, classes)
+    _, y_encoded = encode_indicator(y, n_samples)
+    if y_encoded.shape[1] != len(classes):
+        raise ValueError(f"y has {y_encoded.shape[1]} labels; fit saw {len(classes)}.")
+    return y_encoded
