@@ -15,8 +15,37 @@ import equivalence  # noqa: E402
 def test_matrix_keys_are_unique_and_cover_every_axis():
     keys = [c["key"] for c in equivalence.all_configs()]
     assert len(keys) == len(set(keys))
-    for value in (*equivalence.SAMPLERS, *equivalence.NETWORKS, *equivalence.TARGETS):
+    for value in (*equivalence.SAMPLERS, *equivalence.NETWORKS, *equivalence.TARGETS,
+                  *equivalence.INPUTS, *equivalence.AUGMENTATIONS,
+                  *equivalence.USER_MODULES):
         assert any(f"/{value}/" in f"/{key}/" for key in keys), value
+
+
+def test_every_input_kind_fits_and_a_refused_one_raises():
+    by_key = {c["key"]: c for c in equivalence.all_configs()}
+    kinds = {c["inputs"] for c in by_key.values() if not c["key"].startswith("error/")}
+    assert kinds == set(equivalence.INPUTS) - {"ids_table"}  # a 2-D int table is floats
+    first = {}
+    for key, cfg in by_key.items():
+        first.setdefault((cfg["inputs"], key.startswith("error/")), cfg)
+    results = equivalence.run_matrix(list(first.values()), verbose=False)
+    for (kind, must_raise), cfg in first.items():
+        assert ("error" in results[cfg["key"]]) == must_raise, (cfg["key"], results[cfg["key"]])
+
+
+def test_exact_comparison_wants_every_bit():
+    configs = equivalence.select(equivalence.all_configs(), only=["inputs/images_uint8/"],
+                                 limit=1)
+    saved = equivalence.run_matrix(configs, verbose=False)
+    key = configs[0]["key"]
+    assert equivalence.compare(saved, saved, atol=0.0, exact=True) == 0
+    nudged = saved[key]["proba"].copy()
+    nudged[0, 0] = np.nextafter(nudged[0, 0], 2.0)
+    assert equivalence.compare(saved, {key: {**saved[key], "proba": nudged}}, atol=1e-5,
+                               exact=True) == 1
+    as_float32 = {key: {**saved[key], "proba": saved[key]["proba"].astype(np.float32)}}
+    assert equivalence.compare(saved, as_float32, atol=1e-5) == 0
+    assert equivalence.compare(saved, as_float32, atol=1e-5, exact=True) == 1
 
 
 def test_saved_file_compares_equal_to_a_rerun(tmp_path):
