@@ -14,7 +14,12 @@ DataFrame: text as ``category`` columns, NaN as NaN) and scored on the same test
 * the wall **seconds** of the run (fit and predicting the test rows) and its model fits.
 
 ``predict_proba`` is cast to float64 and each row divided by its sum (float32 rows sum to 1
-only to ~1e-7, which ``log_loss`` warns about); nothing else is changed.
+only to ~1e-7, which ``log_loss`` warns about); nothing else is changed. The labels go to every
+contender as codes 0 .. K-1 in the labels' sorted order (the order of ``classes_`` either way,
+so the models are the same): scikit-learn 1.9.1's ``CalibratedClassifierCV(method=
+"temperature")`` encodes string labels only, and fitted on integer labels other than 0 .. K-1
+(page_blocks' 1-5, sleep's 0-3 and 5) it drives the temperature to its bound and predicts
+uniform probabilities; on a pandas Series whose index lacks 0 its ``fit`` raises ``KeyError``.
 
 The contenders (``contender_table``; add one with one entry there):
 
@@ -66,6 +71,7 @@ import torch
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import brier_score_loss, f1_score, log_loss
 from sklearn.model_selection import ParameterGrid
+from sklearn.preprocessing import LabelEncoder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quality import (DATASETS, MIN_CLASS_ROWS, _markdown, contenders, coverage,  # noqa: E402
@@ -221,13 +227,10 @@ def scores(y_true, proba, pred, classes) -> dict:
 
 
 def measure(contender: Contender, X_train, y_train, X_test, y_test, seed, threads) -> dict:
-    """Fit ``contender`` and score it: the metrics and the wall seconds (fit and predict).
-    The training labels go in as a NumPy array: scikit-learn 1.9's
-    ``CalibratedClassifierCV(method="temperature").fit`` reads ``y[0]``, which on a pandas
-    Series split from a larger one is a ``KeyError`` (the label 0 is not in its index)."""
+    """Fit ``contender`` and score it: the metrics and the wall seconds (fit and predict)."""
     model = contender.build(seed, threads)
     start = time.perf_counter()
-    model.fit(X_train, np.asarray(y_train))
+    model.fit(X_train, y_train)
     proba, pred = model.predict_proba(X_test), model.predict(X_test)
     seconds = time.perf_counter() - start
     return {**scores(y_test, proba, pred, model.classes_), "seconds": seconds}
@@ -261,8 +264,10 @@ def run(args, table: list[Contender]) -> pd.DataFrame:
             print(f"skip {name}: {folder / DATASETS[name]} not found", file=sys.stderr)
             continue
         X, y, note = load_table(name, folder, args.min_class_rows)
+        codes = LabelEncoder().fit(y)
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             X_train, X_test, y_train, y_test = split(name, X, y, seed, args.max_train_rows)
+            y_train, y_test = codes.transform(y_train), codes.transform(y_test)
             for contender in table:
                 if (name, seed, contender.name) in finished:
                     continue
@@ -271,7 +276,7 @@ def run(args, table: list[Contender]) -> pd.DataFrame:
                         "default": contender.default, "params": repr(contender.params),
                         "description": contender.description,
                         "n_train": len(y_train), "n_test": len(y_test),
-                        "n_classes": y_train.nunique(), "dropped": note, **context}
+                        "n_classes": len(np.unique(y_train)), "dropped": note, **context}
                 start = time.perf_counter()
                 try:
                     result = measure(contender, X_train, y_train, X_test, y_test, seed,
@@ -366,7 +371,9 @@ def report(results: pd.DataFrame, table: list[Contender]) -> str:
            "balanced and calibrated. The tables, the dropped rare classes and the splits are "
            f"`bench/quality.py`'s: stratified 70/30 (rwis_iowa: time-ordered), seeds "
            f"{', '.join(map(str, seeds))}; every contender is fitted on the same raw training "
-           "rows (text as `category` columns, NaN as NaN) and scored on the same test rows. "
+           "rows (text as `category` columns, NaN as NaN; the labels as codes 0 .. K-1 in "
+           "their sorted order, for scikit-learn 1.9.1's temperature scaling, which mis-fits "
+           "other integer labels) and scored on the same test rows. "
            "Lower is better for log-loss, Brier (the mean squared distance between the "
            "probability row and the one-hot label, 0 to 2, binary tables too) and class-wise "
            "ECE (`skimb.metrics.classwise_ece`, 15 equal-width bins per class); higher for "

@@ -187,3 +187,16 @@ def test_a_failed_fit_is_recorded_and_retried_on_resume(calibration, tmp_path, m
     rows = pd.read_csv(rows_out)
     assert rows["model"].tolist() == ["skimb[none+ce]", "skimb[sqrt+ce]"]
     assert rows["log_loss"].notna().all()
+
+
+@pytest.mark.usefixtures("one_torch_thread")
+def test_label_codes_give_the_same_skimb_model(calibration, tmp_path):
+    """The run gives every contender the labels as codes 0 .. K-1 (for scikit-learn's
+    temperature scaling); for skimb that is the same model as on the labels themselves."""
+    _tiny_table(tmp_path)
+    X, y, _ = calibration.load_table("cleveland", tmp_path)  # bench/quality.py's loader
+    codes = np.unique(y, return_inverse=True)[1]
+    contender = calibration.skimb_contenders(max_epochs=2)[0]
+    on_labels = contender.build(0, 1).fit(X, y).predict_proba(X)
+    on_codes = contender.build(0, 1).fit(X, codes).predict_proba(X)
+    np.testing.assert_array_equal(on_labels, on_codes)
