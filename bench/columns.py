@@ -629,10 +629,7 @@ def main(argv=None):
         return
     notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
     text = report(results, notes, args)
-    print("\n" + text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text, encoding="utf-8")
+    quality.publish(text, args.out)
 
 
 if __name__ == "__main__":

@@ -1033,6 +1033,14 @@ def breadth_report(results: pd.DataFrame, args, notes: str = "") -> str:
     return "\n".join(out)
 
 
+def publish(text: str, out=None) -> None:
+    """Print a markdown report and, when ``out`` is given, write it there (UTF-8)."""
+    print("\n" + text)
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text, encoding="utf-8")
+
+
 def _has_tabulate():
     try:
         import tabulate  # noqa: F401
@@ -1165,10 +1173,7 @@ def main(argv=None):
     else:
         notes = Path(args.notes).read_text(encoding="utf-8") if args.notes else ""
         text = breadth_report(results, args, notes)
-    print("\n" + text)
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(text, encoding="utf-8")
+    publish(text, args.out)
 
 
 if __name__ == "__main__":

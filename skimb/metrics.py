@@ -197,3 +197,102 @@ class MacroF1Scoring(Callback):
         # An interrupted epoch (KeyboardInterrupt, which skorch catches) leaves
         # its batches here, on the training device: drop them.
         self._pred, self._true = [], []
+
+
+# ------------------------------------------------------------------ class-wise calibration error
+
+__all__ += ["classwise_ece"]
+
+
+def classwise_ece(y_true, y_proba, *, labels=None, n_bins: int = 15) -> float:
+    """Class-wise expected calibration error of predicted class probabilities.
+
+    For each class ``k``, its probability column is cut into ``n_bins``
+    equal-width bins on [0, 1] (bin ``i`` holds ``[i / n_bins, (i + 1) /
+    n_bins)``, the last one also 1.0); in each bin the gap between the share of
+    rows that are class ``k`` and the mean predicted probability of ``k`` is
+    weighted by the bin's share of the rows, and the gaps are summed. The
+    result is the mean of these one-vs-rest errors over the classes (Kull et
+    al., "Beyond temperature scaling", NeurIPS 2019). Unlike the usual
+    (top-label) ECE it also sees the probabilities of the classes that are
+    never the argmax, often the rare ones. 0 is perfectly calibrated; a
+    class-wise ECE is at most 1.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True class labels.
+    y_proba : array-like of shape (n_samples, n_classes) or (n_samples,)
+        Predicted probabilities, one column per class in the order of
+        ``labels`` (as ``predict_proba`` returns them in the order of
+        ``classes_``). A 1-D array is the probability of the second of two
+        classes.
+    labels : array-like of shape (n_classes,), optional
+        The classes of ``y_proba``'s columns, in order. Default: the sorted
+        labels present in ``y_true``; pass the model's ``classes_`` when a
+        class may be absent from ``y_true``.
+    n_bins : int, default=15
+        Number of equal-width bins per class.
+
+    Returns
+    -------
+    score : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimb.metrics import classwise_ece
+    >>> y_true = ["Dry", "Dry", "Ice", "Dry"]
+    >>> y_proba = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
+    >>> classwise_ece(y_true, y_proba)  # each row alone in its bin: the mean |y - p|
+    0.25
+
+    A model that says 90% for a class that happens 60% of the time is off by
+    0.3 on it:
+
+    >>> y_true = [0] * 6 + [1] * 2 + [2] * 2
+    >>> y_proba = np.tile([0.9, 0.05, 0.05], (10, 1))
+    >>> round(classwise_ece(y_true, y_proba), 3)  # (0.3 + 0.15 + 0.15) / 3
+    0.2
+    """
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ValueError(f"classwise_ece: n_bins must be a positive int, got {n_bins!r}.")
+    y_true = np.asarray(y_true)
+    proba = np.asarray(y_proba, dtype=np.float64)
+    if y_true.ndim != 1 or len(y_true) == 0:
+        raise ValueError(
+            f"classwise_ece: y_true must be a non-empty 1-D array of labels, got shape "
+            f"{y_true.shape}."
+        )
+    if proba.ndim == 1:
+        proba = np.column_stack([1.0 - proba, proba])
+    if proba.ndim != 2 or len(proba) != len(y_true):
+        raise ValueError(
+            f"classwise_ece: y_proba must have shape (n_samples, n_classes) with "
+            f"n_samples={len(y_true)} like y_true, got {np.shape(y_proba)}."
+        )
+    if not np.isfinite(proba).all() or (proba < 0).any() or (proba > 1).any():
+        raise ValueError("classwise_ece: y_proba must hold probabilities in [0, 1].")
+    labels = np.unique(y_true) if labels is None else np.asarray(labels)
+    if labels.ndim != 1 or len(np.unique(labels)) != len(labels):
+        raise ValueError(f"classwise_ece: labels must be distinct, got {labels.tolist()}.")
+    if len(labels) != proba.shape[1]:
+        raise ValueError(
+            f"classwise_ece: y_proba has {proba.shape[1]} columns but there are "
+            f"{len(labels)} labels {labels.tolist()}; pass labels= (the model's classes_) "
+            "in the order of the columns."
+        )
+    unknown = ~np.isin(y_true, labels)
+    if unknown.any():
+        raise ValueError(
+            f"classwise_ece: y_true has labels not in labels: "
+            f"{np.unique(y_true[unknown]).tolist()}."
+        )
+    is_class = y_true[:, None] == labels[None, :]
+    # bin of each (row, class), numbered class by class so one bincount serves every class
+    bins = np.minimum((proba * n_bins).astype(np.int64), n_bins - 1)
+    bins += n_bins * np.arange(proba.shape[1])
+    # per bin, sum(is_class - proba) = rows * (share of the class - mean probability)
+    gaps = np.bincount(bins.ravel(), weights=(is_class - proba).ravel(),
+                       minlength=n_bins * proba.shape[1])
+    return float(np.abs(gaps).sum() / (len(y_true) * proba.shape[1]))
