@@ -15,7 +15,9 @@ with class-wise additive offsets ``b``:
   breakpoints where a row's decision changes, in O(n log n));
 * :func:`tune_thresholds` — one threshold per label of a multi-label target,
   each maximising that label's F1 by an exact sweep;
-* :func:`decide` — the class positions the rule picks.
+* :func:`decide` — the class positions the rule picks;
+* :func:`choose_offsets` — tune, then shrink: the offsets ``decision="tuned"``
+  and :class:`~skimb.TunedDecisionClassifierCV` keep, and the score they reach.
 
 The rules for small classes — ``min_count`` (classes with fewer held-out rows
 keep their starting offset) and :func:`shrink_offsets` (the classifier's tuned
