@@ -232,10 +232,11 @@ class ImbalanceLoss(nn.Module):
             The label names, for parameters given per label (dicts).
         """
         if not self.supports_multilabel:
+            from .registry import multilabel_losses  # the registry imports this module
+
             raise ValueError(
                 f"{type(self).__name__} is for single-label targets; with a multi-label "
-                "(indicator) y use a loss that declares supports_multilabel "
-                "(skimb.losses.multilabel_losses() names them)."
+                f"(indicator) y use one of: {', '.join(multilabel_losses())}."
             )
         masses = _masses(positives, "label counts")
         total = float(n_samples)
