@@ -7,7 +7,6 @@ import numbers
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.metrics._scorer import _Scorer
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit, check_cv
 from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils.metaestimators import available_if
@@ -21,38 +20,10 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from .decisions import MIN_COUNT, _macro_f1, decide, shrink_offsets, tune_offsets
-from .metrics import macro_f1
+from ._inputs.labels import label_positions
+from .decisions import MIN_COUNT, _scorer_exclude, choose_offsets, decide
 
 __all__ = ["TunedDecisionClassifierCV"]
-
-
-def _exclude_of(scoring, exclude):
-    """The classes the scorer leaves out, merged with ``exclude``; ValueError for other scorers."""
-    extra = []
-    if isinstance(scoring, str):
-        if scoring != "f1_macro":
-            raise ValueError(
-                f"scoring={scoring!r} cannot be maximised by class offsets here; use "
-                "'f1_macro' or skimb.metrics.macro_f1_scorer(exclude=...)."
-            )
-    elif isinstance(scoring, _Scorer) and scoring._score_func is macro_f1 and (
-            set(scoring._kwargs) <= {"exclude"}):
-        extra = scoring._kwargs.get("exclude")
-    else:
-        raise ValueError(
-            f"scoring={scoring!r} is not supported: offsets are chosen to maximise "
-            "macro-F1; use 'f1_macro' or skimb.metrics.macro_f1_scorer(exclude=...)."
-        )
-    merged = []
-    for labels in (extra, exclude):
-        if labels is None:
-            continue
-        if isinstance(labels, (list, tuple, set, frozenset, np.ndarray)):
-            merged.extend(np.asarray(list(labels), dtype=object).tolist())
-        else:
-            merged.append(labels)
-    return merged or None
 
 
 def _fit_on_rows(estimator, X, y, rows, fit_params):
@@ -214,7 +185,7 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        exclude = _exclude_of(self.scoring, self.exclude)
+        _scorer_exclude(self.scoring)  # an unsupported scoring fails before any fit
         if not hasattr(self.estimator, "predict_proba"):
             raise ValueError(
                 f"estimator {type(self.estimator).__name__} has no predict_proba; offsets "
@@ -256,68 +227,42 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
         proba = np.zeros((len(y), len(classes)))
         for fold_model, (_, test) in zip(models, folds):
             proba[test] = self._aligned(fold_model, _safe_indexing(X, test), classes)
-        proba, held_out = proba[tested], y_encoded[tested]
-        model = models[0]
         self.classes_ = classes
-        excluded = self._positions(exclude, classes)
-        if weights is None:
-            self.offsets_ = shrink_offsets(
-                tune_offsets(proba, held_out, exclude=excluded, min_count=self.min_count),
-                np.bincount(held_out, minlength=len(classes)), self.shrinkage)
-            self.best_score_ = macro_f1(held_out, decide(proba, self.offsets_),
-                                        exclude=excluded)
-        else:
-            self.offsets_, self.best_score_ = self._weighted_offsets(
-                proba, held_out, weights[tested],
-                np.bincount(y_encoded, weights=weights, minlength=len(classes)) > 0, excluded)
+        self.offsets_, self.best_score_ = self._offsets(
+            proba[tested], y_encoded[tested], None if weights is None else weights[tested],
+            np.bincount(y_encoded, weights=weights, minlength=len(classes)) > 0)
+        model = models[0]
         if self.refit:
             model = clone(self.estimator).fit(X, y, **fit_params)
         self.estimator_ = model
         return self
 
-    def _weighted_offsets(self, proba, held_out, weights, present, excluded):
-        """Offsets maximising the weighted macro-F1 of the held-out rows, and that score.
+    def _offsets(self, proba, held_out, weights, present):
+        """Offsets maximising the (weighted) macro-F1 of the held-out rows, and that score.
 
-        ``present`` marks the classes of positive total weight; the others get
-        ``-inf`` and the search runs over the present classes' columns only.
+        ``present`` marks the classes of positive total weight (every class without
+        ``sample_weight``); the others get ``-inf`` and the search runs over the present
+        classes' columns and rows only.
         """
-        n_classes = len(present)
-        if not np.any(weights > 0):
+        if weights is not None and not np.any(weights > 0):
             raise ValueError("sample_weight is 0 on every held-out row: no row can choose "
                              "the offsets.")
-        counted = np.ones(n_classes, dtype=bool)
-        counted[excluded or []] = False
-        offsets = np.full(n_classes, -np.inf)
         kept = np.flatnonzero(present)
-        if len(kept) < 2:
-            offsets[kept] = 0.0
-        else:
-            rows = present[held_out]  # the other rows all weigh 0
-            y_kept = np.searchsorted(kept, held_out[rows])
-            sub_proba, sub_weights = proba[rows][:, kept], weights[rows]
-            sub_excluded = np.flatnonzero(~counted[kept]).tolist() or None
-            tuned = tune_offsets(sub_proba, y_kept, exclude=sub_excluded,
-                                 min_count=self.min_count, sample_weight=sub_weights)
-            offsets[kept] = shrink_offsets(
-                tuned, np.bincount(y_kept, weights=sub_weights, minlength=len(kept)),
-                self.shrinkage)
-        positive = weights > 0
-        score = _macro_f1(held_out[positive], decide(proba[positive], offsets),
-                          weights[positive], counted)
+        rows = present[held_out]  # the other rows all weigh 0
+        offsets = np.full(len(present), -np.inf)
+        offsets[kept], score = choose_offsets(
+            proba[rows][:, kept], np.searchsorted(kept, held_out[rows]), self.classes_[kept],
+            scoring=self.scoring, exclude=self.exclude,
+            sample_weight=None if weights is None else weights[rows],
+            min_count=self.min_count, shrinkage=self.shrinkage)
         return offsets, score
-
-    @staticmethod
-    def _positions(exclude, classes):
-        if exclude is None:
-            return None
-        return [i for i, c in enumerate(classes.tolist()) if c in set(exclude)]
 
     @staticmethod
     def _aligned(model, X, classes):
         """``model.predict_proba(X)`` with a column per class of ``classes`` (0 if unseen)."""
         proba = model.predict_proba(X)
         out = np.zeros((proba.shape[0], len(classes)))
-        out[:, np.searchsorted(classes, model.classes_)] = proba
+        out[:, label_positions(model.classes_, classes)] = proba
         return out
 
     @property

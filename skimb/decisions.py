@@ -15,7 +15,9 @@ with class-wise additive offsets ``b``:
   breakpoints where a row's decision changes, in O(n log n));
 * :func:`tune_thresholds` — one threshold per label of a multi-label target,
   each maximising that label's F1 by an exact sweep;
-* :func:`decide` — the class positions the rule picks.
+* :func:`decide` — the class positions the rule picks;
+* :func:`choose_offsets` — tune, then shrink: the offsets ``decision="tuned"``
+  and :class:`~skimb.TunedDecisionClassifierCV` keep, and the score they reach.
 
 The rules for small classes — ``min_count`` (classes with fewer held-out rows
 keep their starting offset) and :func:`shrink_offsets` (the classifier's tuned
@@ -26,6 +28,10 @@ offsets shrink towards 0 with few held-out rows) — are measured in
 from __future__ import annotations
 
 import numpy as np
+from sklearn.metrics._scorer import _Scorer
+
+from ._inputs.labels import as_label_list, label_positions
+from .metrics import macro_f1
 
 __all__ = ["DECISIONS", "decide", "prior_offsets", "shrink_offsets", "tune_offsets",
            "tune_thresholds"]
@@ -160,21 +166,17 @@ def _encode(y, classes, n_classes):
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D, got shape {y.shape}.")
-    known = np.isin(y, classes)
-    if not known.all():
-        raise ValueError(f"y holds labels not in classes: {np.unique(y[~known])[:5].tolist()}.")
-    order = np.argsort(classes, kind="stable")
-    return order[np.searchsorted(classes, y, sorter=order)], classes
+    positions = label_positions(y, classes)
+    unknown = positions < 0
+    if unknown.any():
+        raise ValueError(f"y holds labels not in classes: {np.unique(y[unknown])[:5].tolist()}.")
+    return positions, classes
 
 
-def _positions(labels, classes) -> np.ndarray:
-    if labels is None:
-        return np.zeros(len(classes), dtype=bool)
-    if isinstance(labels, (list, tuple, set, frozenset, np.ndarray)):
-        wanted = set(np.asarray(list(labels), dtype=object).tolist())
-    else:
-        wanted = {labels}
-    return np.array([c in wanted for c in classes.tolist()], dtype=bool)
+def _known_positions(labels, classes) -> np.ndarray:
+    """Positions among ``classes`` of those of ``labels`` that are classes (others ignored)."""
+    positions = label_positions(labels, classes)
+    return positions[positions >= 0]
 
 
 def _f1(tp, pred, true):
@@ -399,7 +401,8 @@ def tune_offsets(
         raise ValueError(f"min_count must be a non-negative integer, got {min_count!r}.")
     if isinstance(max_passes, bool) or not isinstance(max_passes, (int, np.integer)) or max_passes < 1:
         raise ValueError(f"max_passes must be a positive integer, got {max_passes!r}.")
-    counted = ~_positions(exclude, classes)
+    counted = np.ones(n_classes, dtype=bool)
+    counted[_known_positions(exclude, classes)] = False
     if not counted.any():
         raise ValueError("tune_offsets: every class is excluded; nothing to maximise.")
     offsets = np.zeros(n_classes) if init is None else np.array(init, dtype=np.float64)
@@ -542,6 +545,93 @@ def shrink_offsets(offsets, held_out_counts, shrinkage: float = SHRINKAGE) -> np
     return np.asarray(offsets, dtype=np.float64) * counts / (counts + shrinkage)
 
 
+def _scorer_exclude(scoring) -> list:
+    """The labels ``scoring`` leaves out of macro-F1; ValueError for a metric offsets cannot
+    maximise.
+
+    The offsets come from an exact macro-F1 search, so ``scoring`` is ``"f1_macro"`` or a
+    :func:`skimb.metrics.macro_f1_scorer`, recognised through scikit-learn's private
+    ``_Scorer`` until the search takes any scorer.
+    """
+    if isinstance(scoring, str):
+        if scoring != "f1_macro":
+            raise ValueError(
+                f"scoring={scoring!r} cannot be maximised by class offsets here; use "
+                "'f1_macro' or skimb.metrics.macro_f1_scorer(exclude=...)."
+            )
+        return []
+    if isinstance(scoring, _Scorer) and scoring._score_func is macro_f1 and (
+            set(scoring._kwargs) <= {"exclude"}):
+        return as_label_list(scoring._kwargs.get("exclude"))
+    raise ValueError(
+        f"scoring={scoring!r} is not supported: offsets are chosen to maximise "
+        "macro-F1; use 'f1_macro' or skimb.metrics.macro_f1_scorer(exclude=...)."
+    )
+
+
+def choose_offsets(proba, y, classes, *, scoring="f1_macro", exclude=None, sample_weight=None,
+                   min_count: int = MIN_COUNT,
+                   shrinkage: float = SHRINKAGE) -> tuple[np.ndarray, float]:
+    """Tune, then shrink: the class offsets a fit keeps, and the score they reach.
+
+    :func:`tune_offsets` chooses the offsets maximising ``scoring`` on these
+    held-out rows, :func:`shrink_offsets` pulls each towards 0 by its class's
+    held-out rows (their total weight with ``sample_weight``), and the score
+    is ``scoring`` of the shrunk offsets' decisions on the rows of positive
+    weight, counted as the search counts it.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_samples, n_classes)
+        Held-out probabilities, a column per class of ``classes``.
+    y : ndarray of int, shape (n_samples,)
+        Position in ``classes`` of each row's class.
+    classes : ndarray of shape (n_classes,)
+        The labels, which ``scoring`` and ``exclude`` name.
+    scoring : "f1_macro" or scorer, default="f1_macro"
+        The metric to maximise: ``"f1_macro"`` or a
+        :func:`skimb.metrics.macro_f1_scorer`, whose ``exclude`` adds to
+        ``exclude``; another metric is a ValueError.
+    exclude : label or list of labels, optional
+        Classes left out of the macro-F1 (still predicted); labels that are
+        not classes are ignored.
+    sample_weight : ndarray of shape (n_samples,), optional
+        Frequency weights of the rows (see :func:`tune_offsets`).
+    min_count : int, default=5
+        See :func:`tune_offsets`; with fewer than two classes nothing is tuned.
+    shrinkage : float, default=40
+        See :func:`shrink_offsets`.
+
+    Returns
+    -------
+    offsets : ndarray of shape (n_classes,)
+    score : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimb.decisions import choose_offsets
+    >>> proba = np.array([[0.8, 0.2], [0.7, 0.3], [0.6, 0.4], [0.9, 0.1]])
+    >>> offsets, score = choose_offsets(proba, np.array([0, 1, 1, 0]), np.array(["a", "b"]),
+    ...                                 min_count=1, shrinkage=0)
+    >>> score
+    1.0
+    """
+    counted = np.ones(len(classes), dtype=bool)
+    counted[_known_positions(_scorer_exclude(scoring) + as_label_list(exclude), classes)] = False
+    y = np.asarray(y)
+    offsets = np.zeros(len(classes))
+    if len(classes) > 1:
+        offsets = tune_offsets(proba, y, exclude=np.flatnonzero(~counted), min_count=min_count,
+                               sample_weight=sample_weight)
+    offsets = shrink_offsets(offsets, np.bincount(y, weights=sample_weight,
+                                                  minlength=len(classes)), shrinkage)
+    weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
+    rows = weights > 0
+    score = _macro_f1(y[rows], decide(np.asarray(proba)[rows], offsets), weights[rows], counted)
+    return offsets, score
+
+
 def fit_decision(decision, params: dict, *, classes, class_counts, n_rows: int, multilabel: bool,
                  held_out=None, threshold: float = 0.5) -> dict:
     """The fitted decision attributes of :class:`~skimb.ImbalancedTorchClassifier`.
@@ -583,12 +673,9 @@ def fit_decision(decision, params: dict, *, classes, class_counts, n_rows: int, 
     proba, y = held_out()
     if multilabel:
         thresholds = tune_thresholds(proba, y, min_count=min_count, default=threshold)
-        excluded = _positions(params.get("exclude"), np.asarray(classes))
-        thresholds[excluded] = threshold
+        thresholds[_known_positions(params.get("exclude"), classes)] = threshold
         return {"decision_thresholds_": thresholds}
-    y = np.asarray(y)
-    offsets = tune_offsets(proba, y, exclude=_positions(params.get("exclude"),
-                           np.asarray(classes)).nonzero()[0], min_count=min_count)
-    offsets = shrink_offsets(offsets, np.bincount(y, minlength=len(classes)),
-                             params.get("shrinkage", SHRINKAGE))
+    offsets, _ = choose_offsets(proba, y, np.asarray(classes), exclude=params.get("exclude"),
+                                min_count=min_count,
+                                shrinkage=params.get("shrinkage", SHRINKAGE))
     return {"decision_offsets_": offsets}

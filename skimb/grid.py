@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -15,7 +14,7 @@ _UNSET = {"decision": "argmax"}
 _DRW_FRACTION = 2 / 3
 
 
-def default_strategy_grid(max_epochs: int | str | None = None, prefix: str = "") -> list[dict]:
+def default_strategy_grid(*, prefix: str = "") -> list[dict]:
     """Samplers x losses worth comparing first, as a ``GridSearchCV`` parameter grid.
 
     Ten settings: three losses with plain shuffling (``ce``, ``logit_adjusted``,
@@ -35,10 +34,6 @@ def default_strategy_grid(max_epochs: int | str | None = None, prefix: str = "")
 
     Parameters
     ----------
-    max_epochs : None, deprecated
-        Deprecated and ignored: LDAM's re-weighting epoch is a fraction of the
-        budget, so the grid no longer depends on the epochs. Passing it warns
-        (``DeprecationWarning``).
     prefix : str, default=""
         Prepended to every key, e.g. ``"clf__"`` for a pipeline step.
 
@@ -55,12 +50,6 @@ def default_strategy_grid(max_epochs: int | str | None = None, prefix: str = "")
     >>> default_strategy_grid(prefix="clf__")[0]["clf__sampler"]
     ['none']
     """
-    if max_epochs is not None:
-        warnings.warn(
-            "default_strategy_grid(max_epochs=...) is deprecated and no longer needed: LDAM's "
-            "re-weighting starts after 2/3 of each fit's epochs (loss__drw_epoch=2/3), "
-            "whatever max_epochs is; the argument is ignored.",
-            DeprecationWarning, stacklevel=2)
     grid = [
         {"sampler": ["none"], "loss": ["ce", "logit_adjusted", "focal"]},
         {"sampler": ["none"], "loss": ["ce"], "decision": ["prior"]},

@@ -9,17 +9,9 @@ import torch
 from skorch.callbacks import Callback
 from sklearn.metrics import f1_score, make_scorer
 
-from ._inputs.labels import is_multilabel
+from ._inputs.labels import as_label_list, is_multilabel, label_positions
 
 __all__ = ["macro_f1", "macro_f1_scorer", "MacroF1Scoring"]
-
-
-def _as_label_set(exclude):
-    if exclude is None:
-        return set()
-    if isinstance(exclude, (set, frozenset, list, tuple, np.ndarray)):
-        return set(np.asarray(list(exclude), dtype=object).tolist())
-    return {exclude}
 
 
 def _dense_indicator(y, name):
@@ -90,7 +82,7 @@ def macro_f1(y_true, y_pred, exclude=None) -> float:
     >>> round(macro_f1([[1, 0], [0, 1], [1, 1]], [[1, 0], [0, 0], [1, 1]]), 3)
     0.833
     """
-    excluded = _as_label_set(exclude)
+    excluded = set(as_label_list(exclude))
     if is_multilabel(y_true) or is_multilabel(y_pred):
         return _multilabel_f1(y_true, y_pred, excluded)
     y_true = np.asarray(y_true)
@@ -181,9 +173,8 @@ class MacroF1Scoring(Callback):
         true = torch.cat([torch.as_tensor(t) for t in self._true]).cpu().numpy()
         classes = net.classes_inferred_
         if net.multilabel_:
-            excluded = _as_label_set(self.exclude)
-            positions = [j for j, name in enumerate(classes.tolist()) if name in excluded]
-            score = macro_f1(true, pred, exclude=positions)
+            positions = label_positions(self.exclude, classes)
+            score = macro_f1(true, pred, exclude=positions[positions >= 0])
         else:
             score = macro_f1(classes[true], classes[pred], exclude=self.exclude)
         is_best = score > self.best_score_

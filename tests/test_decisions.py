@@ -312,3 +312,154 @@ def test_the_classifier_shrinks_its_tuned_offsets(three_classes):
 def _validation_rows(X, y):
     from sklearn.model_selection import StratifiedKFold
     return next(iter(StratifiedKFold(5).split(X, y)))[1]
+
+
+# ---------------------------------------------------------------------------
+# choose_offsets: tune, then shrink, and the score reached
+# ---------------------------------------------------------------------------
+
+
+def _macro_f1_by_definition(y, pred, counted, weights=None):
+    """Mean over the counted classes some positive-weight row holds or is given, of
+    2 tp / (2 tp + fp + fn), each row counting its weight; 0 with no such class."""
+    weights = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
+    scores = []
+    for c in np.flatnonzero(counted):
+        rows = weights > 0
+        if not (np.any(y[rows] == c) or np.any(pred[rows] == c)):
+            continue
+        tp = weights[(y == c) & (pred == c)].sum()
+        fp = weights[(y != c) & (pred == c)].sum()
+        fn = weights[(y == c) & (pred != c)].sum()
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp + fp + fn > 0 else 0.0)
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def _decisions(proba, offsets):
+    """argmax of log p + b in float64, the first class on ties."""
+    return np.argmax(np.log(proba) + offsets, axis=1)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_choose_offsets_reaches_the_brute_force_best_binary_macro_f1(seed):
+    """Two classes: decisions depend on b_1 - b_0 alone, so scanning every cut between
+    the sorted log-odds finds the best macro-F1 there is (from seed 4 on, three rows are
+    even, which argmax gives the first class)."""
+    from skimb.decisions import choose_offsets
+    rng = np.random.default_rng(seed)
+    p1 = rng.random(9)
+    if seed >= 4:
+        p1[:3] = 0.5
+    proba = np.column_stack([1 - p1, p1])
+    y = (rng.random(9) < p1).astype(int)
+    weights = rng.integers(0, 4, size=9).astype(np.float64) if seed % 2 else None
+    if weights is not None:
+        weights[:2] = 1.0
+    counted = np.ones(2, dtype=bool)
+    log_odds = np.sort(np.log(p1) - np.log(1 - p1))
+    cuts = np.concatenate([[log_odds[0] - 1], (log_odds[1:] + log_odds[:-1]) / 2,
+                           [log_odds[-1] + 1]])
+    best = max(_macro_f1_by_definition(y, _decisions(proba, [0.0, -cut]), counted, weights)
+               for cut in cuts)
+    offsets, score = choose_offsets(proba, y, np.array(["no", "yes"]), min_count=0,
+                                    shrinkage=0, sample_weight=weights)
+    assert score == pytest.approx(best, abs=1e-12)
+    assert _macro_f1_by_definition(y, _decisions(proba, offsets), counted, weights) == \
+        pytest.approx(best, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_choose_offsets_is_coordinatewise_optimal_and_scores_its_own_decisions(seed):
+    """Three classes: no single offset, moved to any cut between the rows' breakpoints,
+    scores higher; and the score returned is macro-F1 of the offsets' own decisions (on
+    odd seeds, a third of the rows tie between all classes, which argmax gives the first)."""
+    from skimb.decisions import choose_offsets
+    rng = np.random.default_rng(seed)
+    proba = rng.dirichlet(np.ones(3), size=10)
+    if seed % 2:
+        proba[:4] = 1 / 3
+    y = rng.integers(0, 3, size=10)
+    counted = np.ones(3, dtype=bool)
+    offsets, score = choose_offsets(proba, y, np.arange(3), min_count=0, shrinkage=0)
+    assert score == pytest.approx(_macro_f1_by_definition(y, _decisions(proba, offsets),
+                                                          counted), abs=1e-12)
+    assert score >= _macro_f1_by_definition(y, proba.argmax(axis=1), counted) - 1e-12
+    log_p = np.log(proba)
+    for c in range(3):
+        others = np.delete(log_p + offsets, c, axis=1).max(axis=1)
+        points = np.sort(others - log_p[:, c])  # b_c where row i changes hands
+        for b in np.concatenate([[points[0] - 1], (points[1:] + points[:-1]) / 2,
+                                 [points[-1] + 1]]):
+            moved = offsets.copy()
+            moved[c] = b
+            assert _macro_f1_by_definition(y, _decisions(proba, moved), counted) <= score + 1e-12
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_choose_offsets_shrinks_by_the_held_out_rows_of_each_class(weighted):
+    from skimb.decisions import choose_offsets
+    rng = np.random.default_rng(7)
+    proba = rng.dirichlet(np.ones(3), size=120)
+    y = rng.integers(0, 3, size=120)
+    weights = rng.uniform(0.0, 3.0, size=120) if weighted else None
+    exact, _ = choose_offsets(proba, y, np.arange(3), shrinkage=0, sample_weight=weights)
+    shrunk, score = choose_offsets(proba, y, np.arange(3), shrinkage=25.0,
+                                   sample_weight=weights)
+    mass = np.array([(np.ones(120) if weights is None else weights)[y == c].sum()
+                     for c in range(3)])
+    assert np.any(exact != 0)
+    np.testing.assert_allclose(shrunk, exact * mass / (mass + 25.0), rtol=1e-12)
+    assert score == pytest.approx(_macro_f1_by_definition(
+        y, _decisions(proba, shrunk), np.ones(3, dtype=bool), weights), abs=1e-12)
+
+
+def test_choose_offsets_leaves_out_the_classes_the_scorer_and_exclude_name():
+    from skimb.decisions import choose_offsets
+    from skimb.metrics import macro_f1_scorer
+    rng = np.random.default_rng(8)
+    proba = rng.dirichlet(np.ones(3), size=200)
+    y = rng.integers(0, 3, size=200)
+    classes = np.array(["dry", "ice", "wet"])
+    by_exclude = choose_offsets(proba, y, classes, exclude="ice", shrinkage=0)
+    by_scorer = choose_offsets(proba, y, classes, shrinkage=0,
+                               scoring=macro_f1_scorer(exclude=["ice", "not a class"]))
+    by_both = choose_offsets(proba, y, classes, exclude=["ice"], shrinkage=0,
+                             scoring=macro_f1_scorer(exclude="ice"))
+    for offsets, score in (by_scorer, by_both):
+        np.testing.assert_array_equal(offsets, by_exclude[0])
+        assert score == by_exclude[1]
+    without_ice = np.array([True, False, True])
+    assert by_exclude[1] == pytest.approx(_macro_f1_by_definition(
+        y, _decisions(proba, by_exclude[0]), without_ice), abs=1e-12)
+    plain = choose_offsets(proba, y, classes, shrinkage=0)
+    assert _macro_f1_by_definition(y, _decisions(proba, by_exclude[0]), without_ice) > \
+        _macro_f1_by_definition(y, _decisions(proba, plain[0]), without_ice)
+
+
+@pytest.mark.parametrize("scoring", ["accuracy", "f1_weighted", len])
+def test_choose_offsets_refuses_a_metric_it_cannot_maximise(scoring):
+    from skimb.decisions import choose_offsets
+    with pytest.raises(ValueError, match="macro"):
+        choose_offsets(np.full((4, 2), 0.5), np.array([0, 1, 0, 1]), np.arange(2),
+                       scoring=scoring)
+
+
+def test_choose_offsets_with_one_class_tunes_nothing():
+    from skimb.decisions import choose_offsets
+    offsets, score = choose_offsets(np.ones((3, 1)), np.zeros(3, dtype=int), np.array(["a"]))
+    assert offsets.tolist() == [0.0] and score == 1.0
+
+
+def test_choose_offsets_counts_a_row_of_weight_zero_as_removed():
+    from skimb.decisions import choose_offsets
+    rng = np.random.default_rng(9)
+    proba = rng.dirichlet(np.ones(3), size=90)
+    y = rng.integers(0, 3, size=90)
+    weights = rng.integers(0, 3, size=90).astype(np.float64)
+    weights[y == 2] = 0.0  # class 2 holds no row once the zeros are removed
+    kept = weights > 0
+    weighted = choose_offsets(proba, y, np.arange(3), sample_weight=weights, shrinkage=10.0)
+    removed = choose_offsets(proba[kept], y[kept], np.arange(3), sample_weight=weights[kept],
+                             shrinkage=10.0)
+    np.testing.assert_array_equal(weighted[0], removed[0])
+    assert weighted[1] == removed[1]

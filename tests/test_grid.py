@@ -26,21 +26,6 @@ def test_default_grid_uses_registered_strategies_and_places_drw():
     assert ldam == [{"clf__sampler": "none", "clf__loss": "ldam", "clf__loss__drw_epoch": 2 / 3}]
 
 
-@pytest.mark.parametrize("max_epochs", [30, "auto", 60])
-def test_max_epochs_is_deprecated_and_ignored(max_epochs):
-    with pytest.warns(DeprecationWarning, match="no longer needed"):
-        grid = default_strategy_grid(max_epochs, prefix="clf__")
-    assert grid == default_strategy_grid(prefix="clf__")
-    with pytest.warns(DeprecationWarning):
-        assert default_strategy_grid(max_epochs=max_epochs) == default_strategy_grid()
-
-
-def test_default_grid_warns_nothing_without_max_epochs(recwarn):
-    default_strategy_grid()
-    default_strategy_grid(prefix="clf__")
-    assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
-
-
 def test_ldam_drw_starts_after_two_thirds_of_the_fit_budget():
     X, y = make_classification(n_samples=240, n_features=6, weights=[0.85], random_state=0)
     (ldam,) = [s for s in ParameterGrid(default_strategy_grid()) if s["loss"] == "ldam"]

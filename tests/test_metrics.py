@@ -311,3 +311,23 @@ def test_callback_resumes_best_score_from_history():
     _run_epoch(cb, net, [([0, 1, 1], [0, 1, 0])])
     assert net.history[-1, "valid_f1_macro"] < 0.9
     assert net.history[-1, "valid_f1_macro_best"] is False
+
+
+def test_callback_excludes_multilabel_labels_by_name():
+    """Labels named in exclude (others ignored) leave the mean over the remaining labels."""
+    names = ["ice", "snow", "wet"]
+    net = _fake_net(names)
+    net.multilabel_ = True
+    net._decisions = lambda output: (output > 0).long()
+    cb = MacroF1Scoring(exclude=["snow", "hail"]).initialize()
+    cb.on_train_begin(net)
+    true = np.array([[1, 0, 1], [0, 1, 0], [1, 1, 0], [0, 0, 1]])
+    pred = np.array([[1, 1, 0], [0, 0, 0], [1, 0, 0], [1, 0, 1]])
+    net.history.new_epoch()
+    cb.on_epoch_begin(net)
+    cb.on_batch_end(net, batch=(None, torch.as_tensor(true)), training=False,
+                    y_pred=torch.as_tensor(pred * 2.0 - 1.0))
+    cb.on_epoch_end(net)
+    ice = 2 * 2 / (2 * 2 + 1 + 0)  # tp 2, fp 1, fn 0
+    wet = 2 * 1 / (2 * 1 + 0 + 1)  # tp 1, fp 0, fn 1
+    assert net.history[-1, "valid_f1_macro"] == pytest.approx((ice + wet) / 2)

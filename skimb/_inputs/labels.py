@@ -1,4 +1,10 @@
-"""Labels at the estimator's edge: encoded as class positions, or as an indicator matrix."""
+"""Labels at the estimator's edge: encoded as class positions, or as an indicator matrix.
+
+Also the labels a user names (``exclude``, ``classes=``, dict keys) and their
+positions among the classes: a label is matched as a dict key is, by ``==``
+and hash, so ``1``, ``1.0`` and ``np.int64(1)`` are one label, and ``"a"`` and
+``np.str_("a")`` another.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,49 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d
 
 REQUIRES_Y = "This classifier requires y to be passed, but the target y is None."
+
+
+def as_label_list(labels) -> list:
+    """``labels`` as a list: None is no label; a list, tuple, set or array holds labels;
+    anything else is one label.
+
+    Examples
+    --------
+    >>> from skimb._inputs.labels import as_label_list
+    >>> as_label_list("Frost"), as_label_list(("Frost", "Ice")), as_label_list(None)
+    (['Frost'], ['Frost', 'Ice'], [])
+    """
+    if labels is None:
+        return []
+    if isinstance(labels, (list, tuple, set, frozenset, np.ndarray)):
+        return np.asarray(list(labels), dtype=object).tolist()
+    return [labels]
+
+
+def label_positions(labels, classes) -> np.ndarray:
+    """The position among ``classes`` of each of ``labels``; -1 for a label not among them.
+
+    Parameters
+    ----------
+    labels : label, list, tuple, set or array of labels, or None
+        Read by :func:`as_label_list`.
+    classes : array-like of shape (n_classes,)
+        Distinct labels, in the order that gives the positions.
+
+    Returns
+    -------
+    positions : ndarray of int64, one per label
+
+    Examples
+    --------
+    >>> from skimb._inputs.labels import label_positions
+    >>> label_positions(["wet", "snow", "dry"], ["dry", "wet"]).tolist()
+    [1, -1, 0]
+    """
+    index = {label: j for j, label in enumerate(np.asarray(classes).tolist())}
+    wanted = as_label_list(labels)
+    return np.fromiter((index.get(label, -1) for label in wanted), dtype=np.int64,
+                       count=len(wanted))
 
 
 def encode_labels(y, n_samples: int):
@@ -125,12 +174,10 @@ def encode_in_order(y, n_samples: int, classes) -> tuple[np.ndarray, np.ndarray]
         raise ValueError(f"classes= holds repeated labels: {classes.tolist()}.")
     _, encoded = encode_labels(y, n_samples)  # the checks on y
     labels = column_or_1d(np.asarray(y, dtype=object), warn=False)
-    positions = {label: j for j, label in enumerate(classes.tolist())}
-    unknown = sorted({repr(v) for v in labels.tolist() if v not in positions})
+    codes = label_positions(labels, classes)
+    unknown = sorted({repr(v) for v in labels[codes < 0].tolist()})
     if unknown:
         raise ValueError(f"y holds labels that are not in classes=: {', '.join(unknown[:5])}.")
-    codes = np.fromiter((positions[v] for v in labels.tolist()), dtype=np.int64,
-                        count=len(labels))
     absent = [c for j, c in enumerate(classes.tolist()) if not (codes == j).any()]
     if absent:
         raise ValueError(
@@ -143,12 +190,11 @@ def encode_known_labels(y, n_samples: int, classes) -> np.ndarray:
     """Encode the labels of a continued fit as positions in the fitted ``classes``."""
     labels = column_or_1d(np.asarray(y, dtype=object), warn=True)
     check_consistent_length(np.empty(n_samples), labels)
-    positions = {label: j for j, label in enumerate(np.asarray(classes).tolist())}
-    unknown = sorted({repr(v) for v in labels.tolist() if v not in positions})
+    codes = label_positions(labels, classes)
+    unknown = sorted({repr(v) for v in labels[codes < 0].tolist()})
     if unknown:
         raise ValueError(f"y holds labels not seen in fit: {', '.join(unknown[:5])}.")
-    return np.fromiter((positions[v] for v in labels.tolist()), dtype=np.int64,
-                       count=len(labels))
+    return codes
 
 
 def encode_first_fit(y, n_samples: int, multilabel: bool, classes=None):

@@ -10,6 +10,7 @@ import torch
 from sklearn.base import BaseEstimator
 
 from .._data import feature_leaves, map_features
+from .._inputs.labels import label_positions
 from ..networks import DICT, RAW_COLUMNS, TABLE, TENSOR
 
 __all__ = ["Augmentation"]
@@ -170,13 +171,14 @@ class Augmentation(BaseEstimator):
     def _chosen_classes(self, counts, labels) -> torch.Tensor:
         present = counts > 0
         if not isinstance(self.classes, str):
-            unknown = [c for c in self.classes if c not in labels]
-            if unknown:
+            positions = label_positions(self.classes, labels)
+            if (positions < 0).any():
+                unknown = [c for c, j in zip(self.classes, positions) if j < 0]
                 raise ValueError(
                     f"{type(self).__name__}: classes={list(self.classes)!r} names labels "
                     f"{unknown!r} that are not among the classes {labels!r}.")
             chosen = torch.zeros(len(counts), dtype=torch.bool)
-            chosen[[labels.index(c) for c in self.classes]] = True
+            chosen[torch.from_numpy(positions)] = True
             return chosen
         if self.classes == "all":
             return torch.ones(len(counts), dtype=torch.bool)

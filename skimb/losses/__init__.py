@@ -18,8 +18,8 @@ All losses share one protocol (:class:`ImbalanceLoss`):
   module needs.
 
 Every loss class declares what it can do as class attributes (``name``,
-``supports_multilabel``, ``binary_only``, ``per_member``, ``mines_batch``,
-``needs_cosine_head``, ``supports_mixed_targets``; see :class:`ImbalanceLoss`);
+``supports_multilabel``, ``binary_only``, ``per_member``, ``needs_cosine_head``,
+``supports_mixed_targets``; see :class:`ImbalanceLoss`);
 the registry is built from the names, and :func:`check_loss_compatibility`
 refuses a loss that does not fit the target.
 

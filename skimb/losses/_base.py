@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 import numbers
 from typing import NamedTuple
-import warnings
 
 import numpy as np
 from torch import nn
@@ -104,21 +103,6 @@ def _check_nonnegative(value, name):
     return float(value)
 
 
-class _DeprecatedAlias:
-    """A class attribute kept under an old name: it reads the new one and warns."""
-
-    def __init__(self, new: str):
-        self.new = new
-
-    def __set_name__(self, owner, name):
-        self.old = name
-
-    def __get__(self, obj, owner=None):
-        warnings.warn(f"{self.old} is deprecated; use {self.new}, which has the same value.",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(owner if obj is None else obj, self.new)
-
-
 def _is_int(value) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -161,14 +145,9 @@ class ImbalanceLoss(nn.Module):
         must be computed for each member separately (and averaged) rather
         than once on the ``batch * k`` flattened rows: True when a row's loss
         depends on the other rows of its batch.
-    mines_batch : bool
-        Whether the loss mines examples within a batch (hard-example
-        mining), so its value depends on how rows are batched.
     needs_cosine_head : bool
         Whether the logits must be cosines from a normalised last layer
         (``module__normalized_output`` of the built-in MLP).
-    needs_normalized_output : bool
-        Deprecated alias of ``needs_cosine_head``, with the same value.
     supports_mixed_targets : bool
         Whether the loss can take mixed (soft) targets, as MixUp makes them:
         a row's loss depends on that row alone and is linear in its one-hot
@@ -206,22 +185,9 @@ class ImbalanceLoss(nn.Module):
     supports_multilabel = False
     binary_only = False
     per_member = False
-    mines_batch = False
     needs_cosine_head = False
-    needs_normalized_output = _DeprecatedAlias("needs_cosine_head")
     supports_mixed_targets = False
     supports_sample_weight = True
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        old = cls.__dict__.get("needs_normalized_output")
-        if old is not None and not isinstance(old, _DeprecatedAlias):
-            warnings.warn(
-                f"{cls.__name__}.needs_normalized_output is deprecated; declare "
-                "needs_cosine_head instead.", DeprecationWarning, stacklevel=2)
-            if "needs_cosine_head" not in cls.__dict__:
-                cls.needs_cosine_head = bool(old)
-            del cls.needs_normalized_output
 
     def __init__(self):
         super().__init__()
@@ -275,9 +241,11 @@ class ImbalanceLoss(nn.Module):
             The label names, for parameters given per label (dicts).
         """
         if not self.supports_multilabel:
+            from .registry import multilabel_losses  # the registry imports this module
+
             raise ValueError(
                 f"{type(self).__name__} is for single-label targets; with a multi-label "
-                f"(indicator) y use one of: {', '.join(_multilabel_names())}."
+                f"(indicator) y use one of: {', '.join(multilabel_losses())}."
             )
         masses = _masses(positives, "label counts")
         total = float(n_samples)
@@ -425,25 +393,6 @@ def _log_prior(counts: np.ndarray) -> np.ndarray:
     """``log(n_c / N)``, with empty classes counted as one row so it stays finite."""
     safe = _nonempty(counts)
     return np.log(safe) - np.log(safe.sum())
-
-
-def _declared_losses() -> dict[str, type]:
-    """skimb's loss classes by their declared ``name``, found among the subclasses of
-    :class:`ImbalanceLoss` defined in this package (user subclasses, which inherit a
-    name, are left out). Lets this module word messages without importing the
-    registry, which imports every loss module."""
-    found, pending = {}, [ImbalanceLoss]
-    while pending:
-        cls = pending.pop()
-        pending.extend(cls.__subclasses__())
-        if cls.__dict__.get("name") and cls.__module__.startswith(__name__.rpartition(".")[0]):
-            found[cls.name] = cls
-    return found
-
-
-def _multilabel_names() -> list[str]:
-    """Names of skimb's losses that accept multi-label targets."""
-    return sorted(name for name, cls in _declared_losses().items() if cls.supports_multilabel)
 
 
 def _refuse_multiclass(cls: type, n_classes: int) -> None:

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .._inputs.labels import label_positions
 from ._base import ImbalanceLoss
 
 
@@ -34,24 +35,23 @@ def _log_one_minus_softmax(z: torch.Tensor) -> torch.Tensor:
 def _cost_from_dict(cost: Mapping, classes, n_classes: int) -> np.ndarray:
     """The matrix of a ``{true_label: {predicted_label: cost}}`` dict; missing pairs cost 0."""
     names = list(range(n_classes)) if classes is None else np.asarray(classes).tolist()
-    index = {name: i for i, name in enumerate(names)}
     matrix = np.zeros((n_classes, n_classes))
     unknown = []
-    for true, row in cost.items():
+    for (true, row), i in zip(cost.items(), label_positions(list(cost), names)):
         if not isinstance(row, Mapping):
             raise ValueError(
                 "loss__cost given as a dict maps each true label to a dict "
                 f"{{predicted_label: cost}}; got {row!r} for {true!r}."
             )
-        for predicted, value in row.items():
-            if true not in index or predicted not in index:
+        for (predicted, value), j in zip(row.items(), label_positions(list(row), names)):
+            if i < 0 or j < 0:
                 unknown.append((true, predicted))
                 continue
             if not isinstance(value, numbers.Real) or isinstance(value, bool):
                 raise ValueError(
                     f"loss__cost[{true!r}][{predicted!r}] must be a number, got {value!r}."
                 )
-            matrix[index[true], index[predicted]] = value
+            matrix[i, j] = value
     if unknown:
         raise ValueError(
             f"loss__cost names labels that y does not have: {unknown}; the labels are "

@@ -117,7 +117,6 @@ class ClassRectificationLoss(ImbalanceLoss):
     name = "crl"
     supports_multilabel = True
     per_member = True
-    mines_batch = True
 
     def __init__(self, alpha: float = 0.02, margin: float = 0.5, k: int = 3):
         super().__init__()
