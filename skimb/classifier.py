@@ -18,7 +18,6 @@ from skorch.callbacks import EpochTimer, GradientNormClipping, PassthroughScorin
 from skorch.dataset import ValidSplit
 from skorch.utils import to_numpy, to_tensor
 
-from ._columns import TableColumns, check_resampler_columns
 from .augment import check_augmentation, make_augmentation
 from ._context import build_context, data_kind, steps_per_epoch
 from ._data import TensorTable, WeightedTarget, feature_leaves, map_features, table_and_rows
@@ -50,6 +49,7 @@ from .metrics import MacroF1Scoring
 from .modules import CosineLinear
 from .networks import (RAW_COLUMNS, check_network_input, default_network, list_modules,
                        network_class)
+from .networks.front import check_resampler_columns, fit_table_columns
 from .recipe import BestEpoch, CosineSchedule, epoch_budget
 from .samplers import (
     EpochSampler,
@@ -765,7 +765,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
         A built-in network takes a dense table as it comes (text, categories,
         datetimes, missing values): its columns become numbers through
-        ``columns_`` (:class:`~skimb._columns.TableColumns`, fitted here on a
+        ``columns_`` (:class:`~skimb.networks.front.TableColumns`, fitted here on a
         first fit). Your own module gets a numeric, finite table.
         """
         built_in = self.module is None or isinstance(self.module, str)
@@ -786,7 +786,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             self.feature_names_in_ = probe.feature_names_in_
         if not raw:
             return features
-        self.columns_ = TableColumns(categorical).fit(features)
+        self.columns_ = fit_table_columns(features, self.get_params_for("module"))
         return self.columns_.transform(features)
 
     def _table_for_fitted(self, X):
