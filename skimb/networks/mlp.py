@@ -117,7 +117,7 @@ class MLPNetwork(Network):
             missing_fill=missing_fill, datetime_trend=datetime_trend)
         front.attach(self)
         self.embeddings = front.numeric_embeddings()
-        embedded = front.embedded_columns if self.embeddings is not None else []
+        embedded = front.embedded_columns
         #: Numeric columns through the embeddings, and those fed as they are (two-valued).
         self.register_buffer("embedded_columns", torch.tensor(embedded, dtype=torch.long))
         self.register_buffer("plain_columns", torch.tensor(

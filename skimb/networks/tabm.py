@@ -98,10 +98,10 @@ class TabMNetwork(Network):
         front.attach(self)
         embeddings = front.numeric_embeddings()
         cardinalities = [] if front.columns is None else front.columns.n_levels
-        self.tabm = TabM.make(n_num_features=front.n_numbers, cat_cardinalities=cardinalities or None,
-                              d_out=n_outputs, num_embeddings=embeddings, k=int(k),
-                              n_blocks=len(units), d_block=units[0],
-                              dropout=check_dropout(dropout))
+        self.tabm = TabM.make(n_num_features=front.n_numbers,
+                              cat_cardinalities=cardinalities or None, d_out=n_outputs,
+                              num_embeddings=embeddings, k=int(k), n_blocks=len(units),
+                              d_block=units[0], dropout=check_dropout(dropout))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         levels = None

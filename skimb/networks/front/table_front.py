@@ -126,21 +126,17 @@ class TableFront(FittedFront):
             columns, min_level_count=min_level_count, missing_fill=missing_fill,
             datetime_trend=datetime_trend)
         self._numbers(self.n_features if columns is None else self.columns.width)
-        self.bins = None
 
     def _numbers(self, n_numbers: int) -> None:
-        """An unfitted scaler of the numeric block's width; every column embedded."""
+        """An unfitted scaler of the numeric block's width; every column embedded, on even
+        bins."""
         self.n_numbers = n_numbers
         scaling = self.params["scaling"]
         self.scaler = (None if n_numbers == 0 else nn.Identity() if scaling is None
                        else SmoothClipScaler(n_numbers))
         embeds = self.params["num_embeddings"] is not None and n_numbers > 0
         self.embedded_columns = list(range(n_numbers)) if embeds else []
-
-    @property
-    def layout(self) -> ColumnLayout | None:
-        """The raw table's layout the front was built for (None for a numeric table)."""
-        return None if self.columns is None else self.columns.layout
+        self.bins = None
 
     @property
     def discrete_columns(self) -> tuple[int, ...]:
