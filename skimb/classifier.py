@@ -9,7 +9,8 @@ The fit path, top to bottom (``docs/architecture.md`` has the picture):
 3. ``_context``: skorch's ``train_split``, the strategies checked against the
    rows (:func:`~skimb._strategies.check_strategies`), then one
    :class:`~skimb._context.TrainingContext`;
-4. a first fit builds the network from the context and initializes skorch;
+4. a first fit fits a built-in network's front on the context (``front_``),
+   then skorch's ``initialize`` builds the network on it;
 5. skorch's training call on the context: ``on_train_begin`` fits the
    sampler, the loss statistics and the augmentation on it; ``get_iterator``
    batches the rows (:mod:`skimb._batches`); every epoch runs;
@@ -397,8 +398,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             self._record(inputs.record)
             with self._seeded():
                 context = self._context(inputs, strategies, fit_params, first_epoch=0)
-                with self._building_from(context):
-                    self.initialize()
+                self._fit_front(context)
+                self.initialize()
                 self._train(context, fit_params)
         except Exception:
             self._forget_fit()
@@ -557,7 +558,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     #: What a fit learns besides the torch modules: saved by ``save_params(f_fitted=...)``.
     _FITTED_STATE = ("input_shape_", "n_features_in_", "feature_names_in_", "columns_",
-                     "classes_inferred_",
+                     "front_", "classes_inferred_",
                      "multilabel_", "class_counts_", "sampler_", "sampling_seed_",
                      "training_storage_", "max_epochs_", "first_epoch_", "augment_",
                      "decision_offsets_", "decision_thresholds_")
@@ -655,41 +656,36 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
 
     # -- building -----------------------------------------------------------------
 
-    @contextmanager
-    def _building_from(self, context):
-        """Let ``initialize_module`` build the network from ``context`` during ``initialize``."""
-        vars(self)["_building_context"] = context
-        try:
-            yield
-        finally:
-            vars(self).pop("_building_context", None)
-
-    def initialize_module(self):
-        """Build the module: a built-in network by name (``None``: the default for the
-        device), fitted on the training rows of the fit under way, or the user's
-        ``nn.Module``."""
-        loss = loss_class(self.loss)
-        needs_cosine = getattr(loss, "needs_cosine_head", False)
+    def _fit_front(self, context) -> None:
+        """A built-in network's front (``front_``), fitted on the context's training rows:
+        what ``initialize_module`` builds the network on. Your own module has none."""
+        vars(self).pop("front_", None)
         if self.module is not None and not isinstance(self.module, str):
-            super().initialize_module()
-            if needs_cosine and not any(isinstance(m, CosineLinear)
-                                        for m in self.module_.modules()):
-                warnings.warn(
-                    f"loss={self.loss!r} expects cosine logits from a normalised last "
-                    "layer (e.g. skimb.modules.CosineLinear); check that your module "
-                    "has one.", UserWarning, stacklevel=2)
-            return self
-        context = vars(self).get("_building_context")
-        if context is None:
+            return
+        if self.module is None and (not context.in_memory
+                                    or context.input_kind not in ("table", "raw_columns")):
             raise ValueError(
-                f"module={self.module!r} is built by fit from the training rows (its size, "
-                "scaling and bins); call fit. To restore a fitted model, unpickle it.")
-        name, network, kwargs = self._network_choice(context)
-        n_outputs = len(context.classes)
-        width = getattr(loss, "output_width", None)
-        if width is not None and not context.multilabel:
-            n_outputs = width(n_outputs)
+                "module=None builds a network for tables, and these inputs are "
+                f"{'a torch Dataset' if not context.in_memory else context.input_kind + 's'}: "
+                "pass your own nn.Module as module= (a CNN for images, a GRU for sequences; "
+                "for loss='ldam' end it with skimb.modules.CosineLinear).")
+        name, network, kwargs = self._network_choice()
         check_network_input(network, context.input_kind)
+        # Fitted statistics of the training rows, not a component skorch trains or moves
+        # (the network gets its own copy): kept out of skorch's registry of modules.
+        vars(self)["front_"] = network.fit_front(context, **kwargs)
+
+    def _network_choice(self):
+        """``(name, class, parameters)`` of the built-in network to build: ``module=None``
+        is the device's default; a loss that needs a cosine last layer gets one."""
+        needs_cosine = getattr(loss_class(self.loss), "needs_cosine_head", False)
+        if self.module is None:
+            name, kwargs = default_network(torch.device(self.device or "cpu").type,
+                                           cosine_head=needs_cosine)
+        else:
+            name, kwargs = self.module, {}
+        network = network_class(name)
+        kwargs = {**kwargs, **self.get_params_for("module")}
         if needs_cosine:
             if not network.cosine_head:
                 with_head = ", ".join(repr(n) for n in list_modules()
@@ -698,25 +694,32 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
                     f"loss={self.loss!r} needs a cosine last layer, which module={name!r} "
                     f"lacks; use one of: {with_head}.")
             kwargs.setdefault("normalized_output", True)
-        self.module_ = network.from_context(context, n_outputs, **kwargs)
-        return self
+        return name, network, kwargs
 
-    def _network_choice(self, context):
-        """``(name, class, parameters)`` of the built-in network to build."""
-        if self.module is None and (not context.in_memory
-                                    or context.input_kind not in ("table", "raw_columns")):
+    def initialize_module(self):
+        """Build the module: a built-in network by name (``None``: the default for the
+        device) on the front fitted on the training rows (``front_``), or the user's
+        ``nn.Module``."""
+        if self.module is not None and not isinstance(self.module, str):
+            super().initialize_module()
+            if getattr(loss_class(self.loss), "needs_cosine_head", False) and not any(
+                    isinstance(m, CosineLinear) for m in self.module_.modules()):
+                warnings.warn(
+                    f"loss={self.loss!r} expects cosine logits from a normalised last "
+                    "layer (e.g. skimb.modules.CosineLinear); check that your module "
+                    "has one.", UserWarning, stacklevel=2)
+            return self
+        if "front_" not in vars(self):
             raise ValueError(
-                "module=None builds a network for tables, and these inputs are "
-                f"{'a torch Dataset' if not context.in_memory else context.input_kind + 's'}: "
-                "pass your own nn.Module as module= (a CNN for images, a GRU for sequences; "
-                "for loss='ldam' end it with skimb.modules.CosineLinear).")
-        if self.module is None:
-            name, defaults = default_network(
-                torch.device(self.device or "cpu").type,
-                cosine_head=getattr(loss_class(self.loss), "needs_cosine_head", False))
-        else:
-            name, defaults = self.module, {}
-        return name, network_class(name), {**defaults, **self.get_params_for("module")}
+                f"module={self.module!r} is built by fit from the training rows (its size, "
+                "scaling and bins); call fit. To restore a fitted model, unpickle it.")
+        _, network, kwargs = self._network_choice()
+        n_outputs = len(self.classes_inferred_)
+        width = getattr(loss_class(self.loss), "output_width", None)
+        if width is not None and not self._multilabel:
+            n_outputs = width(n_outputs)
+        self.module_ = network.from_front(self.front_, n_outputs, **kwargs)
+        return self
 
     def initialize_criterion(self):
         """Build the loss strategy from ``loss`` and the ``loss__*`` parameters (a loss of

@@ -174,7 +174,7 @@ def test_predict_before_fit_raises_not_fitted():
 
 
 def test_nan_names_dataframe_column_for_your_own_module(data):
-    # the built-in networks fill missing values (tests/test_raw_tables.py); your module
+    # the built-in networks fill missing values (tests/networks/front/test_raw_tables.py); your module
     # gets a finite table or a clear error
     X, y = data
     df = pd.DataFrame(X, columns=[f"sensor_{i}" for i in range(N_FEATURES)])

@@ -207,13 +207,3 @@ def test_safetensors_is_refused_for_a_front_with_non_tensor_state(data, tmp_path
     clf = clf_(module="mlp").fit(X, y)
     with pytest.raises(ValueError, match="safetensors cannot store"):
         clf.save_params(f_params=tmp_path / "p.safetensors", use_safetensors=True)
-
-
-def test_parameters_saved_before_the_front_protocol_still_load():
-    X = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 9.0]])
-    old = {k: v for k, v in SmoothClipScaler(2).fit(X).state_dict().items()
-           if k != "_extra_state"}  # what a scaler saved before the protocol held
-    restored = SmoothClipScaler(2)
-    restored.load_state_dict(old)
-    assert restored.fitted
-    torch.testing.assert_close(restored.center, torch.tensor([2.0, 3.0]))

@@ -310,7 +310,7 @@ def test_column_transformer_pipeline(data):
     assert set(pred) <= {"Dry", "Wet", "Ice"}
     assert pipe.predict_proba(df).shape == (len(df), 3)
     # without the encoder, your own module refuses the string column, naming it (a
-    # built-in network takes it as it is: tests/test_raw_tables.py)
+    # built-in network takes it as it is: tests/networks/front/test_raw_tables.py)
     with pytest.raises(ValueError, match="station"):
         user_clf(module__n_in=N_FEATURES + 1).fit(df, labels)
 

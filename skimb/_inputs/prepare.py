@@ -17,8 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
-from .._columns import TableColumns
 from .._data import TensorTable, feature_leaves, table_and_rows
+from ..networks.front import fit_table_columns
 from .arrays import check_dict, check_item_shape, check_tensor, item_shape
 from .datasets import LabeledDataset, UnlabeledItems, dataset_labels
 from .kinds import DATASET, TABLE, TENSOR, input_kind
@@ -123,7 +123,7 @@ def _table_features(net, X, first_fit):
 
     A built-in network takes a dense table as it comes (text, categories,
     datetimes, missing values): its columns become numbers through
-    ``columns_`` (:class:`~skimb._columns.TableColumns`, fitted here on a
+    ``columns_`` (:class:`~skimb.networks.front.TableColumns`, fitted here on a
     first fit). Your own module gets a numeric, finite table.
     """
     built_in = _built_in(net)
@@ -142,7 +142,7 @@ def _table_features(net, X, first_fit):
               "columns_": None}
     if not raw:
         return features, record
-    record["columns_"] = TableColumns(categorical).fit(features)
+    record["columns_"] = fit_table_columns(features, net.get_params_for("module"))
     return record["columns_"].transform(features), record
 
 

@@ -11,7 +11,7 @@ from sklearn.base import BaseEstimator
 
 from .._data import feature_leaves, map_features
 from .._inputs.labels import label_positions
-from ..networks import DICT, RAW_COLUMNS, TABLE, TENSOR
+from .._inputs.kinds import DICT, RAW_COLUMNS, TABLE, TENSOR
 
 __all__ = ["Augmentation"]
 

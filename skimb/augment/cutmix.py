@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..networks import TENSOR
+from .._inputs.kinds import TENSOR
 from .mixup import MixingAugmentation, mixed_target
 
 __all__ = ["CutMix"]

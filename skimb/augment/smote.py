@@ -9,7 +9,7 @@ import torch
 from sklearn.neighbors import NearestNeighbors
 
 from .._data import SparseRows
-from ..networks import RAW_COLUMNS, TABLE, TENSOR
+from .._inputs.kinds import RAW_COLUMNS, TABLE, TENSOR
 from ._base import Augmentation, _rows
 
 __all__ = ["SmoteOnTheFly", "same_class_neighbours"]

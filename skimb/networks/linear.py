@@ -6,10 +6,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..modules import CosineLinear
 from ._base import RAW_COLUMNS, TABLE, Network
-from .columns import ColumnLayout
-from .front import categorical_encoding, column_front, fitted_front
+from .front import ColumnLayout, TableFront
+from .layers import CosineLinear
 
 __all__ = ["LinearNetwork"]
 
@@ -54,6 +53,10 @@ class LinearNetwork(Network):
         The training rows the front is fitted on (the classifier passes them).
     y_train : ndarray of shape (n_samples,), optional
         Unused; taken for the shared constructor signature.
+    front : TableFront, optional
+        A fitted front to build on (see :meth:`Network.from_front`), instead
+        of one fitted on ``X_train``; its parameters replace the front's
+        parameters above.
 
     Examples
     --------
@@ -78,20 +81,16 @@ class LinearNetwork(Network):
                  datetime_trend: bool = False,
                  max_one_hot: int = 16, d_cat_embedding: int = 8,
                  columns: ColumnLayout | None = None, X_train: np.ndarray | None = None,
-                 y_train: np.ndarray | None = None):
+                 y_train: np.ndarray | None = None, front: TableFront | None = None):
         super().__init__()
-        self.columns, numbers = column_front(columns, X_train, min_level_count, missing_fill,
-                                              datetime_trend)
-        n_numbers = n_features if self.columns is None else self.columns.width
-        self.scaler, _ = (nn.Identity(), None) if n_numbers == 0 else fitted_front(
-            n_numbers, scaling=scaling, num_embeddings=None, d_embedding=1, n_bins=2,
-            X_train=numbers, y_train=y_train)
-        self.categorical = categorical_encoding(self.columns, max_one_hot, d_cat_embedding)
-        #: Input columns holding category codes (augmentations never interpolate them).
-        self.discrete_columns = () if columns is None else columns.categorical
-        #: False when built without training rows (a network constructed directly).
-        self.front_fitted = X_train is not None or not self.needs_rows({"scaling": scaling})
-        width = n_numbers + (0 if self.categorical is None else self.categorical.width)
+        front = self.table_front(
+            front, n_features, columns, X_train, y_train, scaling=scaling,
+            categorical_features=categorical_features, min_level_count=min_level_count,
+            missing_fill=missing_fill, datetime_trend=datetime_trend, max_one_hot=max_one_hot,
+            d_cat_embedding=d_cat_embedding)
+        front.attach(self)
+        self.categorical = front.categorical_encoding()
+        width = front.n_numbers + (0 if self.categorical is None else self.categorical.width)
         self.linear = (CosineLinear(width, n_outputs) if normalized_output
                        else nn.Linear(width, n_outputs))
 
@@ -99,7 +98,8 @@ class LinearNetwork(Network):
         levels = None
         if self.columns is not None:
             X, levels = self.columns(X)
-        X = self.scaler(X)
+        if self.scaler is not None:
+            X = self.scaler(X)
         if self.categorical is not None:
             X = torch.cat([X, self.categorical(levels)], dim=1)
         return self.linear(X)

@@ -7,11 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ..modules import TabularMLP
 from ._base import RAW_COLUMNS, TABLE, Network
-from .columns import ColumnLayout
-from .front import (categorical_encoding, column_front, fitted_front, many_valued_columns,
-                    needs_rows)
+from .front import ColumnLayout, TableFront
+from .layers import TabularMLP
 
 __all__ = ["MLPNetwork"]
 
@@ -76,6 +74,10 @@ class MLPNetwork(Network):
     y_train : ndarray of shape (n_samples,), optional
         The training rows and their class indices the front is fitted on
         (the classifier passes them).
+    front : TableFront, optional
+        A fitted front to build on (see :meth:`Network.from_front`), instead
+        of one fitted on ``X_train``; its parameters replace the front's
+        parameters above (``scaling`` to ``datetime_trend``).
 
     Examples
     --------
@@ -92,6 +94,7 @@ class MLPNetwork(Network):
     accepts = frozenset({TABLE, RAW_COLUMNS})
     cosine_head = True
     ensemble = False
+    embeds = "many_valued"
 
     def __init__(self, n_features: int, n_outputs: int, *,
                  hidden_units: Sequence[int] = (128, 128), dropout: float = 0.1,
@@ -103,28 +106,25 @@ class MLPNetwork(Network):
                  d_cat_embedding: int = 8, min_level_count: int = 3,
                  missing_fill: str = "median", datetime_trend: bool = False,
                  columns: ColumnLayout | None = None,
-                 X_train: np.ndarray | None = None, y_train: np.ndarray | None = None):
+                 X_train: np.ndarray | None = None, y_train: np.ndarray | None = None,
+                 front: TableFront | None = None):
         super().__init__()
-        self.columns, numbers = column_front(columns, X_train, min_level_count, missing_fill,
-                                              datetime_trend)
-        n_numbers = n_features if self.columns is None else self.columns.width
-        embedded = None if num_embeddings is None else many_valued_columns(numbers)
-        self.scaler, self.embeddings = (None, None) if n_numbers == 0 else fitted_front(
-            n_numbers, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
-            n_bins=n_bins, X_train=numbers, y_train=y_train, embedded=embedded)
-        embedded = list(range(n_numbers)) if embedded is None else embedded
-        if self.embeddings is None:
-            embedded = []
+        front = self.table_front(
+            front, n_features, columns, X_train, y_train, scaling=scaling,
+            num_embeddings=num_embeddings, d_embedding=d_embedding, n_bins=n_bins,
+            categorical_features=categorical_features, max_one_hot=max_one_hot,
+            d_cat_embedding=d_cat_embedding, min_level_count=min_level_count,
+            missing_fill=missing_fill, datetime_trend=datetime_trend)
+        front.attach(self)
+        self.embeddings = front.numeric_embeddings()
+        embedded = front.embedded_columns
         #: Numeric columns through the embeddings, and those fed as they are (two-valued).
         self.register_buffer("embedded_columns", torch.tensor(embedded, dtype=torch.long))
         self.register_buffer("plain_columns", torch.tensor(
-            sorted(set(range(n_numbers)) - set(embedded)), dtype=torch.long))
-        self.categorical = categorical_encoding(self.columns, max_one_hot, d_cat_embedding)
-        #: Input columns holding category codes (augmentations never interpolate them).
-        self.discrete_columns = () if columns is None else columns.categorical
-        #: False when built without training rows (a network constructed directly).
-        self.front_fitted = X_train is not None or not needs_rows(scaling, num_embeddings)
-        width = len(self.plain_columns) + len(self.embedded_columns) * int(d_embedding)
+            sorted(set(range(front.n_numbers)) - set(embedded)), dtype=torch.long))
+        self.categorical = front.categorical_encoding()
+        width = (len(self.plain_columns)
+                 + len(self.embedded_columns) * int(front.params["d_embedding"]))
         width += 0 if self.categorical is None else self.categorical.width
         self.body = TabularMLP(width, n_outputs, hidden_units=hidden_units, dropout=dropout,
                                batch_norm=batch_norm, normalized_output=normalized_output,

@@ -8,10 +8,9 @@ import numpy as np
 import torch
 from tabm import TabM
 
-from ..modules import check_dropout, check_hidden_units
 from ._base import RAW_COLUMNS, TABLE, Network
-from .columns import ColumnLayout
-from .front import column_front, fitted_front, needs_rows
+from .front import ColumnLayout, TableFront
+from .layers import check_dropout, check_hidden_units
 
 __all__ = ["TabMNetwork"]
 
@@ -57,6 +56,10 @@ class TabMNetwork(Network):
         classifier passes it for every table).
     X_train, y_train : ndarray, optional
         The training rows and their class indices (the classifier passes them).
+    front : TableFront, optional
+        A fitted front to build on (see :meth:`Network.from_front`), instead
+        of one fitted on ``X_train``; its parameters replace the front's
+        parameters above (``scaling`` to ``datetime_trend``).
 
     Examples
     --------
@@ -79,28 +82,26 @@ class TabMNetwork(Network):
                  categorical_features="from_dtype", min_level_count: int = 3,
                  missing_fill: str = "median", datetime_trend: bool = False,
                  columns: ColumnLayout | None = None,
-                 X_train: np.ndarray | None = None, y_train: np.ndarray | None = None):
+                 X_train: np.ndarray | None = None, y_train: np.ndarray | None = None,
+                 front: TableFront | None = None):
         super().__init__()
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise ValueError(f"module__k must be a positive integer, got {k!r}.")
         units = check_hidden_units(hidden_units)
         if len(set(units)) != 1:
             raise ValueError(f"module='tabm' needs blocks of one width; module__hidden_units={units!r}.")
-        self.columns, numbers = column_front(columns, X_train, min_level_count, missing_fill,
-                                              datetime_trend)
-        n_numbers = n_features if self.columns is None else self.columns.width
-        self.scaler, embeddings = (None, None) if n_numbers == 0 else fitted_front(
-            n_numbers, scaling=scaling, num_embeddings=num_embeddings, d_embedding=d_embedding,
-            n_bins=n_bins, X_train=numbers, y_train=y_train)
-        cardinalities = [] if self.columns is None else self.columns.n_levels
-        #: Input columns holding category codes (augmentations never interpolate them).
-        self.discrete_columns = () if columns is None else columns.categorical
-        #: False when built without training rows (a network constructed directly).
-        self.front_fitted = X_train is not None or not needs_rows(scaling, num_embeddings)
-        self.tabm = TabM.make(n_num_features=n_numbers, cat_cardinalities=cardinalities or None,
-                              d_out=n_outputs, num_embeddings=embeddings, k=int(k),
-                              n_blocks=len(units), d_block=units[0],
-                              dropout=check_dropout(dropout))
+        front = self.table_front(
+            front, n_features, columns, X_train, y_train, scaling=scaling,
+            num_embeddings=num_embeddings, d_embedding=d_embedding, n_bins=n_bins,
+            categorical_features=categorical_features, min_level_count=min_level_count,
+            missing_fill=missing_fill, datetime_trend=datetime_trend)
+        front.attach(self)
+        embeddings = front.numeric_embeddings()
+        cardinalities = [] if front.columns is None else front.columns.n_levels
+        self.tabm = TabM.make(n_num_features=front.n_numbers,
+                              cat_cardinalities=cardinalities or None, d_out=n_outputs,
+                              num_embeddings=embeddings, k=int(k), n_blocks=len(units),
+                              d_block=units[0], dropout=check_dropout(dropout))
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         levels = None

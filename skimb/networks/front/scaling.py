@@ -19,7 +19,7 @@ class SmoothClipScaler(FittedFront):
     column maps to 0. The output is ``u / sqrt(1 + (u / 3)^2)``, which
     is close to ``u`` near 0 and bounded by 3 (Holzmüller et al., "Better by
     default: strong pre-tuned MLPs and boosted trees on tabular data",
-    NeurIPS 2024). A :class:`~skimb.networks.front.FittedFront`: the
+    NeurIPS 2024). A :class:`~skimb.networks.FittedFront`: the
     statistics are buffers, which move with the module between devices and
     travel in its ``state_dict`` and pickles with its ``fitted`` flag.
 

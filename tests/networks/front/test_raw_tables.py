@@ -11,7 +11,7 @@ from sklearn.model_selection import GridSearchCV
 from skorch.dataset import ValidSplit
 
 from skimb import ImbalancedTorchClassifier
-from skimb._columns import TableColumns
+from skimb.networks.front import TableColumns
 
 from helpers import raw_frame, user_clf
 

@@ -13,7 +13,8 @@ import torch
 from rtdl_num_embeddings import PeriodicEmbeddings, PiecewiseLinearEmbeddings, compute_bins
 from torch import nn
 
-__all__ = ["NUM_EMBEDDINGS", "check_num_embeddings", "make_num_embeddings", "tree_bins"]
+__all__ = ["NUM_EMBEDDINGS", "check_num_embeddings", "embeddings_on_bins", "make_num_embeddings",
+           "tree_bins"]
 
 NUM_EMBEDDINGS = ("ple", "periodic", None)
 
@@ -47,7 +48,7 @@ def tree_bins(X: np.ndarray, y: np.ndarray, n_bins: int = 48,
     Examples
     --------
     >>> import numpy as np
-    >>> from skimb.networks.embeddings import tree_bins
+    >>> from skimb.networks.front.embeddings import tree_bins
     >>> X = np.c_[np.linspace(0, 1, 200), np.ones(200)].astype(np.float32)
     >>> y = (X[:, 0] > 0.5).astype(int)
     >>> [b.tolist() for b in tree_bins(X, y, min_samples_leaf=10)]
@@ -98,19 +99,49 @@ def make_num_embeddings(kind, n_features: int, *, X=None, y=None, d_embedding: i
     Examples
     --------
     >>> import torch
-    >>> from skimb.networks.embeddings import make_num_embeddings
+    >>> from skimb.networks.front.embeddings import make_num_embeddings
     >>> make_num_embeddings("periodic", 3, d_embedding=8)(torch.zeros(2, 3)).shape
     torch.Size([2, 3, 8])
     """
     check_num_embeddings(kind, d_embedding, n_bins)
+    fitted = kind == "ple" and X is not None and y is not None
+    bins = tree_bins(X, y, int(n_bins)) if fitted else None
+    return embeddings_on_bins(kind, n_features, bins, d_embedding=d_embedding, n_bins=n_bins)
+
+
+def embeddings_on_bins(kind, n_features: int, bins: list[torch.Tensor] | None, *,
+                       d_embedding: int = 16, n_bins: int = 48) -> nn.Module | None:
+    """The numeric embeddings named ``kind`` on bins already cut (their weights drawn now).
+
+    Parameters
+    ----------
+    kind : {"ple", "periodic", None}
+    n_features : int
+    bins : list of 1-D tensors, or None
+        For ``"ple"``: the edges of each feature (e.g. from :func:`tree_bins`);
+        None splits [-3, 3], the range of the scaled features, evenly into
+        ``n_bins`` bins.
+    d_embedding : int, default=16
+    n_bins : int, default=48
+
+    Returns
+    -------
+    embeddings : nn.Module mapping (batch, n_features) to (batch, n_features, d_embedding), or None
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimb.networks.front.embeddings import embeddings_on_bins
+    >>> ple = embeddings_on_bins("ple", 2, [torch.tensor([0.0, 1.0, 2.0])] * 2, d_embedding=4)
+    >>> ple(torch.zeros(3, 2)).shape
+    torch.Size([3, 2, 4])
+    """
     if kind is None:
         return None
     if kind == "periodic":
         return PeriodicEmbeddings(n_features, int(d_embedding), lite=False)
-    if X is None or y is None:  # unfitted: even bins over the scaled range
+    if bins is None:  # unfitted: even bins over the scaled range
         bins = [torch.linspace(-3.0, 3.0, int(n_bins) + 1)] * n_features
-    else:
-        bins = tree_bins(X, y, int(n_bins))
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=f".*{_ONE_BIN}.*")
         return PiecewiseLinearEmbeddings(bins, int(d_embedding), activation=False, version="B")
@@ -121,7 +152,7 @@ def check_num_embeddings(kind, d_embedding: int = 16, n_bins: int = 48) -> None:
 
     Examples
     --------
-    >>> from skimb.networks.embeddings import check_num_embeddings
+    >>> from skimb.networks.front.embeddings import check_num_embeddings
     >>> check_num_embeddings("ple", d_embedding=8, n_bins=16)
     """
     if kind not in NUM_EMBEDDINGS:

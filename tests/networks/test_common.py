@@ -1,7 +1,11 @@
-"""The network contract: every registered network declares what it takes and builds, the
-registry is built from the declarations, and ``from_context`` builds each one from a fit."""
+"""The network contract, for every registered network: it declares what it takes and builds,
+the registry is built from the declarations, its front is fitted on the training rows
+(``fit_front``), the network is built on that front without them (``from_front``), and
+``from_context`` is the two in one."""
 
+import copy
 import inspect
+import pickle
 import re
 from types import SimpleNamespace
 
@@ -11,15 +15,19 @@ import torch
 
 import skimb.networks as networks
 from skimb import list_modules
+from helpers import raw_frame
 from skimb.networks import (
     INPUT_KINDS,
+    RAW_COLUMNS,
     TABLE,
     Network,
     SmoothClipScaler,
+    TableFront,
     check_network_input,
     default_network,
     network_class,
 )
+from skimb.networks.front import fit_table_columns
 
 #: Small parameters per network, so that building each one is quick.
 SMALL = {"mlp": {"hidden_units": (8,)}, "tabm": {"k": 2, "hidden_units": (8, 8)}, "linear": {}}
@@ -35,6 +43,25 @@ def _context(with_rows=True):
     X, y = _rows()
     return SimpleNamespace(n_features=N_FEATURES, front_X=X if with_rows else None,
                            front_y=y if with_rows else None)
+
+
+def _raw_context():
+    """A raw table's training rows: text, categories, datetimes, NaN."""
+    frame, labels = raw_frame()
+    columns = fit_table_columns(frame, {})
+    X = columns.transform(frame)
+    return SimpleNamespace(n_features=X.shape[1], front_X=X, columns=columns.layout_,
+                           front_y=(labels == "ice").astype(np.int64))
+
+
+def _same_weights(a, b):
+    state_a, state_b = a.state_dict(), b.state_dict()
+    assert list(state_a) == list(state_b)
+    for key, value in state_a.items():
+        if isinstance(value, torch.Tensor):
+            assert torch.equal(value, state_b[key]), key
+        else:
+            assert value == state_b[key], key
 
 
 @pytest.fixture(params=list_modules())
@@ -71,9 +98,10 @@ def test_the_constructor_keeps_the_shared_signature(network):
     assert parameters["X_train"].default is None and parameters["y_train"].default is None
     keyword_only = [key for key, p in parameters.items() if p.kind is p.KEYWORD_ONLY]
     assert set(keyword_only) == set(parameters) - {"n_features", "n_outputs"}
+    assert parameters["front"].default is None and parameters["columns"].default is None
     assert network.parameter_defaults() == {
         key: parameters[key].default for key in keyword_only
-        if key not in ("X_train", "y_train", "columns")}
+        if key not in ("X_train", "y_train", "columns", "front")}
 
 
 def test_from_context_builds_each_network_on_the_context_rows(network):
@@ -86,6 +114,98 @@ def test_from_context_builds_each_network_on_the_context_rows(network):
     # the ensemble declaration is what the output shape says
     assert out.shape == ((5, 2, N_OUTPUTS) if network.ensemble else (5, N_OUTPUTS))
     assert torch.isfinite(out).all()
+
+
+def test_the_front_parameters_are_the_fronts_own(network, monkeypatch):
+    taken = network.front_parameters()
+    assert taken and set(taken) <= set(TableFront.PARAMETERS)
+    assert set(TableFront.PARAMETERS) <= set(inspect.signature(TableFront).parameters)
+    # the network's constructor hands every front parameter it takes to its front
+    changed = {"scaling": None, "num_embeddings": "periodic", "d_embedding": 3, "n_bins": 5,
+               "categorical_features": ["a"], "max_one_hot": 2, "d_cat_embedding": 5,
+               "min_level_count": 7, "missing_fill": "learned", "datetime_trend": True}
+    assert set(changed) == set(TableFront.PARAMETERS)
+    seen = {}
+
+    class Spy(TableFront):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            seen.update(self.params)
+
+    monkeypatch.setattr("skimb.networks._base.TableFront", Spy)
+    given = {key: changed[key] for key in taken}
+    network(N_FEATURES, N_OUTPUTS, **SMALL[network.name], **given)
+    assert {key: seen[key] for key in taken} == given
+
+
+def test_the_two_halves_build_what_the_constructor_builds_on_the_rows(network):
+    params = {**SMALL[network.name], "missing_fill": "learned"}
+    params.update({key: "ple" for key in ("num_embeddings",) if key in network.front_parameters()})
+    context = _raw_context()
+    front = network.fit_front(context, **params)
+    assert isinstance(front, TableFront) and front.fitted
+    torch.manual_seed(0)
+    halves = network.from_front(front, N_OUTPUTS, **params)
+    torch.manual_seed(0)
+    direct = network(context.n_features, N_OUTPUTS, columns=context.columns,
+                     X_train=context.front_X, y_train=context.front_y, **params)
+    _same_weights(halves, direct)
+    assert halves.discrete_columns == direct.discrete_columns == context.columns.categorical
+    assert halves.front_fitted and direct.front_fitted
+
+
+def test_fitting_the_front_draws_nothing_from_torch(network):
+    params = {**SMALL[network.name]}
+    params.update({key: value for key, value in (("num_embeddings", "ple"),)
+                   if key in network.front_parameters()})
+    before = torch.get_rng_state()
+    network.fit_front(_raw_context(), **params)
+    assert torch.equal(torch.get_rng_state(), before)
+
+
+def test_a_network_on_a_restored_front_is_the_same_network(network):
+    params = {**SMALL[network.name]}
+    front = network.fit_front(_raw_context(), **params)
+    restored = pickle.loads(pickle.dumps(front))
+    torch.manual_seed(1)
+    built = network.from_front(front, N_OUTPUTS, **params)
+    torch.manual_seed(1)
+    _same_weights(built, network.from_front(restored, N_OUTPUTS, **params))
+    rows = torch.from_numpy(_raw_context().front_X[:6])
+    out = built(rows)
+    assert torch.isfinite(out).all()
+    # the network holds copies: training it leaves the fitted front as it was
+    for module in (built.columns, built.scaler):
+        assert all(module is not part for part in front.children())
+
+
+def test_from_front_refuses_a_front_fitted_with_other_parameters(network):
+    front = network.fit_front(_context(), **SMALL[network.name])
+    with pytest.raises(ValueError, match="module__scaling=None, but the front was fitted "
+                                         "with scaling='robust'"):
+        network.from_front(front, N_OUTPUTS, **SMALL[network.name], scaling=None)
+    with pytest.raises(ValueError, match="is built on a TableFront"):
+        network.from_front(None, N_OUTPUTS, **SMALL[network.name])
+
+
+def test_the_constructor_takes_a_fitted_front_or_rows_not_both(network):
+    X, y = _rows()
+    front = network.fit_front(_context(), **SMALL[network.name])
+    with pytest.raises(ValueError, match="not both"):
+        network(N_FEATURES, N_OUTPUTS, front=front, X_train=X, y_train=y)
+    with pytest.raises(ValueError, match="needs a front of that width"):
+        network(N_FEATURES + 1, N_OUTPUTS, front=front)
+
+
+def test_a_raw_table_is_taken_as_declared(network):
+    assert RAW_COLUMNS in network.accepts  # every built-in network takes raw tables today
+    context = _raw_context()
+    built = network.from_context(context, N_OUTPUTS, **SMALL[network.name],
+                                 missing_fill="learned")
+    out = built(torch.from_numpy(context.front_X[:7]))
+    assert torch.isfinite(out).all()
+    assert out.shape == ((7, 2, N_OUTPUTS) if network.ensemble else (7, N_OUTPUTS))
+    assert isinstance(built.columns.fill, torch.nn.Parameter)
 
 
 def test_a_cosine_head_is_what_the_declaration_says(network):
@@ -105,6 +225,18 @@ def test_unknown_parameters_are_refused_with_the_accepted_ones_listed(network):
                 f"it takes: {', '.join('module__' + key for key in accepted)}.")
     with pytest.raises(ValueError, match=re.escape(expected)):
         network.from_context(_context(), N_OUTPUTS, zeta=1, bogus=2)
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        network.fit_front(_context(), zeta=1, bogus=2)
+    front = network.fit_front(_context())
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        network.from_front(front, N_OUTPUTS, zeta=1, bogus=2)
+
+
+def test_a_front_parameter_the_network_lacks_is_refused(network):
+    lacking = sorted(set(TableFront.PARAMETERS) - set(network.front_parameters()))
+    for key in lacking:
+        with pytest.raises(ValueError, match=f"takes no parameter module__{key};"):
+            network.fit_front(_context(), **{key: TableFront.__init__.__kwdefaults__[key]})
 
 
 def test_a_network_that_needs_rows_is_refused_without_them(network):
@@ -152,7 +284,8 @@ def test_check_network_input_follows_the_declaration():
 
 
 @pytest.mark.parametrize("declaration", [{"accepts": {TABLE}}, {"accepts": frozenset({"image"})},
-                                         {"cosine_head": 1}, {"ensemble": "yes"}, {"name": 3}])
+                                         {"cosine_head": 1}, {"ensemble": "yes"}, {"name": 3},
+                                         {"embeds": "some"}])
 def test_a_wrong_declaration_is_refused_when_the_class_is_defined(declaration):
     with pytest.raises(TypeError, match="must be"):
         type("Wrong", (Network,), dict(declaration))
@@ -166,3 +299,13 @@ def test_default_network_with_a_cosine_head_declares_one(device):
     plain, _ = default_network(device)
     if network_class(plain).cosine_head:  # the device's own default when it has one
         assert name == plain
+
+
+def test_a_network_that_takes_front_parameters_takes_the_front():
+    with pytest.raises(TypeError, match="must take the fitted front"):
+        class NoFront(Network):
+            name = "no_front"
+
+            def __init__(self, n_features, n_outputs, *, scaling="robust", X_train=None,
+                         y_train=None):
+                super().__init__()

@@ -50,13 +50,7 @@ class FittedFront(nn.Module):
         """Restore what :meth:`front_state` returned."""
 
     def get_extra_state(self) -> dict:
-        # A front unpickled from before the protocol has no flag: it was saved fitted.
-        return {"fitted": getattr(self, "fitted", True), **self.front_state()}
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # Parameters saved before the protocol carry no extra state: they were fitted.
-        state_dict.setdefault(prefix + "_extra_state", {"fitted": True})
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        return {"fitted": self.fitted, **self.front_state()}
 
     def set_extra_state(self, state: dict) -> None:
         state = dict(state)

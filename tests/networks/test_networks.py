@@ -14,7 +14,7 @@ from helpers import VALIDATED, make_data
 from skimb import ImbalancedTorchClassifier, list_losses, list_modules, list_samplers
 from skimb.modules import FeatureScale, TabularMLP
 from skimb.networks import MLPNetwork, SmoothClipScaler, TabMNetwork
-from skimb.networks.embeddings import tree_bins
+from skimb.networks.front import tree_bins
 from skimb import recipe
 from skimb.recipe import epoch_budget
 

@@ -6,19 +6,22 @@ never a statistic of the rows) and turns every table the model is given into
 a float32 matrix and a :class:`~skimb.networks.ColumnLayout`. Everything that
 counts rows (fill values, indicators, which values get a level of their own)
 is fitted later on the training rows only, by the network's
-:class:`~skimb.networks.ColumnFront`.
+:class:`~skimb.networks.ColumnFront`. :func:`fit_table_columns` is what the
+classifier calls, with the ``module__*`` parameters.
 """
 
 from __future__ import annotations
 
 import numbers
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .networks import ColumnLayout
+from .layout import ColumnLayout
 
-__all__ = ["TableColumns", "DATETIME_FEATURES"]
+__all__ = ["TableColumns", "DATETIME_FEATURES", "fit_table_columns"]
 
 NUMERIC, CATEGORICAL, DATETIME = "numeric", "categorical", "datetime"
 
@@ -86,7 +89,7 @@ class TableColumns:
     Examples
     --------
     >>> import pandas as pd
-    >>> from skimb._columns import TableColumns
+    >>> from skimb.networks.front import TableColumns
     >>> X = pd.DataFrame({"temp": [1.5, None, -2.0], "station": ["b", "a", "b"]})
     >>> columns = TableColumns().fit(X)
     >>> columns.transform(X).tolist()
@@ -260,48 +263,31 @@ def _as_frame(X) -> pd.DataFrame:
     return pd.DataFrame(np.asarray(X))
 
 
-def _interpolates(resampler) -> bool:
-    """Whether an imbalanced-learn sampler makes rows between rows (SMOTE, ADASYN and the
-    samplers that run one), which would mix category codes; SMOTENC and SMOTEN do not."""
-    names = {cls.__name__ for cls in type(resampler).__mro__}
-    if names & {"SMOTENC", "SMOTEN"}:
-        return False
-    if names & {"BaseSMOTE", "ADASYN"}:
-        return True
-    inner = getattr(resampler, "smote", None)  # SMOTEENN, SMOTETomek
-    return "smote" in vars(resampler) and (inner is None or _interpolates(inner))
+def fit_table_columns(X, params: Mapping[str, Any]) -> TableColumns:
+    """Type the columns of a first fit's raw table, as the ``module__*`` parameters say.
 
+    The table front's parameter ``categorical_features`` (default
+    ``"from_dtype"``) says which columns are categorical; it is read here,
+    before any split, on all the rows of the first fit.
 
-def check_resampler_columns(resampler, columns: TableColumns, X: np.ndarray) -> None:
-    """Refuse an imbalanced-learn sampler that cannot take this raw table, naming why.
+    Parameters
+    ----------
+    X : DataFrame or 2-D ndarray
+    params : mapping
+        The ``module__*`` parameters, without the prefix (the others are not read).
 
-    It cannot take missing values; and one that interpolates (SMOTE and the
-    like) would make up category codes between two codes.
+    Returns
+    -------
+    columns : TableColumns
+        Fitted on ``X``.
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
-    >>> from imblearn.over_sampling import SMOTE
-    >>> from skimb._columns import TableColumns, check_resampler_columns
-    >>> frame = pd.DataFrame({"x": [0.0, 1.0], "road": ["dry", "wet"]})
-    >>> columns = TableColumns().fit(frame)
-    >>> try:
-    ...     check_resampler_columns(SMOTE(), columns, columns.transform(frame))
-    ... except ValueError as err:
-    ...     print(str(err)[:60])
-    sampler=SMOTE() would interpolate the codes of the categoric
+    >>> import pandas as pd
+    >>> from skimb.networks.front import fit_table_columns
+    >>> X = pd.DataFrame({"station": [3, 1, 3], "temp": [1.5, 0.0, 2.0]})
+    >>> fit_table_columns(X, {"categorical_features": ["station"]}).kinds_
+    ['categorical', 'numeric']
     """
-    layout = columns.layout_
-    missing = np.isnan(X).any(axis=0)
-    if missing.any():
-        raise ValueError(
-            f"sampler={resampler!r} cannot take missing values, and X has some in column "
-            f"{layout.names[int(np.argmax(missing))]!r}: use an index sampler (the built-in "
-            "networks fill them, fitted on the training rows), or impute them first.")
-    if layout.categorical and _interpolates(resampler):
-        names = [layout.names[j] for j in layout.categorical]
-        raise ValueError(
-            f"sampler={resampler!r} would interpolate the codes of the categorical columns "
-            f"{names}. Use imblearn's SMOTENC(categorical_features={list(layout.categorical)}) "
-            "(positions in the encoded table) or SMOTEN, an index sampler such as 'over', or "
-            "augment='smote' (which keeps every code).")
+    given = {key: params[key] for key in ("categorical_features",) if key in params}
+    return TableColumns(**given).fit(X)

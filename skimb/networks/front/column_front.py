@@ -1,68 +1,25 @@
-"""The built-in networks' front for raw tables: missing values and categorical columns.
+"""A raw table's column front: missing numbers filled (with indicators), codes mapped to levels.
 
 A raw table reaches a built-in network as a float32 matrix (see
-:class:`skimb._columns.TableColumns`): numeric columns with NaN where a value
-is missing, and categorical columns holding the code of each value (its
+:class:`~skimb.networks.front.TableColumns`): numeric columns with NaN where a
+value is missing, and categorical columns holding the code of each value (its
 position among the values the first fit saw, NaN for a missing or unseen
-value), described by a :class:`ColumnLayout`. :class:`ColumnFront` is fitted
-on the training rows: it fills the missing numbers and adds their
-indicators, and maps every code to a *level*; :class:`CategoricalEncoding`
-one-hot encodes the levels of a column with few of them and embeds the
-others.
+value), described by a :class:`~skimb.networks.ColumnLayout`.
+:class:`ColumnFront` is fitted on the training rows: it fills the missing
+numbers and adds their indicators, and maps every code to a *level*, which
+:class:`~skimb.networks.CategoricalEncoding` then encodes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .fitted_front import FittedFront
+from .layout import ColumnLayout
 
-__all__ = ["CategoricalEncoding", "ColumnFront", "ColumnLayout"]
-
-
-@dataclass(frozen=True)
-class ColumnLayout:
-    """Which columns of the matrix a network gets are numbers, and which are codes.
-
-    Attributes
-    ----------
-    numeric : tuple of int
-        Positions of the numeric columns (NaN: missing).
-    categorical : tuple of int
-        Positions of the categorical columns: values ``0 .. cardinality - 1``
-        (the code of each value), NaN for a missing or unseen value.
-    cardinalities : tuple of int
-        Values of each categorical column the first fit saw.
-    names : tuple of str
-        Every column's name.
-    trend : tuple of int, default=()
-        Positions, among ``numeric``, of the linear time of each datetime
-        column (``<column>__years``), which the front leaves out unless asked
-        (``datetime_trend=True``).
-
-    Examples
-    --------
-    >>> from skimb.networks import ColumnLayout
-    >>> ColumnLayout(numeric=(0,), categorical=(1,), cardinalities=(3,), names=("x", "c")).width
-    2
-    """
-
-    numeric: tuple[int, ...]
-    categorical: tuple[int, ...]
-    cardinalities: tuple[int, ...]
-    names: tuple[str, ...]
-    trend: tuple[int, ...] = ()
-
-    @property
-    def width(self) -> int:
-        """Columns of the matrix."""
-        return len(self.numeric) + len(self.categorical)
+__all__ = ["ColumnFront", "check_column_front_parameters"]
 
 
 class ColumnFront(FittedFront):
@@ -116,17 +73,8 @@ class ColumnFront(FittedFront):
     def __init__(self, layout: ColumnLayout, min_level_count: int = 1,
                  missing_fill: str = "median", datetime_trend: bool = False):
         super().__init__()
-        if not isinstance(datetime_trend, (bool, np.bool_)):
-            raise ValueError(f"module__datetime_trend must be True or False, got "
-                             f"{datetime_trend!r}.")
-        if missing_fill not in ("median", "learned"):
-            raise ValueError(f"module__missing_fill must be 'median' or 'learned', got "
-                             f"{missing_fill!r}.")
+        check_column_front_parameters(min_level_count, missing_fill, datetime_trend)
         self.missing_fill = missing_fill
-        if (isinstance(min_level_count, bool) or not isinstance(min_level_count, (int, np.integer))
-                or min_level_count < 1):
-            raise ValueError(f"module__min_level_count must be an integer >= 1, got "
-                             f"{min_level_count!r}.")
         self.layout = layout
         self.min_level_count = int(min_level_count)
         #: The numeric columns the front passes on (the linear times only if asked).
@@ -202,55 +150,22 @@ class ColumnFront(FittedFront):
         return filled, levels
 
 
-class CategoricalEncoding(nn.Module):
-    """One-hot levels for a column with few of them, learned embeddings for the others.
-
-    Parameters
-    ----------
-    n_levels : sequence of int
-        Levels of each categorical column (the reserved level 0 included).
-    max_one_hot : int, default=16
-        Columns with at most this many levels are one-hot encoded; the
-        others get an embedding of ``d_embedding`` values per level.
-    d_embedding : int, default=8
+def check_column_front_parameters(min_level_count, missing_fill, datetime_trend) -> None:
+    """Raise a ``ValueError`` naming the ``module__*`` parameter of the column front that is
+    not valid.
 
     Examples
     --------
-    >>> import torch
-    >>> from skimb.networks import CategoricalEncoding
-    >>> encoding = CategoricalEncoding([3, 40], max_one_hot=16, d_embedding=4)
-    >>> encoding.width, encoding(torch.tensor([[2, 39], [0, 0]])).shape
-    (7, torch.Size([2, 7]))
+    >>> from skimb.networks.front.column_front import check_column_front_parameters
+    >>> check_column_front_parameters(3, "learned", False)
     """
-
-    def __init__(self, n_levels: Sequence[int], max_one_hot: int = 16, d_embedding: int = 8):
-        super().__init__()
-        for name, value, low in (("max_one_hot", max_one_hot, 0), ("d_cat_embedding",
-                                                                     d_embedding, 1)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ValueError(f"module__{name} must be an integer >= {low}, got {value!r}.")
-        n_levels = [int(n) for n in n_levels]
-        one_hot = [i for i, n in enumerate(n_levels) if n <= max_one_hot]
-        embedded = [i for i, n in enumerate(n_levels) if n > max_one_hot]
-        # one matrix per kind, each column's levels at an offset in it: one scatter for
-        # the one-hot block and one lookup for the embedded block, whatever the columns
-        for kind, columns in (("one_hot", one_hot), ("embedded", embedded)):
-            sizes = np.asarray([n_levels[i] for i in columns], dtype=np.int64)
-            self.register_buffer(f"{kind}_columns", torch.tensor(columns, dtype=torch.long))
-            self.register_buffer(f"{kind}_offsets", torch.from_numpy(
-                np.concatenate([[0], np.cumsum(sizes)[:-1]]) if len(sizes) else sizes))
-            setattr(self, f"{kind}_width", int(sizes.sum()))
-        self.embedding = (nn.Embedding(self.embedded_width, int(d_embedding)) if embedded
-                          else None)
-        self.width = self.one_hot_width + len(embedded) * int(d_embedding)
-
-    def forward(self, levels: torch.Tensor) -> torch.Tensor:
-        dtype = (torch.get_default_dtype() if self.embedding is None
-                 else self.embedding.weight.dtype)
-        encoded = levels.new_zeros((len(levels), self.one_hot_width), dtype=dtype)
-        if self.one_hot_width:
-            encoded.scatter_(1, levels[:, self.one_hot_columns] + self.one_hot_offsets, 1.0)
-        if self.embedding is None:
-            return encoded
-        embedded = self.embedding(levels[:, self.embedded_columns] + self.embedded_offsets)
-        return torch.cat([encoded, embedded.flatten(1)], dim=1)
+    if not isinstance(datetime_trend, (bool, np.bool_)):
+        raise ValueError(f"module__datetime_trend must be True or False, got "
+                         f"{datetime_trend!r}.")
+    if missing_fill not in ("median", "learned"):
+        raise ValueError(f"module__missing_fill must be 'median' or 'learned', got "
+                         f"{missing_fill!r}.")
+    if (isinstance(min_level_count, bool) or not isinstance(min_level_count, (int, np.integer))
+            or min_level_count < 1):
+        raise ValueError(f"module__min_level_count must be an integer >= 1, got "
+                         f"{min_level_count!r}.")

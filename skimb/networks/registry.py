@@ -1,0 +1,77 @@
+"""The built-in networks by name (``module="<name>"``) and ``module=None``'s defaults."""
+
+from __future__ import annotations
+
+from ._base import Network
+from .linear import LinearNetwork
+from .mlp import MLPNetwork
+from .tabm import TabMNetwork
+
+__all__ = ["list_modules", "network_class", "default_network"]
+
+_NETWORKS: dict[str, type[Network]] = {
+    cls.name: cls for cls in (LinearNetwork, MLPNetwork, TabMNetwork)}
+
+#: ``module=None`` on each device kind: the network and the parameters it gets
+#: unless the user sets them (docs/user_guide/networks.md has the evidence).
+_DEFAULTS = {
+    "cpu": ("mlp", {"num_embeddings": "ple", "scaling_layer": True}),
+    "cuda": ("tabm", {"k": 32, "hidden_units": (512, 512), "num_embeddings": "ple"}),
+}
+
+
+def list_modules() -> list[str]:
+    """Names accepted by ``module=``.
+
+    Examples
+    --------
+    >>> from skimb import list_modules
+    >>> list_modules()
+    ['linear', 'mlp', 'tabm']
+    """
+    return sorted(_NETWORKS)
+
+
+def network_class(name: str) -> type[Network]:
+    """The network class registered under ``name``.
+
+    Examples
+    --------
+    >>> from skimb.networks import network_class
+    >>> network_class("tabm").__name__
+    'TabMNetwork'
+    """
+    try:
+        return _NETWORKS[name]
+    except KeyError:
+        raise ValueError(
+            f"Unknown module={name!r}; use one of {', '.join(list_modules())}, None, "
+            "or an nn.Module class or instance."
+        ) from None
+
+
+def default_network(device_type: str, cosine_head: bool = False) -> tuple[str, dict]:
+    """``(name, parameters)`` that ``module=None`` builds on a device of this kind.
+
+    Parameters
+    ----------
+    device_type : str
+        ``"cpu"``, ``"cuda"``, ...
+    cosine_head : bool, default=False
+        The loss needs a cosine last layer: when the device's default network
+        does not declare ``cosine_head``, the first entry of the defaults
+        table whose network does (today the CPU default, the MLP with PLE and its scaling layer).
+
+    Examples
+    --------
+    >>> from skimb.networks import default_network
+    >>> default_network("cpu")[0] in ("mlp", "tabm")
+    True
+    >>> default_network("cuda", cosine_head=True)[0]
+    'mlp'
+    """
+    name, params = _DEFAULTS.get(device_type, _DEFAULTS["cpu"])
+    if cosine_head and not _NETWORKS[name].cosine_head:
+        name, params = next((name, params) for name, params in _DEFAULTS.values()
+                            if _NETWORKS[name].cosine_head)
+    return name, dict(params)
