@@ -30,7 +30,7 @@ from ._skorch_params import RESIDENT_ITERATOR_KEYS
 
 __all__ = ["ResidentRows", "ResidentBatches", "EpochIndexSampler", "batches_for",
            "dataloader_for_training", "resident_path_applies", "call_seed", "epoch_seed",
-           "check_finite_epoch", "storage_of"]
+           "as_float", "record_epoch_losses", "check_finite_epoch", "storage_of"]
 
 #: Share of the device's free memory the resident features may take.
 DEVICE_MEMORY_SHARE = 0.5
@@ -321,3 +321,34 @@ def check_finite_epoch(net, losses: list, epoch: int) -> None:
             f"diverged, and no model is kept. Lower the learning rate (lr={net.lr!r}), keep "
             "gradient clipping on (callbacks__gradient_clipping, the default), or scale "
             "the features (the built-in networks do).")
+
+
+def as_float(column, scale_uint8: bool = False):
+    """A batch column as the module gets it: uint8 (images) and float64 (a Dataset's items)
+    become float32, uint8 divided by 255 when ``scale_uint8``; anything else as it is.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimb._batches import as_float
+    >>> as_float(torch.tensor([0, 255], dtype=torch.uint8), scale_uint8=True).tolist()
+    [0.0, 1.0]
+    """
+    if not torch.is_tensor(column) or column.dtype not in (torch.uint8, torch.float64):
+        return column
+    if column.dtype == torch.float64:
+        return column.float()
+    column = column.float()
+    return column / 255.0 if scale_uint8 else column
+
+
+def record_epoch_losses(history, losses: list, sizes: list, prefix: str) -> list:
+    """Write an epoch's batch losses (kept on the device while it ran) and sizes into its
+    history rows, with one copy to the host; return the losses as floats."""
+    batches = history[-1]["batches"][-len(losses):] if losses else []
+    values = torch.stack(losses).float().cpu().tolist() if losses else []
+    for row, value, size in zip(batches, values, sizes):
+        row[prefix + "_loss"] = value
+        row[prefix + "_batch_size"] = size
+    history.record(prefix + "_batch_count", len(losses))
+    return values

@@ -19,11 +19,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
+from skorch.dataset import ValidSplit
+
 from ._batches import ResidentRows
 from ._data import SparseRows, TensorTable, labels_of, table_and_rows
+from .recipe import epoch_budget, steps_per_epoch
 from .samplers import rarest_positive_label
 
-__all__ = ["TrainingContext", "build_context"]
+__all__ = ["TrainingContext", "build_context", "split_rows"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,8 +172,32 @@ def _class_statistics(y_train, weights, n_classes, multilabel):
     return counts, mass, total
 
 
-def build_context(*, inputs, split, classes, multilabel: bool, strategies, epoch_budget,
-                  first_epoch: int, columns=None, resident: bool) -> TrainingContext:
+def split_rows(split, inputs, train_split, multilabel: bool) -> tuple:
+    """``(train, valid)``: the call's rows split by skorch's ``train_split``.
+
+    ``split(X, y)`` is skorch's own split; a multi-label ``y`` is stratified
+    by each row's rarest positive label. A split that cannot be made is a
+    ``ValueError`` saying which split and how to change it.
+    """
+    y = inputs.y
+    stratified = isinstance(train_split, ValidSplit) and train_split.stratified
+    if multilabel and stratified:
+        y = rarest_positive_label(y)
+    try:
+        return split(inputs.data, y)
+    except ValueError as err:
+        if isinstance(train_split, ValidSplit):
+            train_split = f"ValidSplit({train_split.cv!r}, stratified={train_split.stratified})"
+        raise ValueError(
+            f"The internal validation split train_split={train_split} cannot "
+            f"split these {len(inputs.data)} rows: {err} Pass train_split=None (no validation "
+            "split) or a split that suits the data."
+        ) from None
+
+
+def build_context(*, inputs, split, classes, multilabel: bool, strategies, max_epochs,
+                  batch_size: int, drop_last: bool, first_epoch: int, columns=None,
+                  resident: bool) -> TrainingContext:
     """Gather, count and size what a training call needs, once.
 
     Parameters
@@ -184,8 +211,12 @@ def build_context(*, inputs, split, classes, multilabel: bool, strategies, epoch
     strategies : skimb._strategies.Strategies
         The call's sampler (which says how many rows an epoch draws) and
         augmentation, unfitted.
-    epoch_budget : callable
-        ``epoch_budget(n_rows, epoch_rows, n_train) -> int``, the call's epochs.
+    max_epochs : int or "auto"
+        The call's epochs, or ``"auto"`` (:func:`~skimb.recipe.epoch_budget`:
+        as many optimizer steps as ``sampler="none"``).
+    batch_size : int
+    drop_last : bool
+        How the training epochs are cut into batches (to count their steps).
     first_epoch : int
     columns : ColumnLayout, optional
     resident : bool
@@ -215,8 +246,11 @@ def build_context(*, inputs, split, classes, multilabel: bool, strategies, epoch
     sampling_counts = torch.bincount(torch.from_numpy(sampling),
                                      minlength=n_classes + int(multilabel))
     epoch_rows = sampler.rows_per_epoch(sampling_counts)
-    epochs = epoch_budget(len(data), len(y_train) if epoch_rows is None else epoch_rows,
-                          len(y_train))
+    epochs = epoch_budget(
+        max_epochs, len(data),
+        epoch_steps=steps_per_epoch(len(y_train) if epoch_rows is None else epoch_rows,
+                                    batch_size, drop_last),
+        full_steps=steps_per_epoch(len(y_train), batch_size, drop_last))
     return TrainingContext(
         data=data, train=train, valid=valid, y_train=y_train, y_valid=y_valid,
         classes=classes, multilabel=multilabel, class_counts=counts, class_mass=mass,

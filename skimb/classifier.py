@@ -22,6 +22,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from contextlib import contextmanager
+from functools import partial
 from types import MappingProxyType
 
 import numpy as np
@@ -32,21 +33,22 @@ from skorch.callbacks import EpochTimer, GradientNormClipping, PassthroughScorin
 from skorch.dataset import ValidSplit
 from skorch.utils import to_numpy, to_tensor
 
-from ._batches import (batch_size_of, batches_for, check_finite_epoch,
-                       dataloader_for_training, epoch_seed, resident_path_applies, storage_of)
-from ._context import build_context
+from ._batches import (as_float, batch_size_of, batches_for, check_finite_epoch,
+                       dataloader_for_training, epoch_seed, record_epoch_losses,
+                       resident_path_applies, storage_of)
+from ._context import build_context, split_rows
 from ._data import WeightedTarget, feature_leaves, map_features
 from ._device import resolve_device
 from ._inputs.prepare import prepare_fit, prepare_predict
 from ._seeding import seeded_torch
 from ._skorch_params import check_loop_params
 from ._strategies import check_strategies, check_target, fit_strategies, make_strategies
+from .callbacks import BestEpoch, CosineSchedule, MacroF1Scoring
 from .decisions import decide, fit_decision
-from .losses import MixedTarget, as_skimb_loss, loss_class, make_loss, output_probabilities
-from .metrics import MacroF1Scoring
+from .losses import (MixedTarget, as_skimb_loss, loss_class, make_loss, members_mean_loss,
+                     output_probabilities)
 from .modules import CosineLinear
-from .networks import check_network_input, default_network, list_modules, network_class
-from .recipe import BestEpoch, CosineSchedule, epoch_budget, steps_per_epoch
+from .networks import check_network_input, choose_network
 from .samplers import rarest_positive_label
 
 __all__ = ["ImbalancedTorchClassifier"]
@@ -100,13 +102,14 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ``module__<name>``. Or your own module, which must return logits
         (shape ``(batch, n_outputs)``, or ``(batch, k, n_outputs)`` for an
         ensemble of k members).
-    sampler : str, EpochSampler or imblearn sampler, default="none"
+    sampler : str, BaseSampler or imblearn sampler, default="none"
         One of :func:`~skimb.list_samplers`, a skimb sampler object, or an
         imbalanced-learn sampler instance (run on the training portion every
         epoch with a fresh seed).
     loss : str, ImbalanceLoss or nn.Module class, default="ce"
         One of :func:`~skimb.list_losses`, a skimb loss object, or an
-        ``nn.Module`` class called as ``loss(logits, target)``.
+        ``nn.Module`` class called as ``loss(logits, target)`` (wrapped in
+        :class:`~skimb.losses.ForeignLoss`).
     augment : None, str, Augmentation or callable, default=None
         New training rows for every batch, on the training device, after the
         sampler has drawn them: one of :func:`~skimb.list_augmentations`
@@ -187,8 +190,11 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` was a DataFrame with string column names.
-    sampler_ : EpochSampler or ImblearnSampler
-        The fitted sampler.
+    sampler_ : BaseSampler
+        The sampler of the last training call, fitted on its training rows.
+    front_ : TableFront
+        A built-in network's front (column encoding, scaling, embedding bins)
+        as fitted on the first fit's training rows; the network holds a copy.
     augment_ : Augmentation or None
         The augmentation of the last training call, fitted on its training
         rows (``class_rates_``: each class's chance of being augmented).
@@ -214,8 +220,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     >>> from sklearn.datasets import make_classification
     >>> from skimb import ImbalancedTorchClassifier
     >>> X, y = make_classification(n_samples=400, weights=[0.9], random_state=0)
-    >>> clf = ImbalancedTorchClassifier(sampler="under", loss="weighted_ce",
-    ...                                 max_epochs=5, random_state=0)
+    >>> clf = ImbalancedTorchClassifier(max_epochs=5, random_state=0)
     >>> clf.fit(X, y).predict(X[:3]).shape
     (3,)
     >>> clf.predict_proba(X[:2]).sum(axis=1).round(6).tolist()
@@ -469,7 +474,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         """Split, check the strategies against the rows, then gather, count and size the
         call once (see ``_context``)."""
         check_target(self)
-        split = self._split(inputs.data, inputs.y, **fit_params)
+        split = split_rows(lambda X, y: NeuralNetClassifier.get_split_datasets(
+            self, X, y, **fit_params), inputs, self.train_split, self._multilabel)
         resident = inputs.in_memory and resident_path_applies(self, training=True)
         check_strategies(self, strategies, inputs, has_valid=split[1] is not None,
                          resident=resident)
@@ -477,35 +483,10 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         return build_context(
             inputs=inputs, split=split, classes=self.classes_inferred_,
             multilabel=self._multilabel, strategies=strategies,
-            epoch_budget=self._epoch_budget, first_epoch=first_epoch,
+            max_epochs=self.max_epochs, batch_size=batch_size_of(self, training=True),
+            drop_last=bool(self.get_params_for("iterator_train").get("drop_last", False)),
+            first_epoch=first_epoch,
             columns=None if columns is None else columns.layout_, resident=resident)
-
-    def _epoch_budget(self, n_rows, epoch_rows, n_train):
-        """Epochs of a call on ``n_rows`` rows: ``max_epochs``, or for ``"auto"`` as many
-        optimizer steps as ``sampler="none"`` would take (see :func:`epoch_budget`)."""
-        batch_size = batch_size_of(self, training=True)
-        drop_last = bool(self.get_params_for("iterator_train").get("drop_last", False))
-        return epoch_budget(self.max_epochs, n_rows,
-                            epoch_steps=steps_per_epoch(epoch_rows, batch_size, drop_last),
-                            full_steps=steps_per_epoch(n_train, batch_size, drop_last))
-
-    def _split(self, X, y, **fit_params):
-        """skorch's internal split; a multi-label y is stratified by rarest label."""
-        split_y = y
-        stratified = isinstance(self.train_split, ValidSplit) and self.train_split.stratified
-        if self._multilabel and y is not None and stratified:
-            split_y = rarest_positive_label(y)
-        try:
-            return super().get_split_datasets(X, split_y, **fit_params)
-        except ValueError as err:
-            split = self.train_split
-            if isinstance(split, ValidSplit):
-                split = f"ValidSplit({split.cv!r}, stratified={split.stratified})"
-            raise ValueError(
-                f"The internal validation split train_split={split} cannot "
-                f"split these {len(X)} rows: {err} Pass train_split=None (no validation "
-                "split) or a split that suits the data."
-            ) from None
 
     def _train(self, context, fit_params):
         """skorch's training call on ``context`` (its ``fit_loop`` gets the context as
@@ -676,25 +657,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         vars(self)["front_"] = network.fit_front(context, **kwargs)
 
     def _network_choice(self):
-        """``(name, class, parameters)`` of the built-in network to build: ``module=None``
-        is the device's default; a loss that needs a cosine last layer gets one."""
-        needs_cosine = getattr(loss_class(self.loss), "needs_cosine_head", False)
-        if self.module is None:
-            name, kwargs = default_network(torch.device(self.device or "cpu").type,
-                                           cosine_head=needs_cosine)
-        else:
-            name, kwargs = self.module, {}
-        network = network_class(name)
-        kwargs = {**kwargs, **self.get_params_for("module")}
-        if needs_cosine:
-            if not network.cosine_head:
-                with_head = ", ".join(repr(n) for n in list_modules()
-                                      if network_class(n).cosine_head)
-                raise ValueError(
-                    f"loss={self.loss!r} needs a cosine last layer, which module={name!r} "
-                    f"lacks; use one of: {with_head}.")
-            kwargs.setdefault("normalized_output", True)
-        return name, network, kwargs
+        """``(name, class, parameters)`` of the built-in network (:func:`choose_network`)."""
+        return choose_network(
+            self.module, self.get_params_for("module"),
+            device_type=torch.device(self.device or "cpu").type,
+            cosine_head=getattr(loss_class(self.loss), "needs_cosine_head", False),
+            loss_name=repr(self.loss))
 
     def initialize_module(self):
         """Build the module: a built-in network by name (``None``: the default for the
@@ -771,12 +739,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             losses.append(step["loss"].detach())
             sizes.append(len(feature_leaves(batch[0])[0]))
             self.notify("on_batch_end", batch=batch, training=training, **step)
-        batches = self.history[-1]["batches"][-len(losses):] if losses else []
-        values = torch.stack(losses).float().cpu().tolist() if losses else []
-        for row, value, size in zip(batches, values, sizes):
-            row[prefix + "_loss"] = value
-            row[prefix + "_batch_size"] = size
-        self.history.record(prefix + "_batch_count", len(losses))
+        values = record_epoch_losses(self.history, losses, sizes, prefix)
         if training:
             check_finite_epoch(self, values, len(self.history) - self.first_epoch_)
             self.training_storage_ = storage_of(iterator)
@@ -795,14 +758,10 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         float32 here, integer ids pass as they are."""
         return super().infer(map_features(self._as_float, x), **fit_params)
 
-    def _as_float(self, column):
-        """uint8 (images) and float64 (a Dataset's items) inputs become float32."""
-        if not torch.is_tensor(column) or column.dtype not in (torch.uint8, torch.float64):
-            return column
-        if column.dtype == torch.float64:
-            return column.float()
-        column = column.float()
-        return column / 255.0 if self.scale_uint8 else column
+    @property
+    def _as_float(self):
+        """What a batch column becomes before the module: :func:`~skimb._batches.as_float`."""
+        return partial(as_float, scale_uint8=self.scale_uint8)
 
     def transform_batch(self, batch, rows=None):
         """The per-batch hook: every training batch passes through it, and only those.
@@ -854,24 +813,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         if sample_weight is not None:
             sample_weight = to_tensor(sample_weight, device=y_pred.device)
         if y_pred.ndim == 3:
-            return self._ensemble_loss(y_pred, y_true, sample_weight)
+            return members_mean_loss(self.criterion_, y_pred, y_true, sample_weight,
+                                     per_member=self.loss_.per_member)
         return self.criterion_(y_pred, y_true, sample_weight=sample_weight)
-
-    def _ensemble_loss(self, y_pred, y_true, sample_weight):
-        """Mean of the members' losses, for an output of shape (batch, k, n_outputs).
-
-        A loss of independent rows takes all members' rows at once: with every
-        row repeated k times, its (weighted) mean is the mean of the members'
-        means. A loss that declares ``per_member`` (CRL mines hard examples
-        within a batch) runs per member.
-        """
-        k = y_pred.shape[1]
-        if self.loss_.per_member:
-            return torch.stack([self.criterion_(y_pred[:, j], y_true, sample_weight=sample_weight)
-                                for j in range(k)]).mean()
-        repeat = lambda t: None if t is None else t.repeat_interleave(k, dim=0)  # noqa: E731
-        return self.criterion_(y_pred.flatten(0, 1), repeat(y_true),
-                               sample_weight=repeat(sample_weight))
 
     # -- prediction ---------------------------------------------------------------
 

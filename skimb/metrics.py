@@ -1,17 +1,19 @@
-"""Macro-F1 with excluded classes, its scorer, and the epoch scoring callback."""
+"""Macro-F1 with excluded classes, its scorer, and the class-wise calibration error.
+
+The epoch scoring callback :class:`~skimb.callbacks.MacroF1Scoring` lives in
+:mod:`skimb.callbacks` and is importable from here too.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-import torch
-from skorch.callbacks import Callback
 from sklearn.metrics import f1_score, make_scorer
 
-from ._inputs.labels import as_label_list, is_multilabel, label_positions
+from ._inputs.labels import as_label_list, is_multilabel
 
-__all__ = ["macro_f1", "macro_f1_scorer", "MacroF1Scoring"]
+__all__ = ["macro_f1", "macro_f1_scorer", "MacroF1Scoring", "classwise_ece"]
 
 
 def _dense_indicator(y, name):
@@ -119,80 +121,6 @@ def macro_f1_scorer(exclude=None):
     return make_scorer(macro_f1, exclude=exclude)
 
 
-class MacroF1Scoring(Callback):
-    """Record macro-F1 over the whole validation set once per epoch.
-
-    Predictions are collected batch by batch on the training device and scored
-    together at the end of the epoch (never averaged over batches, seed 000).
-    For a multi-label target the score is the mean F1 over the labels, with
-    each label present where its probability exceeds the net's ``threshold``.
-    Records ``name`` and ``name + "_best"`` (True when the score is the highest
-    so far), which skorch's ``EarlyStopping`` and ``Checkpoint`` can monitor.
-
-    Parameters
-    ----------
-    name : str, default="valid_f1_macro"
-        History key.
-    exclude : label or list of labels, optional
-        Original class labels left out of the mean.
-
-    Examples
-    --------
-    >>> from skorch.callbacks import EarlyStopping
-    >>> stop = EarlyStopping(monitor="valid_f1_macro", lower_is_better=False)
-    """
-
-    def __init__(self, name: str = "valid_f1_macro", exclude=None):
-        self.name = name
-        self.exclude = exclude
-
-    def initialize(self):
-        self.best_score_ = -np.inf
-        return self
-
-    def on_train_begin(self, net, **kwargs):
-        history = net.history
-        scores = [row[self.name] for row in history if self.name in row]
-        self.best_score_ = max(scores, default=-np.inf)
-
-    def on_epoch_begin(self, net, **kwargs):
-        self._pred, self._true = [], []
-
-    def on_batch_end(self, net, batch=None, training=False, y_pred=None, **kwargs):
-        if training or y_pred is None:
-            return
-        target = batch[1]
-        target = getattr(target, "y", target)
-        self._pred.append(net._decisions(y_pred))
-        self._true.append(target)
-
-    def on_epoch_end(self, net, **kwargs):
-        if not self._pred:
-            return
-        pred = torch.cat(self._pred).cpu().numpy()
-        true = torch.cat([torch.as_tensor(t) for t in self._true]).cpu().numpy()
-        classes = net.classes_inferred_
-        if net.multilabel_:
-            positions = label_positions(self.exclude, classes)
-            score = macro_f1(true, pred, exclude=positions[positions >= 0])
-        else:
-            score = macro_f1(classes[true], classes[pred], exclude=self.exclude)
-        is_best = score > self.best_score_
-        if is_best:
-            self.best_score_ = score
-        net.history.record(self.name, score)
-        net.history.record(self.name + "_best", bool(is_best))
-        self._pred, self._true = [], []
-
-    def on_train_end(self, net, **kwargs):
-        # An interrupted epoch (KeyboardInterrupt, which skorch catches) leaves
-        # its batches here, on the training device: drop them.
-        self._pred, self._true = [], []
-
-
-# ------------------------------------------------------------------ class-wise calibration error
-
-__all__ += ["classwise_ece"]
 
 
 def classwise_ece(y_true, y_proba, *, labels=None, n_bins: int = 15) -> float:
@@ -287,3 +215,12 @@ def classwise_ece(y_true, y_proba, *, labels=None, n_bins: int = 15) -> float:
     gaps = np.bincount(bins.ravel(), weights=(is_class - proba).ravel(),
                        minlength=n_bins * proba.shape[1])
     return float(np.abs(gaps).sum() / (len(y_true) * proba.shape[1]))
+
+
+def __getattr__(name):
+    # The epoch scorer moved to skimb.callbacks (which imports this module); its old name
+    # here keeps working, pickles made with it included.
+    if name == "MacroF1Scoring":
+        from .callbacks import MacroF1Scoring
+        return MacroF1Scoring
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,10 +1,14 @@
-"""The training recipe: its epoch budget, a cosine schedule per call, keep the best epoch."""
+"""The training recipe: its epoch budget in optimizer steps.
+
+Its callbacks (a cosine schedule per call, keep the best epoch) live in
+:mod:`skimb.callbacks` and are importable from here too.
+"""
 
 from __future__ import annotations
 
 import math
 
-from skorch.callbacks import EarlyStopping, LRScheduler
+from .callbacks import BestEpoch, CosineSchedule
 
 __all__ = ["BestEpoch", "CosineSchedule", "epoch_budget", "equal_step_epochs", "steps_per_epoch"]
 
@@ -89,77 +93,3 @@ def equal_step_epochs(epochs: int, *, epoch_steps: int, full_steps: int) -> int:
     587
     """
     return math.ceil(epochs * full_steps / max(1, epoch_steps))
-
-
-class CosineSchedule(LRScheduler):
-    """Decay the learning rate from ``lr`` to ``eta_min`` on a cosine over each training call.
-
-    skorch's ``LRScheduler`` with ``CosineAnnealingLR`` whose length is the
-    epochs of the call (skimb's ``max_epochs_``, the resolved ``max_epochs``;
-    a plain skorch net's ``max_epochs``), read when training starts, and which
-    starts again at every ``fit`` and ``partial_fit`` (a continued fit would otherwise resume at
-    the end of the cosine, with a learning rate of 0).
-
-    Parameters
-    ----------
-    eta_min : float, default=0.0
-        The last epoch's learning rate.
-
-    Examples
-    --------
-    >>> from skimb import ImbalancedTorchClassifier
-    >>> clf = ImbalancedTorchClassifier(callbacks__lr_scheduler__eta_min=1e-5)
-    >>> constant = ImbalancedTorchClassifier(callbacks__lr_scheduler=None)
-    """
-
-    def __init__(self, eta_min: float = 0.0):
-        super().__init__(policy="CosineAnnealingLR", eta_min=eta_min)
-
-    def on_train_begin(self, net, **kwargs):
-        self.T_max = max(1, getattr(net, "max_epochs_", net.max_epochs))
-        self.last_epoch = -1
-        super().on_train_begin(net, **kwargs)
-
-    def on_train_end(self, net, **kwargs):
-        # Back to the top of the cosine, so the next call (or set_params(lr=...)) starts there.
-        for group in net.optimizer_.param_groups:
-            group["lr"] = group.pop("initial_lr", group["lr"])
-
-
-class BestEpoch(EarlyStopping):
-    """Restore the weights of the epoch with the best validation score at the end of training.
-
-    skorch's ``EarlyStopping(load_best=True)`` that stays idle when the epoch
-    has no validation score (``train_split=None``) and lets go of its copy of
-    the best weights once they are restored, so a fitted model holds its
-    weights once. Training stops early after ``patience`` epochs without
-    improvement; ``patience=None`` never stops early.
-
-    Parameters
-    ----------
-    monitor : str, default="valid_f1_macro"
-        History key to maximise (or minimise, with ``lower_is_better=True``).
-    patience : int or None, default=None
-    lower_is_better : bool, default=False
-
-    Examples
-    --------
-    >>> from skimb import ImbalancedTorchClassifier
-    >>> from skimb.recipe import BestEpoch
-    >>> clf = ImbalancedTorchClassifier(callbacks__best_epoch__patience=10)
-    >>> clf_without = ImbalancedTorchClassifier(callbacks__best_epoch=None)
-    """
-
-    def __init__(self, monitor: str = "valid_f1_macro", patience: int | None = None,
-                 lower_is_better: bool = False):
-        super().__init__(monitor=monitor, patience=patience, threshold=0.0,
-                         threshold_mode="abs", lower_is_better=lower_is_better, load_best=True)
-
-    def on_epoch_end(self, net, **kwargs):
-        if self.monitor in net.history[-1]:
-            super().on_epoch_end(net, **kwargs)
-
-    def on_train_end(self, net, **kwargs):
-        if len(net.history):  # max_epochs=0 trains no epoch: nothing to restore
-            super().on_train_end(net, **kwargs)
-        self.best_model_weights_ = None

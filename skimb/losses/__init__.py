@@ -42,7 +42,7 @@ called as ``loss(logits, target)``) in the protocol; ``_base`` holds the
 protocol and ``registry`` the names.
 """
 
-from ._base import ImbalanceLoss, MixedTarget, class_weights
+from ._base import ImbalanceLoss, MixedTarget, class_weights, members_mean_loss
 from .cross_entropy import CrossEntropy, WeightedCrossEntropy
 from .focal import FocalLoss, ClassBalancedLoss
 from .logit_adjustment import LDAMLoss, LogitAdjustedLoss, BalancedSoftmaxLoss, VSLoss
@@ -71,6 +71,7 @@ __all__ = [
     "ForeignLoss",
     "as_skimb_loss",
     "class_weights",
+    "members_mean_loss",
     "check_loss_compatibility",
     "list_losses",
     "loss_class",

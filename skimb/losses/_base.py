@@ -411,3 +411,31 @@ def _sigmoid_cross_entropy(z, y, pos_weight=None):
         positive = positive * pos_weight
     return -(positive + (1.0 - y) * F.logsigmoid(-z))
 
+
+def members_mean_loss(loss, y_pred: torch.Tensor, target, sample_weight=None, *,
+                      per_member: bool = False) -> torch.Tensor:
+    """Mean of the members' losses, for an ensemble's output of shape (batch, k, n_outputs).
+
+    A loss of independent rows takes all members' rows at once: with every
+    row repeated k times, its (weighted) mean is the mean of the members'
+    means. A loss that declares ``per_member`` (CRL mines hard examples
+    within a batch) runs per member.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skimb.losses import CrossEntropy, members_mean_loss
+    >>> loss = CrossEntropy()
+    >>> loss.set_class_counts(torch.tensor([1, 1]))
+    >>> output = torch.stack([torch.zeros(3, 2), torch.tensor([[9.0, 0], [0, 9], [9, 0]])], 1)
+    >>> y = torch.tensor([0, 1, 0])
+    >>> bool(torch.isclose(members_mean_loss(loss, output, y),
+    ...                    (loss(output[:, 0], y) + loss(output[:, 1], y)) / 2))
+    True
+    """
+    k = y_pred.shape[1]
+    if per_member:
+        return torch.stack([loss(y_pred[:, j], target, sample_weight=sample_weight)
+                            for j in range(k)]).mean()
+    repeat = lambda t: None if t is None else t.repeat_interleave(k, dim=0)  # noqa: E731
+    return loss(y_pred.flatten(0, 1), repeat(target), sample_weight=repeat(sample_weight))

@@ -26,10 +26,10 @@ from .front import (CategoricalEncoding, ColumnFront, ColumnLayout, FittedFront,
                     TableFront)
 from .linear import LinearNetwork
 from .mlp import MLPNetwork
-from .registry import default_network, list_modules, network_class
+from .registry import choose_network, default_network, list_modules, network_class
 from .tabm import TabMNetwork
 
 __all__ = ["Network", "NetworkContext", "LinearNetwork", "MLPNetwork", "TabMNetwork",
            "FittedFront", "SmoothClipScaler", "ColumnFront", "ColumnLayout", "CategoricalEncoding",
-           "TableFront", "list_modules", "network_class", "default_network",
+           "TableFront", "list_modules", "choose_network", "network_class", "default_network",
            "check_network_input", "TABLE", "RAW_COLUMNS", "TENSOR", "DICT", "INPUT_KINDS"]

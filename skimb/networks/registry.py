@@ -7,7 +7,7 @@ from .linear import LinearNetwork
 from .mlp import MLPNetwork
 from .tabm import TabMNetwork
 
-__all__ = ["list_modules", "network_class", "default_network"]
+__all__ = ["list_modules", "network_class", "default_network", "choose_network"]
 
 _NETWORKS: dict[str, type[Network]] = {
     cls.name: cls for cls in (LinearNetwork, MLPNetwork, TabMNetwork)}
@@ -75,3 +75,50 @@ def default_network(device_type: str, cosine_head: bool = False) -> tuple[str, d
         name, params = next((name, params) for name, params in _DEFAULTS.values()
                             if _NETWORKS[name].cosine_head)
     return name, dict(params)
+
+
+def choose_network(module: str | None, params: dict, *, device_type: str,
+                   cosine_head: bool = False, loss_name: str = "") -> tuple[str, type[Network],
+                                                                        dict]:
+    """``(name, class, parameters)`` of the built-in network ``module=`` asks for.
+
+    ``None`` is the device's default (:func:`default_network`), whose own
+    parameters the ``module__*`` ones override. A loss that needs a cosine
+    last layer (``cosine_head``) gets ``normalized_output=True``, or a
+    ``ValueError`` naming the networks that have one.
+
+    Parameters
+    ----------
+    module : str or None
+    params : dict
+        The ``module__*`` parameters, without the prefix.
+    device_type : str
+    cosine_head : bool, default=False
+    loss_name : str, default=""
+        How the error message names the loss.
+
+    Examples
+    --------
+    >>> from skimb.networks import choose_network
+    >>> name, cls, params = choose_network(None, {"dropout": 0.0}, device_type="cpu")
+    >>> name, params["dropout"], params["scaling_layer"]
+    ('mlp', 0.0, True)
+    >>> choose_network("tabm", {}, device_type="cpu", cosine_head=True, loss_name="'ldam'")
+    Traceback (most recent call last):
+    ...
+    ValueError: loss='ldam' needs a cosine last layer, which module='tabm' lacks; ...
+    """
+    if module is None:
+        name, defaults = default_network(device_type, cosine_head=cosine_head)
+    else:
+        name, defaults = module, {}
+    network = network_class(name)
+    params = {**defaults, **params}
+    if cosine_head:
+        if not network.cosine_head:
+            with_head = ", ".join(repr(n) for n in list_modules() if _NETWORKS[n].cosine_head)
+            raise ValueError(
+                f"loss={loss_name} needs a cosine last layer, which module={name!r} "
+                f"lacks; use one of: {with_head}.")
+        params.setdefault("normalized_output", True)
+    return name, network, params

@@ -478,10 +478,10 @@ def test_a_network_changed_by_set_params_is_unfitted_until_the_next_fit(data):
 
 
 def test_ldam_with_module_none_builds_the_mlp_on_every_device(data, monkeypatch):
-    import skimb.classifier as classifier
+    import skimb.networks.registry as registry
     from skimb.networks import default_network
     X, y = data
-    monkeypatch.setattr(classifier, "default_network",
+    monkeypatch.setattr(registry, "default_network",
                         lambda kind, **kw: default_network("cuda", **kw))
     tabm = ImbalancedTorchClassifier(**{**TINY, "module__hidden_units": (8, 8)},
                                      module__k=2).fit(X, y)
