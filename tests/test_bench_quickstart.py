@@ -1,0 +1,27 @@
+"""bench/quickstart_check.py finds the README's quick start and the names it compares.
+
+Running the check takes minutes (tests/test_docs_code_blocks.py runs the quick start itself);
+this only guards the link between the README and the script.
+"""
+
+import ast
+
+from helpers import bench_script
+
+
+def test_quick_start_block_defines_the_data_and_the_search():
+    with bench_script("quickstart_check") as check:
+        code = check.quick_start_code()
+    assigned = {name.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Assign)
+                for target in node.targets for name in ast.walk(target)
+                if isinstance(name, ast.Name)}
+    assert {"X", "y", "search"} <= assigned
+    assert "GridSearchCV(" in code
+
+
+def test_quick_start_block_is_the_first_python_block_under_its_heading(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# t\n```python\nfirst = 1\n```\n## Quick start\n\ntext\n\n"
+                      "```python\nX = 1\n```\n```python\nlater = 2\n```\n", encoding="utf-8")
+    with bench_script("quickstart_check") as check:
+        assert check.quick_start_code(readme) == "X = 1"
