@@ -9,7 +9,7 @@ import ast
 from helpers import bench_script
 
 
-def test_quick_start_block_defines_the_data_and_the_search():
+def test_quick_start_code_defines_the_data_and_the_search():
     with bench_script("quickstart_check") as check:
         code = check.quick_start_code()
     assigned = {name.id for node in ast.walk(ast.parse(code)) if isinstance(node, ast.Assign)
@@ -19,9 +19,10 @@ def test_quick_start_block_defines_the_data_and_the_search():
     assert "GridSearchCV(" in code
 
 
-def test_quick_start_block_is_the_first_python_block_under_its_heading(tmp_path):
+def test_quick_start_code_is_the_python_blocks_of_its_section_in_order(tmp_path):
     readme = tmp_path / "README.md"
-    readme.write_text("# t\n```python\nfirst = 1\n```\n## Quick start\n\ntext\n\n"
-                      "```python\nX = 1\n```\n```python\nlater = 2\n```\n", encoding="utf-8")
+    readme.write_text("# t\n```python\nbefore = 1\n```\n## Quick start\n\ntext\n\n"
+                      "```python\nX = 1\n```\n```bash\nls\n```\ntext\n```python\ny = 2\n```\n"
+                      "## Next\n```python\nafter = 3\n```\n", encoding="utf-8")
     with bench_script("quickstart_check") as check:
-        assert check.quick_start_code(readme) == "X = 1"
+        assert check.quick_start_code(readme) == "X = 1\ny = 2\n"

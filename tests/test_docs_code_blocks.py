@@ -11,7 +11,8 @@ hides::
     ...
     ```
 
-To cover another page, add it to ``PAGES``.
+A block that a page shows with MyST's ``{include}`` (getting_started.md shows the README's quick
+start so) runs with the page it comes from, once. To cover another page, add it to ``PAGES``.
 """
 
 import ast
