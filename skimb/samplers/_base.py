@@ -205,21 +205,8 @@ class EpochSampler(BaseSampler):
     """
 
     def fit(self, y, n_classes: int, n_epochs: int | None = None) -> EpochSampler:
-        """Record the class layout of the training labels.
-
-        Parameters
-        ----------
-        y : torch.Tensor of shape (n_samples,)
-            Encoded labels (``0 .. n_classes - 1``) of the training portion.
-        n_classes : int
-            Number of classes of the estimator (some may have no rows here).
-        n_epochs : int, optional
-            Epochs the fit will run, for samplers with a schedule.
-
-        Returns
-        -------
-        self : EpochSampler
-        """
+        """Record the class layout of the training labels: their counts
+        (``class_counts_``) and the rows grouped by class (see :meth:`BaseSampler.fit`)."""
         y = torch.as_tensor(y, dtype=torch.long).cpu()
         self._cap = check_cap(self.max_per_class, type(self).__name__)
         self.class_counts_ = torch.bincount(y, minlength=n_classes)
