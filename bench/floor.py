@@ -435,7 +435,8 @@ def main(argv=None):
     lines = ["", f"### Matrix products of one step (batch {args.batch_size})", "",
              *shapes_table(products), "",
              f"### Step time against the floor ({args.device})", "",
-             *floor_table(best, args, trainers), ""]
+             *floor_table(best, args, trainers), "",
+             f"- load average at the end: {_loadavg()}"]
     if args.quick:
         lines.append("- (--quick smoke run: sizes too small for the figures to mean anything)")
     report = "\n".join(lines)
