@@ -334,6 +334,18 @@ def parse_args(argv=None):
     return args
 
 
+def _without_out(argv) -> list[str]:
+    """The arguments less ``--out FILE`` (where the report goes is no part of the setting)."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip or arg == "--out":
+            skip = not skip
+            continue
+        if not arg.startswith("--out="):
+            kept.append(arg)
+    return kept
+
+
 def _ms(seconds) -> str:
     return f"{seconds * 1e3:.3f}"
 
@@ -407,12 +419,14 @@ def measure(args, built, products, trainers, X, y) -> dict:
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     device_name = (torch.cuda.get_device_name(0) if args.device == "cuda"
                    else platform.processor() or platform.machine())
     header = [
-        "# skimb step time against its matrix-product floor",
+        "### Setting",
         "",
+        "- command: `" + " ".join(["python bench/speed.py --floor", *_without_out(argv)]) + "`",
         f"- device: {args.device} ({device_name}); torch {torch.__version__}, "
         f"skorch {skorch.__version__}, python {platform.python_version()}",
         f"- data: {args.rows:,} rows x {args.features} features, {args.classes} classes "
