@@ -60,7 +60,7 @@ block's time per step plus the median backward block's. The fastest block
 The first epoch of every fit is a warm-up and is not counted; a fit's figure
 is the median of its measured epochs. An epoch of 8,000 rows is 31 steps of
 256 rows and one of 64: that last, cheaper step counts as a step, which
-flatters the trainers by about 1%.
+flatters the trainers by less than 1/32 (that much if it cost nothing).
 
 The contenders run interleaved: every repeat times, for each thread count
 (``torch.set_num_threads``) and each network, the floor, skimb, skorch and the
