@@ -182,6 +182,31 @@ run_step "speed.py --device cuda" 170 0 "$LOGS/speed.log" \
 add_row "bench/speed.py --device cuda (1M rows, batch 1024 8192)" \
     "$(speed_status "$STEP_RC" "$LOGS/speed.log")" "$STEP_S" "$(speed_figures "$LOGS/speed.md")"
 
+# Each built-in network's step against its matrix-product floor (issue 32), if time is left.
+floor_figures() {  # floor_figures REPORT.md : "default: floor 0.120 ms, skimb 3.1x, ...; ..."
+    [[ -f $1 ]] || return
+    awk -F'|' '
+        /^\| (default|mlp|tabm) \| [0-9]+ \|/ && NF >= 14 {
+            name = $2; gsub(/^ +| +$/, "", name); floor = $6; gsub(/[ *]/, "", floor)
+            row = name ": floor " floor " ms"
+            split("skimb skorch hand-loop", trainer, " ")
+            for (i = 9; i <= 13; i += 2) { r = $i; gsub(/[ *]/, "", r); row = row ", " trainer[(i - 7) / 2] " " r }
+            out = out sep row; sep = "; "
+        }
+        END { print out }' "$1"
+}
+
+if [[ $CUDA == yes ]] && (( DEADLINE - SECONDS >= 60 )); then
+    run_step "speed.py --floor" 100 0 "$LOGS/speed_floor.log" \
+        "$PY" bench/speed.py --floor --device cuda --repeats 2 --out "$LOGS/speed_floor.md"
+    add_row "bench/speed.py --floor (8,000 x 20, batch 256; skimb, skorch, hand loop / floor)" \
+        "$(speed_status "$STEP_RC" "$LOGS/speed_floor.log")" "$STEP_S" \
+        "$(floor_figures "$LOGS/speed_floor.md")"
+else
+    add_row "bench/speed.py --floor" "skipped ($([[ $CUDA == yes ]] && echo deadline || echo 'no CUDA'))" \
+        "0.0" ""
+fi
+
 # The built-in networks with the default recipe, on fewer rows, if time is left.
 if [[ $CUDA == yes ]] && (( DEADLINE - SECONDS >= 60 )); then
     run_step "speed.py --networks" 150 0 "$LOGS/speed_networks.log" \
@@ -231,8 +256,8 @@ fi
     echo "| step | status | seconds | figures |"
     echo "|---|---|---:|---|"
     printf '%s\n' "${ROWS[@]}"
-    for report in "$LOGS/speed.md" "$LOGS/speed_networks.md" "$LOGS/speed_augment.md" \
-        "$LOGS/speed_cnn.md"; do
+    for report in "$LOGS/speed.md" "$LOGS/speed_floor.md" "$LOGS/speed_networks.md" \
+        "$LOGS/speed_augment.md" "$LOGS/speed_cnn.md"; do
         if [[ -f $report ]]; then
             echo
             echo "### $(basename "$report")"

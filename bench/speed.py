@@ -35,6 +35,11 @@ tables (``augment__classes="all"``, ``augment__rate=1``: every row augmented,
 the costliest setting), ``skimb+mixup`` and ``skimb+cutmix`` on images,
 reported against skimb without one.
 
+``--floor`` times something else: each built-in network's training step (skimb,
+skorch and a hand loop on the same module) against the time of its matrix
+products alone at the same shapes, at 1 and 2 threads on CPU; its options and
+method are in ``bench/floor.py`` (``python bench/speed.py --floor --help``).
+
 ``--cnn SIDE`` times the three contenders on images instead: the same
 ``SmallCNN`` (two 3x3 convolutions with 8 and 16 channels, max-pooling, a
 linear head) on ``--rows`` single-channel ``SIDE x SIDE`` images; skimb gets the
@@ -277,6 +282,10 @@ def parse_args(argv=None):
                              "images instead of the MLP on a table (e.g. --cnn 16)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 20000 rows, 1 measured epoch")
+    parser.add_argument("--floor", action="store_true",
+                        help="instead: each built-in network's step against its matrix-product "
+                             "floor (bench/floor.py; the other arguments are then floor.py's, "
+                             "see --floor --help)")
     parser.add_argument("--out", default=None, help="also write the report to this markdown file")
     args = parser.parse_args(argv)
     if args.device == "auto":
@@ -311,6 +320,11 @@ def _fmt_ratio(value):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--floor" in argv:
+        import floor  # bench/floor.py, next to this script
+
+        return floor.main([arg for arg in argv if arg != "--floor"])
     args = parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)

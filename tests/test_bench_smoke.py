@@ -37,3 +37,22 @@ def test_speed_bench_times_a_cnn_on_images():
     assert "images 1x8x8" in stdout and "SmallCNN" in stdout
     for name in ("| skorch | 128 |", "| skimb | 128 |", "| hand loop | 128 |"):
         assert name in stdout
+
+
+def test_speed_bench_floor_lists_the_products_and_times_the_trainers(tmp_path):
+    out = tmp_path / "floor.md"
+    stdout = _run("--floor", "--quick", "--out", str(out))
+    assert "| network | phase | op | operands (ᵀ: stored transposed) | MFLOP |" in stdout
+    # What autograd runs: the plain MLP's first layer computes no input gradient (its input
+    # needs none), the embeddings' per-feature map (a bmm) makes the default's first layer
+    # compute one and adds its own weight gradient.
+    assert "| mlp | **step** | 8 calls |" in stdout
+    assert "| default | **step** | 11 calls |" in stdout
+    assert "| default | forward | bmm |" in stdout and "| default | backward | bmm |" in stdout
+    assert "| tabm | forward | mm | [512, 64] · [64, 256]ᵀ |" in stdout  # 64 rows x k=8 members
+    assert ("| network | threads | floor fwd ms | floor bwd ms | floor ms/step | fastest block ms "
+            "| skimb ms/step | skimb / floor | skorch ms/step | skorch / floor "
+            "| hand loop ms/step | hand loop / floor |") in stdout
+    for name in ("default", "mlp", "tabm"):
+        assert f"| {name} | 1 | " in stdout
+    assert "| default | 1 | " in out.read_text(encoding="utf-8")
