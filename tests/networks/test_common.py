@@ -15,7 +15,7 @@ import torch
 
 import skimb.networks as networks
 from skimb import list_modules
-from helpers import raw_frame
+from tests.helpers import raw_frame
 from skimb.networks import (
     INPUT_KINDS,
     RAW_COLUMNS,

@@ -10,7 +10,7 @@ import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
-from helpers import VALIDATED, make_data
+from tests.helpers import VALIDATED, make_data
 from skimb import ImbalancedTorchClassifier, list_losses, list_modules, list_samplers
 from skimb.modules import FeatureScale, TabularMLP
 from skimb.networks import MLPNetwork, SmoothClipScaler, TabMNetwork
