@@ -211,16 +211,6 @@ def test_imblearn_sampler_rejected_with_multilabel(data):
     assert not hasattr(clf, "module_") and not hasattr(clf, "multilabel_")
 
 
-@pytest.mark.parametrize("loss", ["weighted_ce", "class_balanced", "ldam", "logit_adjusted",
-                                  "balanced_softmax", "vs"])
-def test_single_label_losses_rejected_with_multilabel(data, loss):
-    X, Y = data
-    clf = ImbalancedTorchClassifier(loss=loss, **FAST)
-    with pytest.raises(ValueError, match="asl, bce, ce, crl, focal"):
-        clf.fit(X, Y)
-    assert not hasattr(clf, "module_") and not hasattr(clf, "multilabel_")
-
-
 # ---------------------------------------------------------------------------
 # samplers: rows weighted through their rarest positive label
 # ---------------------------------------------------------------------------

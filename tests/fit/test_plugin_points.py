@@ -1,5 +1,6 @@
 """The plug-in points of the fit path: the batch container, the per-batch hook, mixed
-targets in the loss protocol, the fitted-front protocol and skimb's own fitted state."""
+targets reaching the loss, the fitted-front protocol and skimb's own fitted state. (A mixed
+target's loss against its definition, for every loss, is in tests/losses/test_common.py.)"""
 
 import copy
 import io
@@ -11,10 +12,10 @@ import torch
 from sklearn.base import clone
 from torch.utils.data import TensorDataset
 
-from skimb import ImbalancedTorchClassifier, list_losses
+from skimb import ImbalancedTorchClassifier
 from skimb._data import TensorTable
 from skimb._batches import ResidentBatches
-from skimb.losses import MixedTarget, loss_class, make_loss
+from skimb.losses import MixedTarget
 from skimb.networks import FittedFront, SmoothClipScaler
 
 from tests.helpers import TwoLayer, clf_, make_data, user_clf
@@ -100,42 +101,6 @@ def test_a_loss_that_mines_the_batch_refuses_mixed_targets(data):
     X, y = data
     with pytest.raises(ValueError, match="cannot take mixed targets"):
         user_clf(MixingHalves, loss="crl").fit(X, y)
-
-
-# -- mixed targets, against the definition ----------------------------------------
-
-MIXABLE = [name for name in list_losses() if loss_class(name).supports_mixed_targets
-           and not loss_class(name).binary_only]
-
-
-@pytest.mark.parametrize("name", MIXABLE)
-def test_mixed_target_loss_is_the_lam_weighted_sum_in_float64(name):
-    generator = torch.Generator().manual_seed(0)
-    logits = torch.randn(12, 3, generator=generator, dtype=torch.float64) * 4
-    y_a, y_b = torch.randint(3, (12,), generator=generator), torch.randint(3, (12,),
-                                                                           generator=generator)
-    lam = torch.rand(12, generator=generator, dtype=torch.float64)
-    weights = torch.rand(12, generator=generator, dtype=torch.float64) + 0.1
-    loss = make_loss(name, {}).double()
-    loss.set_class_counts(torch.tensor([50.0, 20.0, 5.0]), np.array([0, 1, 2]))
-    rows_a, rows_b = loss.per_sample(logits, y_a), loss.per_sample(logits, y_b)
-    expected = ((lam * rows_a + (1 - lam) * rows_b) * weights).sum() / weights.sum()
-    got = loss(logits, MixedTarget(y_a, y_b, lam), sample_weight=weights)
-    assert torch.allclose(got, expected, rtol=1e-12)
-    same = loss(logits, MixedTarget(y_a, y_a, lam), sample_weight=weights)
-    assert torch.allclose(same, loss(logits, y_a, sample_weight=weights), rtol=1e-12)
-
-
-def test_mixed_multilabel_targets_mix_their_indicator_rows():
-    loss = make_loss("bce", {}).double()
-    loss.set_label_counts(torch.tensor([5.0, 9.0]), 20.0, np.array(["a", "b"]))
-    logits = torch.tensor([[3.0, -2.0], [0.5, 0.1]], dtype=torch.float64)
-    y_a = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64)
-    y_b = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.float64)
-    lam = torch.tensor([0.25, 0.5], dtype=torch.float64)
-    expected = (lam * loss.per_sample(logits, y_a)
-                + (1 - lam) * loss.per_sample(logits, y_b)).mean()
-    assert torch.allclose(loss(logits, MixedTarget(y_a, y_b, lam)), expected)
 
 
 # -- the fitted-front protocol ------------------------------------------------------

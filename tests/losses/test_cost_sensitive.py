@@ -16,11 +16,9 @@ import torch.nn.functional as F
 from sklearn.datasets import make_classification
 from sklearn.metrics import recall_score
 
-from skimb import ImbalancedTorchClassifier, list_losses
-from skimb.losses import (CostSensitiveLoss, check_loss_compatibility, make_loss,
-                          multilabel_losses)
-
-from tests.helpers import COUNTS  # noqa: E402
+from skimb import ImbalancedTorchClassifier
+from skimb.losses import CostSensitiveLoss, make_loss
+from tests.helpers import COUNTS
 
 N_CLASSES = pytest.mark.parametrize("n_classes", [2, 3, 7])
 WEIGHTED = pytest.mark.parametrize("weighted", [False, True], ids=["no-sw", "sw"])
@@ -281,17 +279,6 @@ def test_sample_weight_weighted_mean_and_zero_weight_removes_row(n_classes):
 def test_bad_costs_refused(cost):
     with pytest.raises(ValueError, match="loss__cost"):
         fitted(cost, 3, classes=["dry", "ice", "wet"])
-
-
-def test_single_label_only():
-    assert "cost_sensitive" in list_losses()
-    assert "cost_sensitive" not in multilabel_losses()
-    assert not CostSensitiveLoss.supports_multilabel and not CostSensitiveLoss.binary_only
-    with pytest.raises(ValueError, match="single-label"):
-        CostSensitiveLoss().set_label_counts(torch.tensor([10, 3]), 50)
-    with pytest.raises(ValueError, match="single-label"):
-        check_loss_compatibility("cost_sensitive", multilabel=True, n_classes=2)
-    check_loss_compatibility("cost_sensitive", multilabel=False, n_classes=7)
 
 
 def test_make_loss_by_name():

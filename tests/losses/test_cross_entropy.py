@@ -1,8 +1,15 @@
-"""Tests of the loss strategies (skimb.losses) against direct float64 formulas."""
+"""Cross-entropy, ``loss="ce"`` and ``loss="weighted_ce"`` (``skimb/losses/cross_entropy.py``),
+against float64 formulas: the class weights, label smoothing, the single-label and the
+multi-label form, sample weights, extreme logits, the buffers; and deferred re-weighting
+(``drw_epoch``), which ``weighted_ce``, ``class_balanced`` and ``ldam`` share.
+
+The single-label references below are NumPy (independent of torch's cross-entropy); the
+others are in ``tests/losses/reference.py``.
+"""
 
 from __future__ import annotations
 
-import copy
+import math
 
 import numpy as np
 import pytest
@@ -10,15 +17,30 @@ import torch
 from torch import nn
 
 from skimb.losses import (
+    ClassBalancedLoss,
     CrossEntropy,
-    ImbalanceLoss,
+    LDAMLoss,
     WeightedCrossEntropy,
     class_weights,
-    list_losses,
-    make_loss,
+)
+from tests.helpers import COUNTS
+from tests.losses.properties import check_every_property
+from tests.losses.reference import (
+    assert_matches,
+    batch,
+    check_multilabel_extreme_logits_match_the_reference,
+    check_multilabel_matches_reference,
+    fitted_loss,
+    ref_balanced,
+    ref_ce_rows,
+    ref_effective,
+    ref_focal_rows,
+    ref_ldam_rows,
 )
 
-from tests.helpers import COUNTS  # noqa: E402
+N_CLASSES = pytest.mark.parametrize("n_classes", [2, 3, 7])
+WEIGHTED = pytest.mark.parametrize("weighted", [False, True], ids=["no-sw", "sw"])
+N_LABELS = pytest.mark.parametrize("n_labels", [2, 5, 12])
 
 
 # ---------------------------------------------------------------------------
@@ -346,8 +368,19 @@ def test_sample_weight_scale_invariant_and_uniform_equals_unweighted():
     assert d == pytest.approx(e, rel=1e-12)
 
 
+@N_LABELS
+@WEIGHTED
+def test_multilabel_ce_matches_reference(n_labels, weighted):
+    check_multilabel_matches_reference("ce", {}, n_labels, weighted)
+
+
+@WEIGHTED
+def test_multilabel_extreme_logits_match_the_reference(weighted):
+    check_multilabel_extreme_logits_match_the_reference("ce", {}, weighted)
+
+
 # ---------------------------------------------------------------------------
-# numerical robustness
+# numerical robustness; buffers, devices, dtypes
 # ---------------------------------------------------------------------------
 
 
@@ -393,11 +426,6 @@ def test_loss_trains_a_linear_model(loss_cls):
     assert loss(model(X), y).item() < 0.7 * first
 
 
-# ---------------------------------------------------------------------------
-# module behaviour: buffers, devices, dtypes
-# ---------------------------------------------------------------------------
-
-
 def test_statistics_are_registered_buffers():
     loss = WeightedCrossEntropy()
     loss.set_class_counts(torch.tensor([30, 10]))
@@ -407,14 +435,6 @@ def test_statistics_are_registered_buffers():
     state = loss.state_dict()
     assert "class_weights" in state and "class_counts" in state
     assert list(loss.parameters()) == []
-
-
-def test_buffers_move_with_to():
-    loss = WeightedCrossEntropy()
-    loss.set_class_counts(torch.tensor([30, 10]))
-    moved = loss.to("meta")
-    assert moved.class_weights.device.type == "meta"
-    assert moved.class_counts.device.type == "meta"
 
 
 @pytest.mark.parametrize("loss_cls", [CrossEntropy, WeightedCrossEntropy])
@@ -451,116 +471,180 @@ def test_cuda_buffers_and_forward():
     np.testing.assert_allclose(out.item(), ref_loss(z, y, w, s), rtol=1e-10)
 
 
-def test_base_class_protocol():
-    loss = ImbalanceLoss()
-    loss.set_class_counts(torch.tensor([3, 1]), classes=["a", "b"])
-    assert loss.class_counts.tolist() == [3, 1]
-    assert list(loss.classes) == ["a", "b"]
-    with pytest.raises(NotImplementedError):
-        loss(torch.zeros(2, 2), torch.tensor([0, 1]))
-    for cls in (CrossEntropy, WeightedCrossEntropy):
-        assert issubclass(cls, ImbalanceLoss)
+@pytest.mark.parametrize("kwargs, form", [
+    ({"weights": "sqrt"}, "multiclass"), ({"weights": "effective", "beta": 0.9}, "binary"),
+    ({"drw_epoch": 0}, "multiclass"),
+])
+def test_properties_hold_for_other_settings(kwargs, form):
+    check_every_property("weighted_ce", kwargs, form)
 
 
 # ---------------------------------------------------------------------------
-# registry: list_losses / make_loss
+# deferred re-weighting: an epoch of the call, or a fraction of its budget
 # ---------------------------------------------------------------------------
 
 
-def test_list_losses():
-    names = list_losses()
-    assert names == sorted(names)
-    assert {"ce", "weighted_ce"} <= set(names)
+COUNTS3 = torch.tensor([60, 30, 6])
 
 
-@pytest.mark.parametrize("name", ["ce", "weighted_ce"])
-def test_make_loss_by_name(name):
-    loss = make_loss(name, {})
-    assert type(loss) is {"ce": CrossEntropy, "weighted_ce": WeightedCrossEntropy}[name]
-    assert make_loss(name, {}) is not loss
+DRW_LOSSES = pytest.mark.parametrize("loss_cls", [WeightedCrossEntropy, ClassBalancedLoss,
+                                                  LDAMLoss])
 
 
-def test_every_listed_loss_builds_a_module():
-    for name in list_losses():
-        assert isinstance(make_loss(name, {}), nn.Module)
+def _weights_by_epoch(loss, n_epochs, pass_budget=True):
+    on = []
+    for epoch in range(n_epochs):
+        loss.set_epoch(epoch, n_epochs if pass_budget else None)
+        weighted = not torch.equal(loss.active_weights, torch.ones_like(loss.active_weights))
+        if weighted:
+            assert torch.equal(loss.active_weights, loss.class_weights)
+        on.append(weighted)
+    return on
 
 
-def test_make_loss_unknown_name_lists_valid_names():
-    with pytest.raises(ValueError) as info:
-        make_loss("cross_entropy", {})
-    message = str(info.value)
-    assert "cross_entropy" in message
-    for name in list_losses():
-        assert name in message
+def _switch_epoch(on):
+    assert on == sorted(on), on  # off, then on for good
+    return on.index(True) if True in on else None
 
 
-def test_make_loss_routes_params_to_named_loss():
-    loss = make_loss("weighted_ce", {"weights": "effective", "beta": 0.9})
-    assert (loss.weights, loss.beta) == ("effective", 0.9)
-    loss.set_class_counts(torch.tensor([100, 10]))
-    np.testing.assert_allclose(
-        loss.class_weights.numpy(), ref_weights([100, 10], "effective", beta=0.9), rtol=1e-12
-    )
+@DRW_LOSSES
+@pytest.mark.parametrize("drw_epoch, n_epochs, expected", [
+    (3, 10, 3), (0.3, 10, 3),          # the same switch, as an epoch or a fraction
+    (0, 5, 0), (None, 5, 0),
+    (0.5, 5, 3), (0.5, 4, 2),          # ceil(f * n)
+    (0.07, 100, 7), (0.14, 50, 7),     # not 8: 0.07 * 100 is 7.000000000000001 in floats
+    (0.01, 10, 1),                     # a fraction never switches at epoch 0
+    (0.999, 10, 10), (12, 10, 10),     # never within the call
+])
+def test_drw_switch_epoch(loss_cls, drw_epoch, n_epochs, expected):
+    loss = loss_cls(drw_epoch=drw_epoch)
+    loss.set_class_counts(COUNTS3)
+    if loss_cls is LDAMLoss and drw_epoch is None:  # LDAM without DRW has no class weights
+        assert torch.equal(loss.class_weights, torch.ones(3, dtype=torch.float64))
+        return
+    on = _weights_by_epoch(loss, n_epochs)
+    assert (_switch_epoch(on) if True in on else n_epochs) == expected
 
 
-@pytest.mark.parametrize("spec, params", [("ce", {"weights": "balanced"}),
-                                          ("weighted_ce", {"gamma": 2.0})])
-def test_make_loss_bad_kwargs_for_name(spec, params):
-    with pytest.raises(ValueError):
-        make_loss(spec, params)
+def test_drw_fraction_matches_ceil_of_the_budget():
+    for f in (0.1, 0.25, 0.3, 0.5, 0.75, 0.9):
+        for n in (1, 4, 7, 20, 60):
+            loss = WeightedCrossEntropy(drw_epoch=f)
+            loss.set_class_counts(COUNTS3)
+            on = _weights_by_epoch(loss, n)
+            assert (_switch_epoch(on) if True in on else n) == min(n, math.ceil(round(f * n, 9)))
 
 
-def test_make_loss_module_class_with_kwargs():
-    loss = make_loss(nn.CrossEntropyLoss, {"label_smoothing": 0.2})
-    assert isinstance(loss, nn.CrossEntropyLoss)
-    assert loss.label_smoothing == 0.2
-    loss = make_loss(WeightedCrossEntropy, {"weights": "sqrt"})
-    assert isinstance(loss, WeightedCrossEntropy) and loss.weights == "sqrt"
+@DRW_LOSSES
+def test_drw_clock_restarts_at_every_call(loss_cls):
+    loss = loss_cls(drw_epoch=0.5)
+    loss.set_class_counts(COUNTS3)
+    assert _switch_epoch(_weights_by_epoch(loss, 10)) == 5
+    assert not torch.equal(loss.active_weights, torch.ones(3, dtype=torch.float64))
+    # a new call (fit or partial_fit) gives its statistics again: epoch 0, unweighted
+    loss.set_class_counts(COUNTS3)
+    assert (loss.epoch, loss.n_epochs) == (0, None)
+    assert torch.equal(loss.active_weights, torch.ones(3, dtype=torch.float64))
+    assert _switch_epoch(_weights_by_epoch(loss, 4)) == 2  # this call's budget
+    # an int counts epochs of the call, whatever came before
+    loss = loss_cls(drw_epoch=2)
+    loss.set_class_counts(COUNTS3)
+    assert _switch_epoch(_weights_by_epoch(loss, 6, pass_budget=False)) == 2
+    loss.set_class_counts(COUNTS3)
+    assert _switch_epoch(_weights_by_epoch(loss, 3, pass_budget=False)) == 2
 
 
-def test_make_loss_module_class_bad_kwargs():
-    with pytest.raises(ValueError, match="label_smoothin"):
-        make_loss(nn.CrossEntropyLoss, {"label_smoothin": 0.2})
+def test_drw_switch_changes_the_loss_value():
+    z = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.5], [0.3, 0.2, 0.1]], dtype=torch.float64)
+    y = torch.tensor([0, 1, 2])
+    loss = WeightedCrossEntropy(drw_epoch=0.5)
+    loss.set_class_counts(COUNTS3)
+    plain = torch.nn.functional.cross_entropy(z, y, reduction="none")
+    w = torch.as_tensor(class_weights(COUNTS3.numpy(), "balanced"))
+    for epoch, expected in ((0, plain.mean()), (1, plain.mean()), (2, (w[y] * plain).mean()),
+                            (3, (w[y] * plain).mean())):
+        loss.set_epoch(epoch, 4)
+        assert loss(z, y).item() == pytest.approx(expected.item(), rel=1e-12), epoch
 
 
-def test_make_loss_instance_is_deep_copied():
-    original = WeightedCrossEntropy(weights="balanced")
-    original.set_class_counts(torch.tensor([30, 10]))
-    made = make_loss(original, {"weights": "sqrt", "beta": 0.5})
-    assert made is not original
-    assert (made.weights, made.beta) == ("sqrt", 0.5)
-    assert (original.weights, original.beta) == ("balanced", 0.999)
-    # buffers are copies, not shared storage
-    assert made.class_weights.data_ptr() != original.class_weights.data_ptr()
-    made.class_weights.mul_(0)
-    np.testing.assert_allclose(original.class_weights.numpy(), [4 / 6, 2.0])
-    # the new params take effect when the fit sets the counts
-    made.set_class_counts(torch.tensor([400, 100]))
-    np.testing.assert_allclose(made.class_weights.numpy() / made.class_weights[0].item(), [1, 2])
+@DRW_LOSSES
+def test_drw_fraction_needs_the_budget(loss_cls):
+    loss = loss_cls(drw_epoch=0.5)
+    loss.set_class_counts(COUNTS3)  # before the first epoch: unweighted, no budget needed
+    assert torch.equal(loss.active_weights, torch.ones(3, dtype=torch.float64))
+    for epoch in (0, 3):
+        with pytest.raises(ValueError, match="loss__drw_epoch=0.5 is a fraction"):
+            loss.set_epoch(epoch)
+    loss = loss_cls(drw_epoch=3)
+    loss.set_class_counts(COUNTS3)
+    loss.set_epoch(3)  # an epoch needs no budget (the estimator's call today)
+    assert torch.equal(loss.active_weights, loss.class_weights)
 
 
-def test_make_loss_plain_torch_instance_is_copied():
-    original = nn.CrossEntropyLoss(label_smoothing=0.1)
-    made = make_loss(original, {"label_smoothing": 0.3})
-    assert made is not original
-    assert made.label_smoothing == 0.3 and original.label_smoothing == 0.1
+@DRW_LOSSES
+@pytest.mark.parametrize("bad", [True, False, -1, -0.2, 0.0, 1.0, 1.5, 2.0, float("nan"),
+                                 float("inf"), "2", [1]])
+def test_drw_epoch_refused(loss_cls, bad):
+    with pytest.raises(ValueError, match="loss__drw_epoch"):
+        loss_cls(drw_epoch=bad).set_class_counts(COUNTS3)
 
 
-def test_make_loss_instance_bad_param():
-    original = CrossEntropy()
-    with pytest.raises(ValueError, match="loss__nope"):
-        make_loss(original, {"nope": 1})
-    assert not hasattr(original, "nope")
+@DRW_LOSSES
+@pytest.mark.parametrize("good", [None, 0, 4, np.int64(2), 0.5, np.float64(0.25), 1e-9])
+def test_drw_epoch_accepted(loss_cls, good):
+    loss_cls(drw_epoch=good).set_class_counts(COUNTS3)
 
 
-@pytest.mark.parametrize("spec", [3, None, object, nn.functional.cross_entropy])
-def test_make_loss_rejects_other_specs(spec):
-    with pytest.raises(ValueError):
-        make_loss(spec, {})
+@N_CLASSES
+@WEIGHTED
+@pytest.mark.parametrize("loss_name", ["weighted_ce", "class_balanced-ce", "class_balanced-focal",
+                                       "ldam", "ldam-balanced"])
+def test_drw_unweighted_before_weighted_from(n_classes, weighted, loss_name):
+    counts = COUNTS[n_classes]
+    drw = 2
+    if loss_name == "weighted_ce":
+        loss = WeightedCrossEntropy(weights="sqrt", drw_epoch=drw)
+        w = counts**-0.5 * counts.sum() / (counts**-0.5 * counts).sum()
+        plain = ref_ce_rows
+    elif loss_name.startswith("class_balanced"):
+        base = loss_name.split("-")[1]
+        loss = ClassBalancedLoss(beta=0.99, base=base, gamma=2.0, drw_epoch=drw)
+        w = ref_effective(counts, 0.99)
+        g = 2.0 if base == "focal" else 0.0
+        plain = lambda z, y: ref_focal_rows(z, y, g, np.ones(n_classes))  # noqa: E731
+    else:
+        weights = "balanced" if loss_name == "ldam-balanced" else None
+        loss = LDAMLoss(max_m=0.5, s=10.0, weights=weights, drw_epoch=drw)
+        # LDAM-DRW: effective-number weights (beta=0.9999) unless weights= is given
+        w = ref_balanced(counts) if weights else ref_effective(counts, 0.9999)
+        plain = lambda z, y: ref_ldam_rows(z, y, counts, 0.5, 10.0)  # noqa: E731
+    fitted_loss(loss, n_classes)
+    z, y, s = batch(n_classes, seed=70, scale=1.0)
+    s = s if weighted else None
+
+    def with_weights(z, y):
+        return torch.as_tensor(w)[y] * plain(z, y)
+
+    assert loss.epoch == 0
+    unweighted = assert_matches(loss, plain, z, y, s)
+    for epoch in range(drw):
+        loss.set_epoch(epoch)
+        assert_matches(loss, plain, z, y, s)
+    for epoch in (drw, drw + 1, 10):
+        loss.set_epoch(epoch)
+        weighted_value = assert_matches(loss, with_weights, z, y, s)
+    assert abs(weighted_value - unweighted) > 1e-3
+    loss.set_epoch(0)  # a refit starts unweighted again
+    assert_matches(loss, plain, z, y, s)
 
 
-def test_deepcopy_of_fitted_loss_keeps_weights():
-    loss = WeightedCrossEntropy(weights="sqrt")
-    loss.set_class_counts(torch.tensor([400, 100]))
-    clone = copy.deepcopy(loss)
-    assert torch.equal(clone.class_weights, loss.class_weights)
+def test_drw_none_weights_from_the_start():
+    counts = COUNTS[3]
+    z, y, s = batch(3, seed=71)
+    loss = fitted_loss(WeightedCrossEntropy(weights="balanced"), 3)
+    w = ref_balanced(counts)
+    assert_matches(loss, lambda z, y: torch.as_tensor(w)[y] * ref_ce_rows(z, y), z, y, s)
+    # LDAM without drw_epoch and weights has no weights at any epoch
+    ldam = fitted_loss(LDAMLoss(s=10.0), 3)
+    ldam.set_epoch(5)
+    assert_matches(ldam, lambda z, y: ref_ldam_rows(z, y, counts, 0.5, 10.0), z, y, s)
