@@ -5,14 +5,15 @@ code columns; class-balanced partners; CutMix's boxes (area ``1 - lam``, rectang
 every channel); SMOTE on the fly (a point on the segment to one of the k nearest
 same-class training rows); Gaussian noise in units of each feature's spread; the
 class-aware rates (``classes``, ``rate="rarity"``, multi-label rows by their rarest
-label) and the parameter checks. The classifier-level checks are in
-``test_augment_classifier.py``.
+label) and the parameter checks. The classifier-level checks are in ``test_in_the_fit.py``;
+what every registered augmentation declares, and that the declarations are honoured, is in
+``test_common.py``.
 
 Most tests give every row its own class (``y = arange(n)``): the MixedTarget's ``y_b``
 is then the partner's position in the batch.
 """
 
-from types import SimpleNamespace
+import re
 
 import numpy as np
 import pytest
@@ -25,36 +26,9 @@ from skimb.augment import (CutMix, GaussianNoise, MixUp, SmoteOnTheFly, check_au
 from skimb.augment.smote import same_class_neighbours
 from skimb.losses import ClassRectificationLoss, CrossEntropy, MixedTarget
 from skimb.samplers import rarest_positive_label
+from tests.augment.contexts import CPU, context, fitted
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
-CPU = torch.device("cpu")
-
-
-def context(y, X=None, classes=None, weights=None):
-    """The parts of a TrainingContext an augmentation's ``fit`` reads."""
-    y = np.asarray(y)
-    multilabel = y.ndim == 2
-    if multilabel:
-        n_classes, sampling, counts = y.shape[1], rarest_positive_label(y), y.sum(axis=0)
-    else:
-        n_classes = len(classes) if classes is not None else int(y.max()) + 1
-        sampling, counts = y, np.bincount(y, minlength=n_classes)
-    if X is None:
-        X = torch.zeros(len(y), 1)
-    elif not isinstance(X, dict):
-        X = torch.as_tensor(X)
-    return SimpleNamespace(
-        classes=np.arange(n_classes) if classes is None else np.asarray(classes),
-        multilabel=multilabel, sampling_classes=sampling, class_counts=counts,
-        train_columns=(X, torch.as_tensor(y), None if weights is None else torch.as_tensor(weights)),
-        weighted_rows=None if weights is None else np.asarray(weights) > 0)
-
-
-def fitted(aug, y, X=None, classes=None, seed=1, discrete_columns=(), weights=None):
-    aug.fit(context(y, X, classes, weights), CPU, discrete_columns=discrete_columns)
-    aug.start_epoch(seed)
-    return aug
 
 
 # -- MixUp -------------------------------------------------------------------------------
@@ -617,13 +591,9 @@ def test_classes_naming_unknown_labels_is_refused():
         MixUp(classes=["z"]).fit(context(np.array([0, 1, 1]), classes=["a", "b"]), CPU)
 
 
-def test_make_augmentation_names_and_refusals():
-    assert list_augmentations() == ["cutmix", "mixup", "noise", "smote"]
-    for name, cls in [("noise", GaussianNoise), ("mixup", MixUp), ("cutmix", CutMix),
-                      ("smote", SmoteOnTheFly)]:
-        assert type(make_augmentation(name, {})) is cls
-    with pytest.raises(ValueError, match="Unknown augmentation 'blur'.*cutmix, mixup, noise, "
-                                         "smote"):
+def test_make_augmentation_refusals_and_copies():
+    with pytest.raises(ValueError, match="Unknown augmentation 'blur'.*"
+                                         + re.escape(", ".join(list_augmentations()))):
         make_augmentation("blur", {})
     with pytest.raises(ValueError, match="augment__.*augment=None"):
         make_augmentation(None, {"alpha": 0.3})

@@ -1,15 +1,15 @@
 """``ImbalancedTorchClassifier(augment=...)``: the augmentations in the fit.
 
-Reproducible draws; applied to the training batches only (never to validation rows,
+A new draw every epoch; applied to the training batches only (never to validation rows,
 the tuned decision's rows or at predict: checked by value); mixed targets with every
 loss that declares ``supports_mixed_targets`` and refused with the others; every
 index sampler (the rows SMOTE is told are the rows of the batch) and an imblearn
 sampler; a TabM ensemble; GridSearchCV over augment with sampler and loss, on a table
 and on images; integer ids held in memory (never interpolated; refused by SMOTE); clone /
-get_params / set_params; callables; pickles.
+get_params / set_params; callables. What every registered augmentation does with what it
+declares (input kinds, multi-label targets, mixed targets, rows), reproducibility, predict,
+clone and pickle are in ``test_common.py``.
 """
-
-import pickle
 
 import numpy as np
 import pytest
@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from tests.helpers import clf_, make_data, user_clf
-from skimb import ImbalancedTorchClassifier, list_losses, list_samplers
+from skimb import ImbalancedTorchClassifier, list_augmentations, list_losses, list_samplers
 from skimb._data import WeightedTarget
 from skimb.augment import CutMix, GaussianNoise, MixUp, SmoteOnTheFly
 from skimb.decisions import fit_decision
@@ -83,17 +83,7 @@ def batches(clf):
     return dict(clf.callbacks_)["batches"]
 
 
-# -- reproducibility; applied at all -------------------------------------------------------
-
-
-@pytest.mark.parametrize("augment", ["noise", "mixup", "smote"])
-def test_same_random_state_same_model_and_augment_changes_it(table, augment):
-    X, y = table
-    fit = lambda **p: clf_(**{"augment": augment, **NO_SPLIT, **p}).fit(X, y)  # noqa: E731
-    a, b = fit().predict_proba(X), fit().predict_proba(X)
-    np.testing.assert_array_equal(a, b)
-    assert not np.allclose(a, fit(random_state=1).predict_proba(X))
-    assert np.abs(a - fit(augment=None).predict_proba(X)).max() > 1e-4
+# -- a new draw every epoch -------------------------------------------------------------
 
 
 def test_a_different_augment_seed_stream_per_epoch(table):
@@ -361,15 +351,9 @@ def test_a_dataset_or_a_dataloader_runs_mixup_but_not_smote(table, mixed_calls):
         clf_(augment="smote").fit(X, np.c_[y == 1, y == 2].astype(int))
 
 
-def test_cutmix_refuses_a_table_at_fit(table):
-    X, y = table
-    with pytest.raises(ValueError, match="cutmix.*table"):
-        clf_(augment="cutmix").fit(X, y)
-
-
 def test_bad_augment_parameters_fail_at_fit_naming_them(table):
     X, y = table
-    for params, name in [({"augment": "blur"}, "cutmix, mixup, noise, smote"),
+    for params, name in [({"augment": "blur"}, ", ".join(list_augmentations())),
                          ({"augment__alpha": 0.3}, "augment=None"),
                          ({"augment": "mixup", "augment__alpha": 0}, "alpha"),
                          ({"augment": "mixup", "augment__rate": 2}, "rate"),
@@ -508,24 +492,6 @@ def test_a_callable_returning_other_rows_is_refused(table):
         user_clf(augment=lambda X, y: (X[:-1], y[:-1])).fit(X, y)
     with pytest.raises(ValueError, match="same rows"):
         user_clf(augment=lambda X, y: (X, y[:-1])).fit(X, y)
-
-
-# -- pickles ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("augment", ["noise", "mixup", "smote"])
-def test_a_fitted_model_with_augment_pickles_small(table, augment):
-    X, y = table
-    clf = clf_(augment=augment, max_epochs=1).fit(X, y)
-    kept = set(vars(clf.augment_))
-    assert not {"generator_", "rng_", "pool_", "pool_index_", "neighbours_",
-                "n_neighbours_"} & kept
-    assert len(pickle.dumps(clf.augment_)) < 4000
-    restored = pickle.loads(pickle.dumps(clf))
-    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
-    assert type(restored.augment_) is type(clf.augment_)
-    np.testing.assert_array_equal(restored.augment_.class_rates_.numpy(),
-                                  clf.augment_.class_rates_.numpy())
 
 
 def test_a_callable_may_return_mixed_targets_for_a_loss_that_takes_them(table, mixed_calls):
@@ -749,33 +715,3 @@ def test_noise_perturbs_uint8_images(uint8_images, scale_uint8):
     assert (as_given - as_given.round()).abs().max() > 1e-2
 
 
-def _tensors(obj, seen=None):
-    seen = set() if seen is None else seen
-    if id(obj) in seen:
-        return []
-    seen.add(id(obj))
-    if isinstance(obj, torch.Tensor):
-        return [obj]
-    if isinstance(obj, dict):
-        children = obj.values()
-    elif isinstance(obj, (list, tuple)):
-        children = obj
-    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
-        children = vars(obj).values()
-    else:
-        return []
-    return [t for child in children for t in _tensors(child, seen)]
-
-
-@pytest.mark.parametrize("device", [
-    "cpu",
-    pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
-                                                  reason="needs CUDA")),
-])
-@pytest.mark.parametrize("augment", ["noise", "mixup"])
-def test_a_fitted_augmentation_holds_nothing_on_the_device(table, device, augment):
-    X, y = table
-    clf = clf_(augment=augment, device=device, max_epochs=1).fit(X, y)
-    restored = pickle.loads(pickle.dumps(clf))
-    held = _tensors(restored.augment_)
-    assert held and all(t.device.type == "cpu" for t in held)
