@@ -10,35 +10,40 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
-from sklearn.utils.estimator_checks import (
-    check_sample_weight_equivalence_on_dense_data,
-    parametrize_with_checks,
-)
+from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from skimb import ImbalancedTorchClassifier, TunedDecisionClassifierCV
 from skimb.decisions import decide, tune_offsets
 from skimb.metrics import macro_f1, macro_f1_scorer
 
-# Declared as scikit-learn declares them for TunedThresholdClassifierCV
-# (sklearn/utils/_test_common/instance_generator.py, PER_ESTIMATOR_XFAIL_CHECKS), with its
-# reasons reworded for offsets instead of a threshold. The sample-weight equivalence check
-# passes with LogisticRegression (XPASS here); test_sample_weight_equivalence_on_dense_data_holds
-# runs it as a plain test.
-EXPECTED_FAILURES = {
-    "check_classifiers_train": (
-        "argmax of the probabilities does not hold: predict is "
-        "argmax(log predict_proba + offsets_)"),
-    "check_sample_weight_equivalence_on_dense_data": (
-        "Due to the cross-validation and sample ordering, removing a sample is not strictly "
-        "equal to putting its weight to zero. Specific unit tests are added for "
-        "TunedDecisionClassifierCV specifically."),
-}
+TUNED = TunedDecisionClassifierCV(LogisticRegression(), cv=3)
+#: min_count above every class's held-out rows: no offset moves from 0, so predict is the
+#: argmax of predict_proba.
+ARGMAX = TunedDecisionClassifierCV(LogisticRegression(), cv=3, min_count=10**6)
 
 
-@parametrize_with_checks([TunedDecisionClassifierCV(LogisticRegression(), cv=3)],
-                         expected_failed_checks=lambda estimator: EXPECTED_FAILURES)
+def _sklearn_checks():
+    """scikit-learn's checks of TUNED, but check_classifiers_train's, which run on ARGMAX:
+    they want predict to be the argmax of the probabilities, which tuned offsets are not
+    (scikit-learn declares them an expected failure of TunedThresholdClassifierCV)."""
+    for estimator, check in estimator_checks_generator(TUNED, legacy=True):
+        name = check.func.__name__
+        if name == "check_classifiers_train":
+            estimator = clone(ARGMAX)
+        options = ",".join(f"{key}={value}" for key, value in check.keywords.items())
+        yield pytest.param(estimator, check, id=f"{name}({options})" if options else name)
+
+
+@pytest.mark.parametrize("estimator, check", list(_sklearn_checks()))
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_argmax_is_what_no_moved_offset_gives():
+    X, y = make_classification(n_samples=300, n_classes=3, n_informative=4, random_state=0)
+    model = clone(ARGMAX).fit(X, y)
+    np.testing.assert_array_equal(model.offsets_, np.zeros(3))
+    np.testing.assert_array_equal(model.predict(X), model.predict_proba(X).argmax(axis=1))
 
 
 @pytest.fixture(scope="module")
@@ -122,12 +127,6 @@ def test_folds_fit_on_the_original_labels():
     tuned = TunedDecisionClassifierCV(weighted, cv=3).fit(X, y, sample_weight=np.ones(120))
     assert tuned.classes_.tolist() == ["common", "rare"]
     assert set(tuned.predict(X)) <= {"common", "rare"}
-
-
-def test_sample_weight_equivalence_on_dense_data_holds():
-    """sklearn's check, declared above as sklearn declares it, passes with LogisticRegression."""
-    check_sample_weight_equivalence_on_dense_data(
-        "TunedDecisionClassifierCV", TunedDecisionClassifierCV(LogisticRegression(), cv=3))
 
 
 class _IgnoresWeights(LogisticRegression):

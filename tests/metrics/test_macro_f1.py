@@ -196,7 +196,6 @@ def test_scorer_in_grid_search(imbalanced_table, exclude):
     excl = () if exclude is None else np.atleast_1d(exclude)
     for C, score in zip([0.01, 1.0], grid.cv_results_["mean_test_score"]):
         assert score == pytest.approx(_manual_cv(X, y, C, excl, cv), rel=1e-10)
-    assert grid.best_params_["C"] in (0.01, 1.0)
 
 
 def test_scorer_without_exclude_equals_f1_macro(imbalanced_table):
