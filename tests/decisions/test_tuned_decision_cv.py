@@ -10,31 +10,23 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
-from sklearn.utils.estimator_checks import estimator_checks_generator
 
 from skimb import ImbalancedTorchClassifier, TunedDecisionClassifierCV
 from skimb.decisions import decide, tune_offsets
 from skimb.metrics import macro_f1, macro_f1_scorer
+from tests.helpers import sklearn_checks
 
-TUNED = TunedDecisionClassifierCV(LogisticRegression(), cv=3)
 #: min_count above every class's held-out rows: no offset moves from 0, so predict is the
 #: argmax of predict_proba.
 ARGMAX = TunedDecisionClassifierCV(LogisticRegression(), cv=3, min_count=10**6)
 
 
-def _sklearn_checks():
-    """scikit-learn's checks of TUNED, but check_classifiers_train's, which run on ARGMAX:
-    they want predict to be the argmax of the probabilities, which tuned offsets are not
-    (scikit-learn declares them an expected failure of TunedThresholdClassifierCV)."""
-    for estimator, check in estimator_checks_generator(TUNED, legacy=True):
-        name = check.func.__name__
-        if name == "check_classifiers_train":
-            estimator = clone(ARGMAX)
-        options = ",".join(f"{key}={value}" for key, value in check.keywords.items())
-        yield pytest.param(estimator, check, id=f"{name}({options})" if options else name)
-
-
-@pytest.mark.parametrize("estimator, check", list(_sklearn_checks()))
+# check_classifiers_train wants predict to be the argmax of the probabilities, which tuned
+# offsets are not (scikit-learn declares it an expected failure of TunedThresholdClassifierCV):
+# it runs where no offset moves.
+@pytest.mark.parametrize("estimator, check", list(sklearn_checks(
+    TunedDecisionClassifierCV(LogisticRegression(), cv=3),
+    elsewhere={"check_classifiers_train": ARGMAX})))
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
 
