@@ -398,10 +398,6 @@ def test_the_parameter_behaves_as_its_entry_says(name, data, monkeypatch, capsys
 # ---------------------------------------------------------------------------
 
 
-def test_the_resident_keys():
-    assert RESIDENT_ITERATOR_KEYS == {"batch_size", "drop_last", "shuffle"}
-
-
 @pytest.mark.parametrize("params, counts", [
     ({"iterator_train__batch_size": 30}, [4, 4]),
     ({"iterator_train__batch_size": 30, "iterator_train__drop_last": True}, [3, 3]),
