@@ -40,6 +40,19 @@ def make_data(n=300, seed=0):
     )
 
 
+def assert_unfitted(clf):
+    """A fit that was refused left no fitted state behind."""
+    from sklearn.exceptions import NotFittedError
+
+    assert not hasattr(clf, "n_features_in_")
+    assert not hasattr(clf, "feature_names_in_")
+    assert not hasattr(clf, "classes_inferred_")
+    assert not hasattr(clf, "module_")
+    assert not clf.initialized_
+    with pytest.raises(NotFittedError):
+        clf.predict_proba(np.zeros((2, N_FEATURES)))
+
+
 def clf_(**params):
     """An ImbalancedTorchClassifier with the fast settings, overridable."""
     return ImbalancedTorchClassifier(**{**FAST, **params})

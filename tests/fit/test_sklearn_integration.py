@@ -22,7 +22,7 @@ from skimb import ImbalancedTorchClassifier
 from skimb.metrics import macro_f1, macro_f1_scorer
 from skimb.modules import TabularMLP
 
-from tests.helpers import FAST, N_FEATURES, clf_, make_data, user_clf  # noqa: F401
+from tests.helpers import N_FEATURES, clf_, user_clf
 
 
 def internal_train_rows(y_encoded):

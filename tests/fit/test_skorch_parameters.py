@@ -21,11 +21,12 @@ from skorch.callbacks import Callback, EpochScoring
 from skorch.dataset import Dataset as SkorchDataset
 from skorch.dataset import ValidSplit
 from torch import nn
-from torch.utils.data import BatchSampler, DataLoader, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, SequentialSampler, TensorDataset
 
 from skimb import ImbalancedTorchClassifier
 from skimb._skorch_params import RESIDENT_ITERATOR_KEYS, SKORCH_PARAMETERS
 from skimb.networks import LinearNetwork, MLPNetwork
+from tests.helpers import user_clf
 
 DOCS_PAGE = Path(__file__).resolve().parents[2] / "docs" / "user_guide" / "skorch_parameters.md"
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
@@ -482,3 +483,69 @@ def test_criterion_prefixed_parameters_are_refused():
         ImbalancedTorchClassifier(criterion__reduction="sum")
     with pytest.raises(TypeError, match="criterion__reduction"):
         ImbalancedTorchClassifier().set_params(criterion__reduction="sum")
+
+
+# -- iterator_train__collate_fn, and iterator_train__sampler on a Dataset --------------------
+
+
+def test_collate_fn_sends_in_memory_rows_through_the_dataloader(data):
+    X, y = data
+    calls = []
+
+    def collate(items):
+        calls.append(len(items))
+        return torch.utils.data.default_collate(items)
+
+    model = clf(iterator_train__collate_fn=collate).fit(X, y)
+    assert model.training_storage_ == "dataloader"
+    assert sum(calls) == 2 * 100  # two epochs of the training rows
+
+
+def test_a_user_sampler_is_honoured_with_sampler_none_and_refused_otherwise(data):
+    X, y = data
+    dataset = TensorDataset(torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y))
+    seen = []
+
+    class Counting(SequentialSampler):
+        def __iter__(self):
+            seen.append(True)
+            return super().__iter__()
+
+    user_clf(train_split=None, iterator_train__sampler=Counting(dataset)).fit(dataset, y)
+    assert len(seen) == 2
+    with pytest.raises(ValueError, match="iterator_train__sampler decides the training order"):
+        user_clf(sampler="over", iterator_train__sampler=Counting(dataset)).fit(dataset, y)
+
+
+# -- batch_size and max_epochs: clear errors -----------------------------------------------
+
+
+@pytest.mark.parametrize("key, value", [
+    ("batch_size", 0), ("batch_size", -2), ("batch_size", 2.5), ("batch_size", True),
+    ("iterator_train__batch_size", 0), ("iterator_valid__batch_size", -5),
+])
+def test_bad_batch_size_is_a_clear_error(data, key, value):
+    X, y = data
+    model = clf(**{key: value})
+    with pytest.raises(ValueError, match=rf"{key} must be a positive integer, or -1 .* {value!r}"):
+        model.fit(X, y)
+    assert not model.initialized_ and not hasattr(model, "classes_")
+    if key == "batch_size":
+        fitted = clf().fit(X, y).set_params(batch_size=value)
+        with pytest.raises(ValueError, match=rf"{key} must be a positive integer"):
+            fitted.predict(X)
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, None, "fast"])
+def test_bad_max_epochs_is_a_clear_error(data, value):
+    X, y = data
+    with pytest.raises(ValueError, match=rf"max_epochs must be a non-negative integer or 'auto'; "
+                                         rf"got {value!r}"):
+        clf(max_epochs=value).fit(X, y)
+
+
+def test_zero_epochs_initializes_only(data):
+    X, y = data
+    model = clf(max_epochs=0).fit(X, y)
+    assert len(model.history) == 0
+    assert np.allclose(model.predict_proba(X).sum(axis=1), 1.0, atol=1e-6)

@@ -11,11 +11,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import skimb._batches as training
 from skimb import ImbalancedTorchClassifier
-from skimb._data import TensorTable
 from skimb._batches import ResidentBatches, ResidentRows
 from skimb.modules import TabularMLP
 
-from tests.helpers import FAST, N_FEATURES, clf_, make_data, user_clf  # noqa: F401
+from tests.helpers import FAST, N_FEATURES, clf_, user_clf
 
 
 def custom_(**params):
@@ -132,14 +131,6 @@ def test_history_without_validation(data):
         assert "valid_loss" not in row and "valid_f1_macro" not in row
         assert row["train_batch_count"] == 3
         assert len([b for b in row["batches"] if "train_loss" in b]) == 3
-
-
-def test_partial_fit_continues_history(data):
-    X, y = data
-    clf = clf_(max_epochs=2).fit(X, y)
-    clf.partial_fit(X, y)
-    assert len(clf.history) == 4
-    assert all("valid_f1_macro" in row for row in clf.history)
 
 
 # -- torch Dataset path ---------------------------------------------------------------------
@@ -332,33 +323,6 @@ def test_custom_module_instance(data):
     assert clf.module_.net[0].out_features == 5
 
 
-def test_custom_module_is_reproducible(data):
-    X, y = data
-    params = dict(module=TwoLayer, module__n_in=N_FEATURES, module__n_out=3, sampler="under")
-    a = custom_(**params).fit(X, y).predict_proba(X)
-    b = custom_(**params).fit(X, y).predict_proba(X)
-    np.testing.assert_array_equal(a, b)
-
-
-def test_partial_fit_on_a_fresh_estimator_fits(data):
-    X, y = data
-    clf = clf_().partial_fit(X, y)
-    assert clf.predict(X).shape == (len(X),)
-    assert len(clf.history) == FAST["max_epochs"]
-
-
-def test_continued_fits_draw_new_epochs(data):
-    X, y = data
-    clf = clf_(sampler="under", warm_start=True, train_split=None)
-    clf.fit(X, y)
-    table = ResidentRows(X.astype(np.float32), y)
-    first = next(iter(clf.get_iterator(table, training=True)))[0]
-    clf.fit(X, y)
-    second = next(iter(clf.get_iterator(table, training=True)))[0]
-    assert len(clf.history) == 2 * FAST["max_epochs"]
-    assert not torch.equal(first, second)
-
-
 def test_fitted_sampler_pickles_without_device_copies(data):
     import pickle
 
@@ -374,10 +338,3 @@ def test_fitted_sampler_pickles_without_device_copies(data):
                        clf.sampler_.epoch_indices(0, 8, torch.Generator().manual_seed(0)))
 
 
-def test_partial_fit_rejects_bad_labels(data):
-    X, y = data
-    clf = clf_().fit(X, y)
-    with pytest.raises(ValueError, match="required"):
-        clf.partial_fit(X, None)
-    with pytest.raises(ValueError, match="not seen in fit"):
-        clf.partial_fit(X, np.full(len(X), 7))

@@ -167,7 +167,6 @@ def ref_crl(z, y, alpha, margin, k, s=None):
     return alpha * (tw * t).sum() / tw.sum() + (1 - alpha) * ce, len(t)
 
 
-
 # ---------------------------------------------------------------------------
 # multi-label references
 # ---------------------------------------------------------------------------
@@ -326,7 +325,6 @@ def ref_ml_loss(name, kwargs, z, y, s, positives, n_samples=N_TRAIN, labels=None
     return ref_reduce(rows, s)
 
 
-
 # ---------------------------------------------------------------------------
 # running a loss and its reference: single-label
 # ---------------------------------------------------------------------------
@@ -376,7 +374,6 @@ def same(a, b, z, y, s=None, rtol=1e-10):
     np.testing.assert_allclose(va.item(), vb.item(), rtol=rtol)
     np.testing.assert_allclose(ga.numpy(), gb.numpy(), rtol=1e-7, atol=1e-12)
     return va.item()
-
 
 
 # ---------------------------------------------------------------------------
@@ -431,7 +428,6 @@ def ml_assert_matches(loss, name, kwargs, z, y, s=None, positives=None, n_sample
 
 def floating_buffers(loss):
     return {k: v for k, v in loss.named_buffers() if v.is_floating_point()}
-
 
 
 # ---------------------------------------------------------------------------

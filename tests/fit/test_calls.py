@@ -1,30 +1,23 @@
-"""The fit path: one training context per call, skorch parameters honoured or refused,
-and the corners that used to give silently wrong answers (issue 17)."""
+"""Each fit and partial_fit call: a changed network or loss is rebuilt, skorch's restore
+pattern, one epoch clock and one budget per call, partial_fit continuing a fit (or starting
+one), a diverged call and bad input to a continued one, the training rows gathered once and
+the parameters checked before any work."""
 
 import numpy as np
 import pytest
 import torch
 from skorch.callbacks import Callback
-from skorch.dataset import Dataset as SkorchDataset
 from sklearn.exceptions import NotFittedError
-from torch.utils.data import SequentialSampler, TensorDataset
 
 from skimb import ImbalancedTorchClassifier
 from skimb._data import TensorTable
 from skimb.samplers import ProgressiveSampler
-
-from tests.helpers import clf_, make_data, user_clf
+from tests.helpers import FAST, clf_, make_data, user_clf
 
 
 @pytest.fixture(scope="module")
 def data():
     return make_data(n=300)
-
-
-@pytest.fixture(scope="module")
-def ab_data():
-    X, y = make_data(n=300)
-    return X, np.where(y == 0, "a", "b")
 
 
 class Recorder(Callback):
@@ -45,44 +38,6 @@ class Recorder(Callback):
 
 
 # -- classes= ----------------------------------------------------------------------
-
-def test_classes_param_sets_the_encoding_order(ab_data):
-    X, y = ab_data
-    default = clf_(max_epochs=10).fit(X, y)
-    ordered = clf_(max_epochs=10, classes=["b", "a"]).fit(X, y)
-    assert ordered.classes_.tolist() == ["b", "a"]
-    # the encoding follows classes_: accuracy as with the default order, not its mirror
-    assert (ordered.predict(X) == y).mean() > 0.6
-    assert abs((ordered.predict(X) == y).mean() - (default.predict(X) == y).mean()) < 0.05
-    proba_of_truth = ordered.predict_proba(X)[np.arange(len(y)), np.where(y == "b", 0, 1)]
-    assert proba_of_truth.mean() > 0.5
-    assert ordered.class_counts_.tolist() == default.class_counts_[::-1].tolist()
-
-
-def test_classes_param_refuses_unknown_and_absent_labels(ab_data):
-    X, y = ab_data
-    with pytest.raises(ValueError, match="not in classes="):
-        clf_(classes=["a"]).fit(X, y)
-    with pytest.raises(ValueError, match=r"lists \['c'\], which y does not hold"):
-        clf_(classes=["a", "b", "c"]).fit(X, y)
-
-
-def test_partial_fit_classes_sets_the_order_and_is_checked_after(ab_data):
-    X, y = ab_data
-    clf = clf_().partial_fit(X, y, classes=["b", "a"])
-    assert clf.classes_.tolist() == ["b", "a"]
-    clf.partial_fit(X, y, classes=["b", "a"])
-    with pytest.raises(ValueError, match="classes="):
-        clf.partial_fit(X, y, classes=["a", "b"])
-
-
-def test_empty_classes_opts_out_of_classes_as_in_skorch(data):
-    X, y = data
-    clf = clf_(classes=[]).fit(X, y).fit(X, y)
-    with pytest.raises(AttributeError, match="has no attribute 'classes_'"):
-        clf.classes_  # noqa: B018
-    assert set(clf.predict(X)) <= {0, 1, 2}
-
 
 # -- a changed network, a changed loss ----------------------------------------------
 
@@ -122,65 +77,6 @@ def test_changed_loss_is_rebuilt_under_warm_start(data):
 
 
 # -- iterator parameters, dataset= ----------------------------------------------------
-
-def test_drop_last_is_honoured_on_the_resident_path(data):
-    X, y = data  # 240 training rows with the 20% split
-    clf = clf_(batch_size=100, iterator_train__drop_last=True).fit(X, y)
-    assert clf.training_storage_ == "device"
-    assert [row["train_batch_count"] for row in clf.history] == [2, 2]
-    assert all(b["train_batch_size"] == 100 for row in clf.history for b in row["batches"]
-               if "train_batch_size" in b)
-
-
-def test_shuffle_false_visits_rows_in_order(data):
-    X, y = data
-    recorder = Recorder()
-    clf = clf_(batch_size=50, iterator_train__shuffle=False, train_split=None,
-               callbacks=[("recorder", recorder)]).fit(X, y)
-    assert clf.training_storage_ == "device"
-    np.testing.assert_array_equal(recorder.batches[0].numpy(), X[:50].astype(np.float32))
-
-
-def test_shuffle_false_with_a_drawing_sampler_is_refused(data):
-    X, y = data
-    with pytest.raises(ValueError, match="shuffle=False"):
-        clf_(sampler="under", iterator_train__shuffle=False).fit(X, y)
-
-
-def test_collate_fn_sends_in_memory_rows_through_the_dataloader(data):
-    X, y = data
-    calls = []
-
-    def collate(items):
-        calls.append(len(items))
-        return torch.utils.data.default_collate(items)
-
-    clf = clf_(iterator_train__collate_fn=collate).fit(X, y)
-    assert clf.training_storage_ == "dataloader"
-    assert sum(calls) == 2 * 240  # two epochs of the training rows
-
-
-def test_a_user_sampler_is_honoured_with_sampler_none_and_refused_otherwise(data):
-    X, y = data
-    dataset = TensorDataset(torch.from_numpy(X.astype(np.float32)), torch.from_numpy(y))
-    seen = []
-
-    class Counting(SequentialSampler):
-        def __iter__(self):
-            seen.append(True)
-            return super().__iter__()
-
-    user_clf(train_split=None, iterator_train__sampler=Counting(dataset)).fit(dataset, y)
-    assert len(seen) == 2
-    with pytest.raises(ValueError, match="iterator_train__sampler decides the training order"):
-        user_clf(sampler="over", iterator_train__sampler=Counting(dataset)).fit(dataset, y)
-
-
-def test_dataset_param_is_refused(data):
-    X, y = data
-    with pytest.raises(ValueError, match="dataset= is not used"):
-        clf_(dataset=type("MyDataset", (SkorchDataset,), {})).fit(X, y)
-
 
 # -- skorch's restore pattern -------------------------------------------------------
 
@@ -258,25 +154,6 @@ def test_integer_max_epochs_keeps_its_skorch_meaning(data):
 
 # -- sample_weight in the class statistics ------------------------------------------
 
-def test_priors_count_a_weight_of_two_like_a_repeated_row(data):
-    X, y = data
-    weights = np.where(y == 2, 2.0, 1.0)
-    weighted = clf_(loss="logit_adjusted", train_split=None).fit(X, y, sample_weight=weights)
-    repeated = np.concatenate([X, X[y == 2]]), np.concatenate([y, y[y == 2]])
-    copied = clf_(loss="logit_adjusted", train_split=None).fit(*repeated)
-    np.testing.assert_allclose(weighted.loss_.class_counts.cpu().numpy(),
-                               copied.loss_.class_counts.cpu().numpy())
-    assert weighted.class_counts_.tolist() == np.bincount(y).tolist()  # still rows
-
-
-def test_decision_prior_uses_the_weighted_class_mass(data):
-    X, y = data
-    weights = np.where(y == 2, 3.0, 1.0)
-    clf = clf_(decision="prior", train_split=None).fit(X, y, sample_weight=weights)
-    mass = np.bincount(y, weights=weights)
-    np.testing.assert_allclose(clf.decision_offsets_, -np.log(mass / mass.sum()), rtol=1e-6)
-
-
 # -- divergence --------------------------------------------------------------------
 
 def test_a_diverged_fit_is_an_error_and_leaves_no_model(data):
@@ -344,3 +221,41 @@ def test_a_loss_subclass_with_the_one_argument_set_epoch_still_trains(data):
     X, y = data
     clf = clf_(loss=Recording(drw_epoch=0.5), max_epochs=4).fit(X, y)
     assert clf.loss_.n_epochs == 4 and clf.loss_.epoch == 3
+
+
+# -- partial_fit ---------------------------------------------------------------------------
+
+
+def test_partial_fit_continues_history(data):
+    X, y = data
+    clf = clf_(max_epochs=2).fit(X, y)
+    clf.partial_fit(X, y)
+    assert len(clf.history) == 4
+    assert all("valid_f1_macro" in row for row in clf.history)
+
+
+def test_partial_fit_on_a_fresh_estimator_fits(data):
+    X, y = data
+    clf = clf_().partial_fit(X, y)
+    assert clf.predict(X).shape == (len(X),)
+    assert len(clf.history) == FAST["max_epochs"]
+
+
+def test_partial_fit_rejects_bad_labels(data):
+    X, y = data
+    clf = clf_().fit(X, y)
+    with pytest.raises(ValueError, match="required"):
+        clf.partial_fit(X, None)
+    with pytest.raises(ValueError, match="not seen in fit"):
+        clf.partial_fit(X, np.full(len(X), 7))
+
+
+def test_refit_recomputes_counts(data):
+    X, y = data
+    clf = clf_(train_split=None, loss="weighted_ce").fit(X, y)
+    keep = np.r_[np.flatnonzero(y == 0)[:40], np.flatnonzero(y != 0)]
+    clf.fit(X[keep], y[keep])
+    np.testing.assert_array_equal(clf.class_counts_, np.bincount(y[keep]))
+    counts = np.bincount(y[keep])
+    np.testing.assert_allclose(clf.criterion_.class_weights.numpy(),
+                               counts.sum() / (3 * counts), rtol=1e-6)
