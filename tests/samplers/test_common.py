@@ -3,7 +3,9 @@
 A new sampler registered in ``skimb.samplers.registry`` is picked up here without an edit:
 what it declares (``draws_indices``, ``needs_table``, ``supports_multilabel``,
 ``leaves_order_free``, ``rows_per_epoch``, ``epoch_class_shares``) is checked against what it
-draws and against what the classifier lets it do.
+draws and against what the classifier lets it do; and what every index sampler does, with its
+defaults and under a cap: a new draw every epoch and for every seed, valid positions from tiny
+classes, never a class without rows, ``max_per_class`` a cap that drops no class.
 """
 
 from __future__ import annotations
@@ -169,3 +171,78 @@ def test_samplers_that_need_a_table_refuse_other_inputs(spec):
             clf.fit(images, y)
     else:
         assert clf.fit(images, y).predict(images[:2]).shape == (2,)
+
+
+# -- every index sampler, drawn directly ---------------------------------------------
+
+#: Every registered sampler with its defaults, and with a cap that bites.
+INDEX_SPECS = [(name, {}) for name in list_samplers()] + [
+    (name, {"max_per_class": 7}) for name in list_samplers()]
+INDEX_IDS = [f"{name}{params or ''}" for name, params in INDEX_SPECS]
+
+
+def _fitted(spec, y, n_classes, n_epochs=4):
+    return make_sampler(*spec).fit(y, n_classes, n_epochs=n_epochs)
+
+
+@pytest.mark.parametrize("spec", INDEX_SPECS, ids=INDEX_IDS)
+def test_every_epoch_is_a_new_draw_and_every_seed_another(spec):
+    y = _labels()
+    sampler = _fitted(spec, y, len(COUNTS))
+    generator = torch.Generator().manual_seed(0)
+    a = sampler.epoch_indices(0, 64, generator)
+    b = sampler.epoch_indices(1, 64, generator)
+    c = sampler.epoch_indices(1, 64, generator)  # the same epoch number, the next draw
+    assert not torch.equal(a, b) and not torch.equal(b, c)
+    if not torch.equal(torch.sort(a).values, torch.arange(len(y))):
+        # not every row once (a permutation): another multiset of rows, not just an order
+        assert not torch.equal(torch.sort(a).values, torch.sort(b).values)
+    first, second = (sampler.epoch_indices(0, 32, torch.Generator().manual_seed(s))
+                     for s in (1, 2))
+    assert not torch.equal(first, second)
+
+
+@pytest.mark.parametrize("spec", INDEX_SPECS, ids=INDEX_IDS)
+def test_draws_valid_positions_from_tiny_classes(spec):
+    y = _labels(np.array([37, 11, 3]), seed=1)
+    sampler = _fitted(spec, y, 3)
+    generator = torch.Generator().manual_seed(0)
+    for epoch in range(5):
+        rows = sampler.epoch_indices(epoch, 5, generator)
+        assert rows.dtype == torch.int64 and rows.ndim == 1 and rows.numel() > 0
+        assert int(rows.min()) >= 0 and int(rows.max()) < len(y)
+
+
+@pytest.mark.parametrize("spec", INDEX_SPECS, ids=INDEX_IDS)
+def test_classes_without_rows_are_never_drawn(spec):
+    counts = np.array([0, 400, 0, 90, 25, 0, 0])  # the first and the last class without rows
+    y = _labels(counts, seed=2)
+    sampler = _fitted(spec, y, len(counts))
+    assert sampler.class_counts_.tolist() == counts.tolist()
+    generator = torch.Generator().manual_seed(0)
+    seen = np.zeros(len(counts))
+    for epoch in range(3):
+        for batch_size in (6, 32):
+            rows = sampler.epoch_indices(epoch, batch_size, generator).numpy()
+            seen += np.bincount(y[rows], minlength=len(counts))
+    assert seen[counts == 0].sum() == 0 and (seen[counts > 0] > 0).all()
+
+
+@pytest.mark.parametrize("name", list_samplers())
+@pytest.mark.parametrize("batch_size", [7, 13, 64])
+def test_max_per_class_is_a_cap_not_a_way_of_dropping_classes(name, batch_size):
+    big = np.array([5000, 1000, 100, 20])
+    y = _labels(big)
+    sampler = _fitted((name, {"max_per_class": 50}), y, len(big))
+    generator = torch.Generator().manual_seed(4)
+    for epoch in range(4):
+        drawn = np.bincount(y[sampler.epoch_indices(epoch, batch_size, generator).numpy()],
+                            minlength=len(big))
+        assert drawn.max() <= 50 and drawn.min() > 0
+
+
+@pytest.mark.parametrize("name", list_samplers())
+@pytest.mark.parametrize("bad", [0, -3, 2.5, "10"])
+def test_a_bad_max_per_class_is_refused_naming_it(name, bad):
+    with pytest.raises(ValueError, match="max_per_class"):
+        make_sampler(name, {"max_per_class": bad}).fit(_labels(), len(COUNTS))

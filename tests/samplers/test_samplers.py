@@ -1,4 +1,6 @@
-"""Tests of the epoch samplers and the imbalanced-learn adapter (skimb.samplers).
+"""The index samplers (``skimb.samplers``), each against its definition: its quota, its class
+frequencies, its schedule, its cap; and the registry. The properties every registered sampler
+shares are in ``test_common.py``, the imbalanced-learn adapter in ``test_imblearn_adapter.py``.
 
 Statistical checks use fixed generator seeds, so they are deterministic; their
 tolerances are several standard deviations wide yet far tighter than the gap
@@ -11,14 +13,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from imblearn.over_sampling import SMOTE, RandomOverSampler
-from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import clone
 
 from skimb.samplers import (
     BalancedBatchSampler,
     EpochSampler,
-    ImblearnSampler,
     NoSampler,
     OverSampler,
     PowerSampler,
@@ -63,26 +62,6 @@ def _freqs(sampler, y, n_classes, epochs, batch_size=64, seed=0, epoch=None):
         idx = sampler.epoch_indices(e if epoch is None else epoch, batch_size, g)
         total += _bincount(y, idx, n_classes)
     return total / total.sum()
-
-
-def _all_samplers(**kw):
-    return [
-        NoSampler(**kw),
-        UnderSampler(**kw),
-        OverSampler(**kw),
-        SqrtSampler(**kw),
-        PowerSampler(q=0.3, **kw),
-        ProgressiveSampler(n_epochs=4, **kw),
-        BalancedBatchSampler(**kw),
-    ]
-
-
-def _ids(samplers):
-    return [type(s).__name__ for s in samplers]
-
-
-ALL = _all_samplers()
-RANDOM_DRAWERS = ALL  # every sampler, "none" included, re-shuffles every epoch
 
 
 # ---------------------------------------------------------------------------
@@ -309,21 +288,6 @@ def test_balanced_batch_uses_all_rows_of_small_class(y_imb):
 # max_per_class
 # ---------------------------------------------------------------------------
 
-CAP_SAMPLERS = _all_samplers(max_per_class=50)
-
-
-@pytest.mark.parametrize("sampler", CAP_SAMPLERS, ids=_ids(CAP_SAMPLERS))
-@pytest.mark.parametrize("batch_size", [7, 13, 64])
-def test_max_per_class_cap_is_honoured(y_imb, sampler, batch_size):
-    sampler = clone(sampler).fit(y_imb, C)
-    g = _gen(4)
-    for epoch in range(4):
-        counts = _bincount(y_imb, sampler.epoch_indices(epoch, batch_size, g), C)
-        assert counts.max() <= 50
-        # the cap is a cap, not a way of dropping classes
-        assert counts.min() > 0
-
-
 @pytest.mark.parametrize("batch_size", [7, 13, 64])
 def test_balanced_batch_cap_gives_cap_rows_per_class(y_imb, batch_size):
     sampler = BalancedBatchSampler(max_per_class=50).fit(y_imb, C)
@@ -351,13 +315,6 @@ def test_under_cap_below_n_per_class(y_imb):
     assert _bincount(y_imb, idx, C).tolist() == [30, 30, 30, 20]
 
 
-@pytest.mark.parametrize("bad", [0, -3, 2.5, "10"])
-@pytest.mark.parametrize("cls", [NoSampler, UnderSampler, OverSampler, BalancedBatchSampler])
-def test_invalid_max_per_class_raises(y_imb, cls, bad):
-    with pytest.raises(ValueError, match="max_per_class"):
-        cls(max_per_class=bad).fit(y_imb, C)
-
-
 @pytest.mark.parametrize("bad", [0, -1, 1.5])
 def test_invalid_n_per_class_raises(y_imb, bad):
     with pytest.raises(ValueError, match="n_per_class"):
@@ -365,64 +322,8 @@ def test_invalid_n_per_class_raises(y_imb, bad):
 
 
 # ---------------------------------------------------------------------------
-# shared properties: re-drawn, reproducible, valid, empty classes
+# empty classes, refits
 # ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("sampler", RANDOM_DRAWERS, ids=_ids(RANDOM_DRAWERS))
-def test_each_epoch_is_redrawn(y_imb, sampler):
-    sampler = clone(sampler).fit(y_imb, C)
-    g = _gen(0)
-    a = sampler.epoch_indices(0, 64, g)
-    b = sampler.epoch_indices(1, 64, g)
-    c = sampler.epoch_indices(1, 64, g)  # same epoch number, next draw
-    assert not torch.equal(a, b)
-    assert not torch.equal(b, c)
-    if not isinstance(sampler, NoSampler):
-        # a different multiset of rows, not just a different order
-        assert not torch.equal(torch.sort(a).values, torch.sort(b).values)
-
-
-@pytest.mark.parametrize("sampler", ALL, ids=_ids(ALL))
-def test_same_seed_gives_identical_draws(y_imb, sampler):
-    s1 = clone(sampler).fit(y_imb, C)
-    s2 = clone(sampler).fit(y_imb, C)
-    g1, g2 = _gen(123), _gen(123)
-    for epoch in range(3):
-        assert torch.equal(s1.epoch_indices(epoch, 32, g1), s2.epoch_indices(epoch, 32, g2))
-    # and a different seed gives a different draw
-    assert not torch.equal(s1.epoch_indices(0, 32, _gen(1)), s1.epoch_indices(0, 32, _gen(2)))
-
-
-@pytest.mark.parametrize("sampler", ALL + _all_samplers(max_per_class=7),
-                         ids=_ids(ALL) + [n + "-cap" for n in _ids(ALL)])
-def test_indices_are_valid_int64_positions(sampler):
-    y = _labels([37, 11, 3], seed=1)
-    sampler = clone(sampler).fit(y, 3)
-    g = _gen(0)
-    for epoch in range(5):
-        idx = sampler.epoch_indices(epoch, 5, g)
-        assert idx.dtype == torch.int64 and idx.ndim == 1 and idx.numel() > 0
-        assert int(idx.min()) >= 0 and int(idx.max()) < len(y)
-
-
-@pytest.mark.parametrize("sampler", ALL + _all_samplers(max_per_class=30),
-                         ids=_ids(ALL) + [n + "-cap" for n in _ids(ALL)])
-def test_classes_without_rows_are_never_drawn(sampler):
-    # 7 classes; 0, 2, 5 and 6 have no rows (including the first and last)
-    counts = [0, 400, 0, 90, 25, 0, 0]
-    y = _labels(counts, seed=2)
-    sampler = clone(sampler).fit(y, len(counts))
-    assert sampler.class_counts_.tolist() == counts
-    g = _gen(0)
-    seen = np.zeros(len(counts))
-    for epoch in range(3):
-        for bs in (6, 32):
-            idx = sampler.epoch_indices(epoch, bs, g)
-            assert int(idx.min()) >= 0 and int(idx.max()) < len(y)
-            seen += _bincount(y, idx, len(counts))
-    assert seen[[0, 2, 5, 6]].sum() == 0
-    assert (seen[[1, 3, 4]] > 0).all()
 
 
 def test_empty_classes_do_not_shrink_balanced_targets():
@@ -458,138 +359,6 @@ def test_fit_accepts_numpy_labels():
     y = np.repeat([0, 1], [30, 6])
     idx = UnderSampler().fit(y, 2).epoch_indices(0, 4, _gen(0))
     assert np.bincount(y[idx.numpy()]).tolist() == [6, 6]
-
-
-# ---------------------------------------------------------------------------
-# ImblearnSampler
-# ---------------------------------------------------------------------------
-
-IMB_COUNTS = [200, 60, 15]
-
-
-@pytest.fixture(scope="module")
-def imb_data():
-    rng = np.random.default_rng(0)
-    y = np.repeat(np.arange(3), IMB_COUNTS)
-    rng.shuffle(y)
-    n = len(y)
-    # column 0 is the row id, so a resampled row can be traced to its source
-    X = np.column_stack([np.arange(n), rng.normal(size=n) + y, rng.normal(size=n) - y])
-    w = rng.uniform(0.5, 2.0, size=n)
-    return X.astype(np.float64), y, w
-
-
-def _row_ids(X_epoch):
-    return X_epoch[:, 0].astype(np.int64)
-
-
-@pytest.mark.parametrize(
-    "imb, expected",
-    [(RandomOverSampler(), [200, 200, 200]),
-     (RandomUnderSampler(), [15, 15, 15]),
-     (SMOTE(), [200, 200, 200])],
-    ids=["ros", "rus", "smote"],
-)
-def test_imblearn_resampled_counts(imb_data, imb, expected):
-    X, y, _ = imb_data
-    X_e, y_e, w_e = ImblearnSampler(imb).resample(X, y, None, seed=0)
-    assert w_e is None
-    assert np.bincount(y_e, minlength=3).tolist() == expected
-    assert X_e.shape == (sum(expected), X.shape[1])
-    assert X_e.dtype == np.float32 and y_e.dtype == np.int64
-
-
-def test_imblearn_selection_samplers_keep_rows_and_labels_together(imb_data):
-    X, y, _ = imb_data
-    for imb in (RandomOverSampler(), RandomUnderSampler()):
-        X_e, y_e, _ = ImblearnSampler(imb).resample(X, y, None, seed=3)
-        ids = _row_ids(X_e)
-        np.testing.assert_array_equal(y_e, y[ids])
-        np.testing.assert_allclose(X_e, X[ids].astype(np.float32))
-
-
-def test_smote_includes_synthetic_rows(imb_data):
-    X, y, _ = imb_data
-    X_e, y_e, _ = ImblearnSampler(SMOTE()).resample(X, y, None, seed=0)
-    original = {tuple(r) for r in X.astype(np.float32)}
-    synthetic = np.array([tuple(r) not in original for r in X_e])
-    assert synthetic.sum() == (200 - 60) + (200 - 15)
-    assert set(y_e[synthetic].tolist()) == {1, 2}
-
-
-@pytest.mark.parametrize("imb", [RandomOverSampler(), RandomUnderSampler(), SMOTE()],
-                         ids=["ros", "rus", "smote"])
-def test_imblearn_seed_controls_the_resample(imb_data, imb):
-    X, y, _ = imb_data
-    adapter = ImblearnSampler(imb)
-    a = adapter.resample(X, y, None, seed=0)[0]
-    b = adapter.resample(X, y, None, seed=1)[0]
-    a2 = adapter.resample(X, y, None, seed=0)[0]
-    np.testing.assert_array_equal(a, a2)
-    assert a.shape != b.shape or not np.array_equal(a, b)
-    if isinstance(imb, RandomUnderSampler):
-        assert set(_row_ids(a)) != set(_row_ids(b))
-
-
-@pytest.mark.parametrize(
-    "imb", [RandomOverSampler(random_state=7), RandomUnderSampler(), SMOTE(k_neighbors=3)],
-    ids=["ros", "rus", "smote"],
-)
-def test_imblearn_wrapped_sampler_is_never_modified(imb_data, imb):
-    X, y, w = imb_data
-    imb = clone(imb)
-    params = imb.get_params()
-    adapter = ImblearnSampler(imb, max_per_class=100)
-    for seed in range(2):
-        adapter.resample(X, y, None, seed=seed)
-    if not isinstance(imb, SMOTE):
-        adapter.resample(X, y, w, seed=5)
-    assert adapter.sampler is imb
-    assert imb.get_params() == params
-    fitted = [k for k in vars(imb) if k.endswith("_") and not k.startswith("_")]
-    assert fitted == [], f"wrapped sampler got fitted attributes {fitted}"
-
-
-@pytest.mark.parametrize("imb", [RandomUnderSampler(), RandomOverSampler()], ids=["rus", "ros"])
-@pytest.mark.parametrize("cap", [None, 40])
-def test_imblearn_sample_weight_stays_aligned(imb_data, imb, cap):
-    X, y, w = imb_data
-    X_e, y_e, w_e = ImblearnSampler(imb, max_per_class=cap).resample(X, y, w, seed=11)
-    assert w_e is not None and w_e.shape == y_e.shape
-    ids = _row_ids(X_e)
-    np.testing.assert_array_equal(w_e, w[ids])
-    np.testing.assert_array_equal(y_e, y[ids])
-
-
-def test_imblearn_smote_with_sample_weight_raises(imb_data):
-    X, y, w = imb_data
-    with pytest.raises(ValueError, match="sample_weight"):
-        ImblearnSampler(SMOTE()).resample(X, y, w, seed=0)
-
-
-@pytest.mark.parametrize(
-    "imb, expected",
-    [(RandomOverSampler(), [40, 40, 40]), (SMOTE(), [40, 40, 40]),
-     (RandomUnderSampler(), [15, 15, 15])],
-    ids=["ros", "smote", "rus"],
-)
-def test_imblearn_max_per_class(imb_data, imb, expected):
-    X, y, _ = imb_data
-    adapter = ImblearnSampler(imb, max_per_class=40)
-    a = adapter.resample(X, y, None, seed=0)
-    b = adapter.resample(X, y, None, seed=1)
-    for X_e, y_e, _ in (a, b):
-        assert np.bincount(y_e, minlength=3).tolist() == expected
-        assert len(X_e) == len(y_e)
-    if isinstance(imb, RandomOverSampler):
-        # the kept subset changes with the seed
-        assert set(_row_ids(a[0])) != set(_row_ids(b[0]))
-
-
-def test_imblearn_invalid_cap_raises(imb_data):
-    X, y, _ = imb_data
-    with pytest.raises(ValueError, match="max_per_class"):
-        ImblearnSampler(RandomOverSampler(), max_per_class=0).resample(X, y, None, seed=0)
 
 
 # ---------------------------------------------------------------------------
@@ -677,48 +446,6 @@ def test_make_sampler_clones_skimb_instance(y_imb):
 def test_make_sampler_instance_invalid_param_raises():
     with pytest.raises(ValueError):
         make_sampler(OverSampler(), {"q": 0.5})
-
-
-def test_make_sampler_imblearn_instance_routes_params():
-    original = RandomUnderSampler(random_state=3)
-    before = original.get_params()
-    adapter = make_sampler(
-        original, {"sampling_strategy": "majority", "replacement": True, "max_per_class": 10}
-    )
-    assert isinstance(adapter, ImblearnSampler)
-    assert adapter.max_per_class == 10
-    assert adapter.sampler is not original
-    assert isinstance(adapter.sampler, RandomUnderSampler)
-    assert adapter.sampler.sampling_strategy == "majority"
-    assert adapter.sampler.replacement is True
-    assert "max_per_class" not in adapter.sampler.get_params()
-    assert original.get_params() == before
-
-
-def test_make_sampler_imblearn_params_take_effect(imb_data):
-    X, y, _ = imb_data
-    adapter = make_sampler(SMOTE(), {"sampling_strategy": {1: 100, 2: 50}, "max_per_class": 150})
-    _, y_e, _ = adapter.resample(X, y, None, seed=0)
-    assert np.bincount(y_e).tolist() == [150, 100, 50]
-
-
-def test_make_sampler_imblearn_invalid_param_raises():
-    with pytest.raises(ValueError):
-        make_sampler(RandomOverSampler(), {"not_a_param": 1})
-
-
-def test_make_sampler_imblearn_without_cap():
-    adapter = make_sampler(RandomOverSampler(), {})
-    assert adapter.max_per_class is None
-
-
-def test_make_sampler_accepts_skimb_imblearn_adapter(imb_data):
-    adapter = ImblearnSampler(RandomOverSampler(), max_per_class=30)
-    made = make_sampler(adapter, {})
-    assert isinstance(made, ImblearnSampler) and made is not adapter
-    X, y, _ = imb_data
-    _, y_e, _ = made.resample(X, y, None, seed=0)
-    assert np.bincount(y_e).tolist() == [30, 30, 30]
 
 
 def test_epoch_sampler_base_is_abstract(y_imb):
