@@ -1,6 +1,7 @@
-"""Property-based tests over the input space: every generated case ends in a clean
+"""Property-based tests. Over the input space: every generated case ends in a clean
 fit with valid predictions, or in a ValueError. Never another exception, never
-NaN probabilities, and the caller's objects are never modified."""
+NaN probabilities, and the caller's objects are never modified. Over class counts: every
+registered sampler draws what it declares (its class shares, its epoch length)."""
 
 import copy
 import warnings
@@ -8,10 +9,12 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.model_selection import PredefinedSplit
 from skorch.dataset import ValidSplit
 
 from skimb import ImbalancedTorchClassifier, list_losses, list_samplers
+from skimb.samplers import make_sampler
 
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -204,3 +207,40 @@ def test_class_absent_from_the_training_portion(sampler, loss, n_classes):
     if outcome == "fit":
         assert clf.class_counts_[-1] == 0
         assert np.isfinite(clf.history[:, "train_loss"]).all()
+
+
+@st.composite
+def class_counts(draw):
+    """Two to six classes of 0 to 150 rows, some of them small or empty, at least one not."""
+    counts = draw(st.lists(st.sampled_from([0, 1, 2, 3, 5, 8, 20, 60, 150]), min_size=2,
+                           max_size=6))
+    if not any(counts):
+        counts[0] = 4
+    return np.array(counts)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.sampled_from(list_samplers()), class_counts(), st.none() | st.integers(1, 40),
+       st.integers(0, 2**16), st.sampled_from([1, 5, 32]))
+def test_any_class_counts_are_drawn_as_the_sampler_declares(name, counts, cap, seed,
+                                                             batch_size):
+    """Its class shares are a distribution that gives nothing to a class without rows, and
+    no row is drawn from a class of share 0; its epoch length (``rows_per_epoch``, known
+    before the fit) is its expected class counts' sum, rounded, and what an uncapped epoch
+    draws."""
+    y = np.repeat(np.arange(len(counts)), counts)
+    np.random.default_rng(seed).shuffle(y)
+    sampler = make_sampler(name, {"max_per_class": cap}).fit(y, len(counts), n_epochs=3)
+    declared = sampler.rows_per_epoch(torch.as_tensor(counts))
+    generator = torch.Generator().manual_seed(seed)
+    for epoch in (0, 2):
+        shares = sampler.epoch_class_shares(epoch)
+        assert shares.dtype == torch.float64 and (shares >= 0).all()
+        assert abs(float(shares.sum()) - 1.0) < 1e-12
+        assert (shares.numpy()[counts == 0] == 0).all()
+        assert abs(float(sampler.expected_counts(epoch).sum()) - declared) <= 0.5
+        rows = sampler.epoch_indices(epoch, batch_size, generator).numpy()
+        drawn = np.bincount(y[rows], minlength=len(counts))
+        assert (drawn[shares.numpy() == 0] == 0).all()
+        if cap is None:
+            assert len(rows) == declared
