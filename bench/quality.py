@@ -79,7 +79,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, LabelEncoder, OneHotEncoder, StandardScaler
 
 # skimb and skorch are imported where they are used, so that loading, encoding and the
-# report (tests/test_bench_breadth.py, --from-rows) work without them.
+# report (bench/tests/test_quality.py, --from-rows) work without them.
 
 #: The 11 numeric tables of the first rounds (docs/benchmarks/quality.md).
 CLASSIC = {

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from helpers import make_data
+from tests.helpers import make_data
 
 
 @pytest.fixture(scope="module")

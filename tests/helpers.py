@@ -1,4 +1,5 @@
-"""Small shared pieces of the estimator tests: tiny data and a fast classifier."""
+"""Small shared pieces of the tests: tiny data, a fast classifier, scikit-learn's checks as
+pytest parameters, and the benchmark scripts as modules."""
 
 import importlib.util
 import sys
@@ -7,8 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from torch import nn
+from sklearn.base import clone
 from sklearn.datasets import make_classification
+from sklearn.utils.estimator_checks import estimator_checks_generator
 from skorch.dataset import ValidSplit
 
 from skimb import ImbalancedTorchClassifier
@@ -34,6 +38,19 @@ def make_data(n=300, seed=0):
         n_samples=n, n_features=N_FEATURES, n_informative=4, n_redundant=0,
         n_classes=3, weights=[0.7, 0.2, 0.1], class_sep=1.5, random_state=seed,
     )
+
+
+def assert_unfitted(clf):
+    """A fit that was refused left no fitted state behind."""
+    from sklearn.exceptions import NotFittedError
+
+    assert not hasattr(clf, "n_features_in_")
+    assert not hasattr(clf, "feature_names_in_")
+    assert not hasattr(clf, "classes_inferred_")
+    assert not hasattr(clf, "module_")
+    assert not clf.initialized_
+    with pytest.raises(NotFittedError):
+        clf.predict_proba(np.zeros((2, N_FEATURES)))
 
 
 def clf_(**params):
@@ -89,3 +106,19 @@ def bench_script(name):
         yield module
     finally:
         sys.modules.pop(spec.name, None)
+
+
+def sklearn_checks(estimator, elsewhere=None):
+    """scikit-learn's estimator checks of ``estimator``, as pytest parameters
+    ``(estimator, check)`` named after the check.
+
+    ``elsewhere`` maps a check's name to the estimator it runs on instead: one configured so
+    that what the check asks for must hold (no expected failure, which would pass whatever
+    happens).
+    """
+    for checked, check in estimator_checks_generator(estimator, legacy=True):
+        name = check.func.__name__
+        if name in (elsewhere or {}):
+            checked = clone(elsewhere[name])
+        options = ",".join(f"{key}={value}" for key, value in check.keywords.items())
+        yield pytest.param(checked, check, id=f"{name}({options})" if options else name)

@@ -9,7 +9,7 @@ import torch
 from sklearn.model_selection import StratifiedKFold
 from skorch.dataset import ValidSplit
 
-from helpers import make_data
+from tests.helpers import make_data
 from skimb import ImbalancedTorchClassifier, list_modules
 from skimb.modules import CosineLinear
 from skimb.networks import LinearNetwork, SmoothClipScaler, network_class

@@ -13,7 +13,7 @@ from skorch.dataset import ValidSplit
 from skimb import ImbalancedTorchClassifier
 from skimb.networks.front import TableColumns
 
-from helpers import raw_frame, user_clf
+from tests.helpers import raw_frame, user_clf
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
