@@ -96,9 +96,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         A built-in network by name (:func:`~skimb.list_modules`: ``"mlp"``,
         ``"tabm"``), built by ``fit`` with its robust scaling and numeric
         embedding bins fitted on the training portion only; ``None`` is the
-        default network for the device (CPU: ``"mlp"`` with piecewise-linear
-        embeddings; CUDA: ``"tabm"`` with k=32 members, see
-        ``docs/user_guide/networks.md``). Set its parameters as
+        default network, the same on every device: ``"mlp"`` with
+        piecewise-linear embeddings and RealMLP's scaling layer, chosen on the
+        benchmark tables (``docs/user_guide/networks.md``). Set its parameters as
         ``module__<name>``. Or your own module, which must return logits
         (shape ``(batch, n_outputs)``, or ``(batch, k, n_outputs)`` for an
         ensemble of k members).

@@ -13,7 +13,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
 from tests.helpers import VALIDATED, make_data
 from skimb import ImbalancedTorchClassifier, list_losses, list_modules, list_samplers
-from skimb.modules import FeatureScale, TabularMLP
+from skimb.modules import CosineLinear, FeatureScale, TabularMLP
 from skimb.networks import MLPNetwork, SmoothClipScaler, TabMNetwork
 from skimb.networks.front import tree_bins
 from skimb import recipe
@@ -478,17 +478,11 @@ def test_a_network_changed_by_set_params_is_unfitted_until_the_next_fit(data):
     assert len(clf.history) == TINY["max_epochs"]
 
 
-def test_ldam_with_module_none_builds_the_mlp_on_every_device(data, monkeypatch):
-    import skimb.networks.registry as registry
-    from skimb.networks import default_network
+def test_ldam_with_module_none_builds_the_mlp_with_its_cosine_head(data):
     X, y = data
-    monkeypatch.setattr(registry, "default_network",
-                        lambda kind, **kw: default_network("cuda", **kw))
-    tabm = ImbalancedTorchClassifier(**{**TINY, "module__hidden_units": (8, 8)},
-                                     module__k=2).fit(X, y)
-    assert isinstance(tabm.module_, TabMNetwork)  # the patched "CUDA" default
     ldam = ImbalancedTorchClassifier(**TINY, loss="ldam").fit(X, y)
     assert isinstance(ldam.module_, MLPNetwork)
+    assert isinstance(ldam.module_.body.layers[-1], CosineLinear)
 
 
 def test_set_params_lr_reaches_the_next_call(data):
