@@ -19,7 +19,7 @@ __all__ = ["SKORCH_PARAMETERS", "RESIDENT_ITERATOR_KEYS", "check_skorch_params",
 #: ``{parameter: how it is handled}`` for every parameter of skorch's
 #: ``NeuralNet.__init__`` and ``NeuralNetClassifier.__init__``.
 SKORCH_PARAMETERS = {
-    "module": "honoured: a built-in network by name, None (the device's default), or your "
+    "module": "honoured: a built-in network by name, None (the default network), or your "
               "nn.Module class or instance",
     "criterion": "refused (TypeError), and so is every criterion__*: the loss is loss=, a "
                  "name, a skimb loss or an nn.Module class, with loss__* parameters",

@@ -79,7 +79,7 @@ def choose_network(module: str | None, params: dict, *, device_type: str,
                                                                         dict]:
     """``(name, class, parameters)`` of the built-in network ``module=`` asks for.
 
-    ``None`` is the device's default (:func:`default_network`), whose own
+    ``None`` is the default network (:func:`default_network`), whose own
     parameters the ``module__*`` ones override. A loss that needs a cosine
     last layer (``cosine_head``) gets ``normalized_output=True``, or a
     ``ValueError`` naming the networks that have one.
