@@ -13,8 +13,10 @@ import numpy as np
 import skorch.dataset
 from torch.utils.data import DataLoader
 
+from .callbacks import BestEpoch
+
 __all__ = ["SKORCH_PARAMETERS", "RESIDENT_ITERATOR_KEYS", "check_skorch_params",
-           "check_loop_params"]
+           "check_loop_params", "check_validation_monitors"]
 
 #: ``{parameter: how it is handled}`` for every parameter of skorch's
 #: ``NeuralNet.__init__`` and ``NeuralNetClassifier.__init__``.
@@ -103,6 +105,31 @@ def check_loop_params(estimator) -> None:
             not _is_int(max_epochs) or max_epochs < 0):
         raise ValueError(
             f"max_epochs must be a non-negative integer or 'auto'; got {max_epochs!r}.")
+
+
+def check_validation_monitors(net, has_valid: bool) -> None:
+    """Refuse a callback of the user's that monitors a validation score no epoch will record.
+
+    skorch's ``Checkpoint()`` monitors ``"valid_loss_best"`` and
+    ``EarlyStopping()`` ``"valid_loss"`` by default; with the default
+    ``train_split=None`` every row trains, no epoch is scored on validation
+    rows, and skorch would fail after the first epoch. Refused before training,
+    naming the callback and what to monitor instead. skimb's own
+    :class:`~skimb.callbacks.BestEpoch` stays idle without validation rows and
+    is not refused.
+    """
+    if has_valid:
+        return
+    for entry in net.callbacks if isinstance(net.callbacks, (list, tuple)) else ():
+        name, callback = entry if isinstance(entry, tuple) else (type(entry).__name__, entry)
+        monitor = getattr(callback, "monitor", None)
+        if (isinstance(monitor, str) and monitor.startswith("valid_")
+                and not isinstance(callback, BestEpoch)):
+            raise ValueError(
+                f"callback {name!r} monitors {monitor!r}, a validation score, but "
+                f"train_split={net.train_split!r} keeps no validation rows. Monitor a "
+                f"training score (for example monitor={'train' + monitor[len('valid'):]!r}) "
+                "or set train_split, e.g. skorch.dataset.ValidSplit(5, stratified=True).")
 
 
 def _is_int(value) -> bool:

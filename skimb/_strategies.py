@@ -17,7 +17,7 @@ import torch
 
 from ._device import check_device_placement
 from ._inputs.kinds import RAW_COLUMNS, TABLE
-from ._skorch_params import check_loop_params, check_skorch_params
+from ._skorch_params import check_loop_params, check_skorch_params, check_validation_monitors
 from .augment import check_augmentation, make_augmentation
 from .decisions import NO_VALIDATION_SPLIT, check_decision
 from .losses import check_loss_compatibility, loss_class
@@ -89,6 +89,7 @@ def check_strategies(net, strategies: Strategies, inputs, *, has_valid: bool,
     multilabel = bool(net.multilabel_)
     if net.decision == "tuned" and not has_valid:
         raise ValueError(NO_VALIDATION_SPLIT)
+    check_validation_monitors(net, has_valid)
     sampler = strategies.sampler
     if multilabel and not sampler.supports_multilabel:
         raise ValueError(

@@ -284,6 +284,12 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self.decision = decision
         self.scale_uint8 = scale_uint8
 
+    def __repr__(self) -> str:
+        """skorch's repr (the module), then the strategies the model trains with."""
+        strategies = "".join(f"  {name}={getattr(self, name)!r},\n"
+                             for name in ("sampler", "loss", "augment", "decision"))
+        return super().__repr__()[:-1] + strategies + ")"  # skorch's ends with a ")" line
+
     # -- parameters ---------------------------------------------------------------
 
     @property

@@ -93,7 +93,10 @@ def prefer_baseline(
     Returns
     -------
     refit : callable ``refit(cv_results) -> int``
-        The index of the candidate to refit.
+        The index of the candidate to refit. It pickles with the search.
+        scikit-learn sets no ``best_score_`` when ``refit`` is a callable: the
+        refitted candidate's score is
+        ``search.cv_results_["mean_test_score"][search.best_index_]``.
 
     Examples
     --------
@@ -108,15 +111,32 @@ def prefer_baseline(
     ...     scoring="f1_macro", cv=3, refit=prefer_baseline())
     >>> search.fit(X, y).best_params_["sampler"] in ("none", "over")
     True
+    >>> score = search.cv_results_["mean_test_score"][search.best_index_]
+    >>> import pickle; pickle.loads(pickle.dumps(search)).best_index_ == search.best_index_
+    True
     """
     baseline = dict({"sampler": "none", "loss": "ce", "decision": "argmax"}
                     if baseline is None else baseline)
     if n_std_errors < 0:
         raise ValueError(f"n_std_errors must be >= 0, got {n_std_errors!r}.")
+    return _PreferBaseline(baseline, n_std_errors, prefix, metric)
 
-    suffix = f"_test_{metric}"
 
-    def refit(cv_results: dict) -> int:
+class _PreferBaseline:
+    """The rule :func:`prefer_baseline` returns: an object, so a search holding it pickles."""
+
+    def __init__(self, baseline: dict, n_std_errors: float, prefix: str, metric: str):
+        self.baseline = baseline
+        self.n_std_errors = n_std_errors
+        self.prefix = prefix
+        self.metric = metric
+
+    def __repr__(self) -> str:
+        return (f"prefer_baseline(baseline={self.baseline!r}, n_std_errors={self.n_std_errors!r}, "
+                f"prefix={self.prefix!r}, metric={self.metric!r})")
+
+    def __call__(self, cv_results: dict) -> int:
+        suffix = f"_test_{self.metric}"
         if "mean" + suffix not in cv_results:
             scorers = sorted(k[len("mean_test_"):] for k in cv_results if k.startswith("mean_test_"))
             raise ValueError(
@@ -126,9 +146,10 @@ def prefer_baseline(
         means = np.asarray(cv_results["mean" + suffix], dtype=np.float64)
         params = cv_results["params"]
         matches = [i for i, p in enumerate(params)
-                   if all(p.get(prefix + k, _UNSET.get(k)) == v for k, v in baseline.items())]
+                   if all(p.get(self.prefix + k, _UNSET.get(k)) == v
+                          for k, v in self.baseline.items())]
         if not matches:
-            raise ValueError(f"prefer_baseline: no candidate of the grid has {baseline}.")
+            raise ValueError(f"prefer_baseline: no candidate of the grid has {self.baseline}.")
         base = max(matches, key=lambda i: means[i])
         best = int(np.nanargmax(means))
         splits = [k for k in cv_results if k.startswith("split") and k.endswith(suffix)]
@@ -137,6 +158,4 @@ def prefer_baseline(
         per_fold = np.array([cv_results[k] for k in splits], dtype=np.float64)
         gains = per_fold[:, best] - per_fold[:, base]
         std_error = gains.std(ddof=1) / np.sqrt(len(gains))
-        return best if gains.mean() > n_std_errors * std_error else base
-
-    return refit
+        return best if gains.mean() > self.n_std_errors * std_error else base

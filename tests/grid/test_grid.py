@@ -1,5 +1,7 @@
 """The default strategy grid and the prefer_baseline refit rule."""
 
+import pickle
+
 import numpy as np
 import pytest
 from skorch.callbacks import Callback
@@ -93,6 +95,19 @@ def test_refit_rule_inside_grid_search():
     expected = prefer_baseline()(search.cv_results_)
     assert search.best_index_ == expected
     assert search.best_estimator_.sampler == search.cv_results_["params"][expected]["sampler"]
+
+
+def test_a_search_with_the_refit_rule_pickles_and_decides_the_same():
+    # issue 31: round 3's rule was a closure, so the fitted search could not be pickled
+    X, y = make_classification(n_samples=240, n_features=6, weights=[0.85], random_state=0)
+    search = GridSearchCV(clf_(train_split=None), {"sampler": ["none", "over"], "loss": ["ce"]},
+                          scoring="f1_macro", cv=3, refit=prefer_baseline(n_std_errors=0.5))
+    search.fit(X, y)
+    restored = pickle.loads(pickle.dumps(search))
+    assert restored.best_index_ == search.best_index_
+    assert restored.refit(search.cv_results_) == search.refit(search.cv_results_)
+    np.testing.assert_array_equal(restored.predict(X), search.predict(X))
+    assert "n_std_errors=0.5" in repr(restored.refit)
 
 
 def test_multi_metric_search_decides_by_the_named_scorer():
