@@ -58,6 +58,7 @@ import os
 import platform
 import re
 import shlex
+import subprocess
 import sys
 import time
 import traceback
@@ -538,14 +539,32 @@ def selected_tables(args) -> list:
     return list({"classic": CLASSIC, "breadth": BREADTH, "all": DATASETS}[args.tables])
 
 
+def skimb_source() -> str:
+    """Where the benchmarked skimb came from, in words a reader can reproduce: this
+    repository at its commit (marked when the working tree has changes under skimb/), or the
+    folder of a copy imported from elsewhere (an export put first on PYTHONPATH)."""
+    import skimb
+
+    package = Path(skimb.__file__).resolve().parent
+    repo = Path(__file__).resolve().parents[1]
+    if package != repo / "skimb":
+        return str(package)
+    git = ["git", "-C", str(repo)]
+    commit = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    changed = subprocess.run([*git, "status", "--porcelain", "skimb"], capture_output=True,
+                             text=True).stdout.strip()
+    return f"this repository at {commit or 'an unknown commit'}" + (
+        " with uncommitted changes" if changed else "")
+
+
 def run(args):
     folder = Path(args.datasets_dir)
     wanted = args.contenders or DEFAULT_CONTENDERS
     rows, chosen_by_dataset = [], {}
     command = "python bench/quality.py " + " ".join(shlex.quote(a) for a in (args.argv or []))
     host, threads = host_description(), torch.get_num_threads()
-    import skimb
-    skimb_from = str(Path(skimb.__file__).resolve().parent)
+    skimb_from = skimb_source()
     for name in selected_tables(args):
         if not (folder / DATASETS[name]).exists():
             print(f"skip {name}: {folder / DATASETS[name]} not found", file=sys.stderr)
@@ -980,8 +999,8 @@ def breadth_report(results: pd.DataFrame, args, notes: str = "") -> str:
         "",
         f"Hardware: {'; '.join(hosts) or 'not recorded'}, shared with other work; "
         f"{', '.join(map(str, threads)) or '?'} thread(s) per fit (torch, OpenMP, LightGBM, "
-        "pytabkit), one benchmark process at a time under `nice -n 10`; skimb imported from "
-        f"{', '.join(f'`{p}`' for p in skimb_from) or 'not recorded'}. Commands (each run "
+        "pytabkit), one benchmark process at a time under `nice -n 10`; skimb: "
+        f"{', '.join(skimb_from) or 'not recorded'}. Commands (each run "
         "saved its rows with `--rows-out`; this page is their merge with `--from-rows`):",
         "",
     ]
