@@ -89,6 +89,8 @@ def check_strategies(net, strategies: Strategies, inputs, *, has_valid: bool,
     multilabel = bool(net.multilabel_)
     if net.decision == "tuned" and not has_valid:
         raise ValueError(NO_VALIDATION_SPLIT)
+    if not multilabel:
+        check_decision(net.decision, net.get_params_for("decision"), net.classes_inferred_)
     sampler = strategies.sampler
     if multilabel and not sampler.supports_multilabel:
         raise ValueError(

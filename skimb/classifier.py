@@ -41,7 +41,7 @@ from ._data import WeightedTarget, feature_leaves, map_features
 from ._device import resolve_device
 from ._inputs.prepare import prepare_fit, prepare_predict
 from ._seeding import seeded_torch
-from ._skorch_params import check_loop_params
+from ._skorch_params import check_loop_params, refuse_sklearn_names
 from ._strategies import check_strategies, check_target, fit_strategies, make_strategies
 from .callbacks import BestEpoch, CosineSchedule, MacroF1Scoring
 from .decisions import decide, fit_decision
@@ -330,6 +330,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ``NotFittedError`` until the next ``fit``.
         """
         _refuse_criterion(params)
+        refuse_sklearn_names(params)
         strategy_keys = [key for key in params if self._is_strategy_key(key)]
         for key in strategy_keys:
             setattr(self, key, params.pop(key))
@@ -532,7 +533,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             self.decision, self.get_params_for("decision"), classes=context.classes,
             class_counts=context.class_mass, n_rows=context.total_mass,
             multilabel=self._multilabel, held_out=held_out,
-            threshold=self._check_threshold() if self._multilabel else 0.5)
+            threshold=self._check_threshold() if self._multilabel else 0.5,
+            class_rows=context.class_counts)
         for name in ("decision_offsets_", "decision_thresholds_"):
             vars(self).pop(name, None)
         vars(self).update(fitted)
@@ -812,6 +814,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             y_true = to_tensor(y_true, device=y_pred.device)
         if sample_weight is not None:
             sample_weight = to_tensor(sample_weight, device=y_pred.device)
+        self.loss_.check_output_width(y_pred.shape[-1])  # before the loss reads the targets
         if y_pred.ndim == 3:
             return members_mean_loss(self.criterion_, y_pred, y_true, sample_weight,
                                      per_member=self.loss_.per_member)
