@@ -39,6 +39,7 @@ from ._batches import (as_float, batch_size_of, batches_for, check_finite_epoch,
 from ._context import build_context, split_rows
 from ._data import WeightedTarget, feature_leaves, map_features
 from ._device import resolve_device
+from ._inputs.arrays import ids_in_a_table
 from ._inputs.prepare import prepare_fit, prepare_predict
 from ._seeding import seeded_torch
 from ._skorch_params import check_loop_params, refuse_sklearn_names
@@ -758,7 +759,14 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     def infer(self, x, **fit_params):
         """The module's output on a batch; uint8 (``scale_uint8``) and float64 inputs become
         float32 here, integer ids pass as they are."""
-        return super().infer(map_features(self._as_float, x), **fit_params)
+        x = map_features(self._as_float, x)
+        try:
+            return super().infer(x, **fit_params)
+        except RuntimeError as error:
+            message = ids_in_a_table(self.module_, x, error)
+            if message is None:
+                raise
+            raise ValueError(message) from error
 
     @property
     def _as_float(self):

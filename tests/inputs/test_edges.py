@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from torch import nn
 
 from skimb import ImbalancedTorchClassifier
 from skimb.networks.front import TableColumns
@@ -88,3 +89,28 @@ def test_other_text_and_columns_listed_as_categorical_are_not_warned_about(value
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         TableColumns(categorical_features=spec).fit(X)
+
+
+class _Bag(nn.Module):
+    """Token ids in, logits out: the sequence model of images_and_sequences.md."""
+
+    def __init__(self, vocab=50, n_out=3):
+        super().__init__()
+        self.bag, self.out = nn.EmbeddingBag(vocab, 8), nn.Linear(8, n_out)
+
+    def forward(self, tokens):
+        return self.out(self.bag(tokens))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_ids_given_as_a_2d_table_point_at_the_dict_form(dtype):
+    """A 2-D array is a table (float32 for a module of your own); an nn.EmbeddingBag then
+    failed with torch's RuntimeError, which gave no hint of the dict form."""
+    rng = np.random.default_rng(0)
+    ids, y = rng.integers(0, 50, size=(200, 12)).astype(dtype), rng.integers(0, 3, 200)
+    clf = ImbalancedTorchClassifier(_Bag, max_epochs=1, device="cpu", random_state=0)
+    with pytest.raises(ValueError, match=r"X=\{'tokens': ids\}.*images_and_sequences"):
+        clf.fit(ids, y)
+    assert not clf.initialized_
+    # the dict form keeps the ids as they are
+    assert clf.fit({"tokens": ids}, y).predict({"tokens": ids}).shape == (200,)
