@@ -293,11 +293,15 @@ def batches_for(net, dataset, training: bool) -> ResidentBatches | None:
     sampler = None
     if training and kwargs.get("shuffle") is not False:  # shuffle=False: the rows in order
         sampler = net.sampler_
+    batch_norm = training and _has_batch_norm(net.module_)
+    if batch_norm and batch_size == 1:
+        raise ValueError("The module has batch norm, which cannot train on batches of one row, "
+                         "and the training batch size is 1: use a larger batch size.")
     X, y, w = located[0].take(located[1])
     return ResidentBatches(X, y, w, torch.device(net.device or "cpu"), batch_size,
                            sampler=sampler, seed=call_seed(net) if training else 0,
                            drop_last=bool(kwargs.get("drop_last", False)),
-                           drop_single=training and _has_batch_norm(net.module_))
+                           drop_single=batch_norm)
 
 
 def _has_batch_norm(module) -> bool:

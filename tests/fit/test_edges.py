@@ -59,6 +59,8 @@ REFUSED_BEFORE_TRAINING = [
                  "drop_last.*300 training rows", id="drop_last, fewer rows than a batch"),
     pytest.param(dict(sampler="under", iterator_train__drop_last=True, batch_size=256), None,
                  "drop_last", id="drop_last, an under-sampled epoch shorter than a batch"),
+    pytest.param(dict(module__batch_norm=True, batch_size=1), None, "batch norm.*batch size is 1",
+                 id="batch norm with batches of one row"),
     pytest.param(_linear(5), _ten_classes, r"5 outputs.*10 classes.*classes_ = \[0, 1",
                  id="module of 5 outputs for 10 classes"),
     pytest.param(_linear(10), None, r"10 outputs.*3 classes.*classes_ = \[0, 1, 2\]",
