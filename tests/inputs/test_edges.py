@@ -68,8 +68,11 @@ def test_a_datetime_column_still_takes_times_in_other_forms(fitted, as_given):
     lambda when: when.dt.strftime("%m/%d/%Y %H:%M"),
     lambda when: when.dt.strftime("%Y-%m-%d"),
     lambda when: when.dt.strftime("%d.%m.%Y %H:%M:%S"),
+    lambda when: when.dt.strftime("%m/%d/%Y %I:%M %p"),
+    lambda when: when.dt.tz_localize("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S%z"),
     lambda when: when.astype(object),
-], ids=["MM/DD/YYYY HH:MM", "ISO dates", "DD.MM.YYYY HH:MM:SS", "Timestamp objects"])
+], ids=["MM/DD/YYYY HH:MM", "ISO dates", "DD.MM.YYYY HH:MM:SS", "AM/PM", "ISO with offset",
+        "Timestamp objects"])
 def test_dates_kept_as_text_at_fit_are_warned_about_with_the_fix(as_text):
     X = _frame()
     X["when"] = as_text(X.when)

@@ -35,9 +35,11 @@ DATETIME_FEATURES = ("time_of_day_sin", "time_of_day_cos", "day_of_year_sin",
 _SECONDS_PER_DAY = 86_400.0
 _DAYS_PER_YEAR = 365.2425
 
-#: Text that starts as a date does: 2019-01-31, 01/31/2019, 31.01.2019 (a time may follow).
+#: Text that is a date: 2019-01-31, 01/31/2019, 31.01.2019, a time of day (AM/PM, a UTC
+#: offset) may follow.
 _DATE_TEXT = re.compile(r"\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
-                        r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)?\s*$")
+                        r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([AaPp][Mm])?"
+                        r"(Z|[+-]\d{2}:?\d{2})?)?\s*$")
 #: How many distinct values of a text column are read to tell whether it holds dates.
 _DATE_SAMPLE = 200
 
