@@ -65,3 +65,32 @@ def test_the_model_reads_a_huge_value_as_the_far_side_not_the_median():
     # beyond about 5e19 the scaled value overflowed to the median's 0 before
     np.testing.assert_allclose(proba[1:3], proba[[0, 0]], atol=1e-6)
     np.testing.assert_allclose(proba[4], proba[3], atol=1e-6)
+
+
+NETWORKS = {
+    "default": {},
+    "tabm": dict(module="tabm", module__k=2, module__hidden_units=(16,)),
+    "linear": dict(module="linear"),
+    "periodic": dict(module__num_embeddings="periodic"),
+    "no scaling, ple": dict(module__scaling=None, module__num_embeddings="ple"),
+}
+
+
+@pytest.fixture(scope="module")
+def fitted_networks():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(200, 3))
+    y = (X[:, 0] > 0).astype(int)
+    return {name: ImbalancedTorchClassifier(max_epochs=2, random_state=0, device="cpu",
+                                            **params).fit(X, y)
+            for name, params in NETWORKS.items()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=hnp.arrays(np.float32, st.tuples(st.integers(1, 8), st.just(3)),
+                       elements=finite_float32))
+def test_every_built_in_network_answers_any_finite_row_with_probabilities(fitted_networks, rows):
+    for name, clf in fitted_networks.items():
+        proba = clf.predict_proba(rows)
+        assert np.isfinite(proba).all(), name
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-5, err_msg=name)
