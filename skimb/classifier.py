@@ -144,7 +144,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ``valid_loss`` and ``valid_f1_macro``, the ``best_epoch`` restore and
         ``decision="tuned"``.
     device : str or None, default="auto"
-        ``"auto"`` is ``"cuda"`` when available, else ``"cpu"``.
+        ``"auto"`` is ``"cuda"`` when available, else ``"cpu"``; a device
+        this machine lacks is a ``ValueError`` at ``fit``.
     random_state : int, RandomState or None, default=None
         Makes a fit reproducible: weight initialisation, dropout and sampling.
     threshold : float, default=0.5
@@ -154,7 +155,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         How ``predict`` turns probabilities into labels:
         ``classes_[argmax(log p + decision_offsets_)]``. ``"argmax"``: zero
         offsets. ``"prior"``: post-hoc logit adjustment, offsets
-        ``-decision__tau * log(class share)``. ``"tuned"``: the offsets that
+        ``-decision__tau * log(class share)`` (a class whose training rows all
+        weigh 0 is never predicted). ``"tuned"``: the offsets that
         maximise macro-F1 on the internal validation split, so it needs a
         ``train_split`` (with the default ``None``, ``fit`` raises
         ``ValueError``); classes in ``decision__exclude`` are left out and
