@@ -22,6 +22,7 @@ import math
 
 import numpy as np
 import torch
+from torch import nn
 from torch.utils.data import DataLoader, Sampler
 
 from ._data import (SparseRows, TensorTable, WeightedTarget, as_rows, feature_leaves,
@@ -95,6 +96,9 @@ class ResidentBatches:
         the storage.
     drop_last : bool, default=False
         Leave out an epoch's last batch when it is smaller than ``batch_size``.
+    drop_single : bool, default=False
+        Leave out an epoch's last batch when it holds a single row (batch
+        norm cannot train on one row), unless it is the epoch's only batch.
 
     The sampler is asked for epochs ``0, 1, ...``: every training call counts
     its own epochs.
@@ -111,11 +115,12 @@ class ResidentBatches:
     """
 
     def __init__(self, X, y, sample_weight, device, batch_size, sampler=None, seed=0,
-                 drop_last=False):
+                 drop_last=False, drop_single=False):
         self.device = device
         self.batch_size = batch_size
         self.sampler = sampler
         self.drop_last = drop_last
+        self.drop_single = drop_single
         self.epoch = 0
         self.batch_rows = None
         # On the training device for every storage: CPU and CUDA generators draw
@@ -169,6 +174,8 @@ class ResidentBatches:
         n = len(feature_leaves(X)[0]) if order is None else len(order)
         if self.drop_last:
             n -= n % self.batch_size
+        elif self.drop_single and n > self.batch_size and n % self.batch_size == 1:
+            n -= 1
         copy = self.store != self.device
         for start in range(0, n, self.batch_size):
             if order is None:
@@ -266,7 +273,10 @@ def batches_for(net, dataset, training: bool) -> ResidentBatches | None:
     Training rows are resident when the context made them :class:`ResidentRows`;
     validation rows and rows to predict when they are in memory and the
     ``iterator_valid`` parameters allow it. The resident path honours
-    ``iterator_*__batch_size``, ``drop_last`` and (for training) ``shuffle``.
+    ``iterator_*__batch_size``, ``drop_last`` and (for training) ``shuffle``. A module
+    with batch norm never trains on a last batch of one row, which batch norm cannot
+    normalise: that row is left out of the epoch (the sampler draws a new order every
+    epoch, so another row next time).
     """
     if training:
         if not isinstance(dataset, ResidentRows):
@@ -283,10 +293,20 @@ def batches_for(net, dataset, training: bool) -> ResidentBatches | None:
     sampler = None
     if training and kwargs.get("shuffle") is not False:  # shuffle=False: the rows in order
         sampler = net.sampler_
+    batch_norm = training and _has_batch_norm(net.module_)
+    if batch_norm and batch_size == 1:
+        raise ValueError("The module has batch norm, which cannot train on batches of one row, "
+                         "and the training batch size is 1: use a larger batch size.")
     X, y, w = located[0].take(located[1])
     return ResidentBatches(X, y, w, torch.device(net.device or "cpu"), batch_size,
                            sampler=sampler, seed=call_seed(net) if training else 0,
-                           drop_last=bool(kwargs.get("drop_last", False)))
+                           drop_last=bool(kwargs.get("drop_last", False)),
+                           drop_single=batch_norm)
+
+
+def _has_batch_norm(module) -> bool:
+    """Whether ``module`` holds a batch norm layer."""
+    return any(isinstance(layer, nn.modules.batchnorm._BatchNorm) for layer in module.modules())
 
 
 def dataloader_for_training(net, dataset):

@@ -195,6 +195,15 @@ def split_rows(split, inputs, train_split, multilabel: bool) -> tuple:
         ) from None
 
 
+def _check_some_batch(epoch_rows: int, batch_size: int, drop_last: bool) -> None:
+    """Refuse ``drop_last`` when an epoch holds fewer rows than one batch: no step would run."""
+    if drop_last and batch_size != -1 and epoch_rows < batch_size:
+        raise ValueError(
+            f"iterator_train__drop_last=True leaves out every batch: an epoch draws "
+            f"{epoch_rows} training rows, fewer than batch_size={batch_size}, so nothing "
+            "would train. Lower the batch size or drop drop_last.")
+
+
 def build_context(*, inputs, split, classes, multilabel: bool, strategies, max_epochs,
                   batch_size: int, drop_last: bool, first_epoch: int, columns=None,
                   resident: bool) -> TrainingContext:
@@ -246,6 +255,7 @@ def build_context(*, inputs, split, classes, multilabel: bool, strategies, max_e
     sampling_counts = torch.bincount(torch.from_numpy(sampling),
                                      minlength=n_classes + int(multilabel))
     epoch_rows = sampler.rows_per_epoch(sampling_counts)
+    _check_some_batch(len(y_train) if epoch_rows is None else epoch_rows, batch_size, drop_last)
     epochs = epoch_budget(
         max_epochs, len(data),
         epoch_steps=steps_per_epoch(len(y_train) if epoch_rows is None else epoch_rows,

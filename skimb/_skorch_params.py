@@ -15,8 +15,8 @@ from torch.utils.data import DataLoader
 
 from .callbacks import BestEpoch
 
-__all__ = ["SKORCH_PARAMETERS", "RESIDENT_ITERATOR_KEYS", "check_skorch_params",
-           "check_loop_params", "check_validation_monitors"]
+__all__ = ["SKORCH_PARAMETERS", "RESIDENT_ITERATOR_KEYS", "SKLEARN_NAMES", "check_skorch_params",
+           "refuse_sklearn_names", "check_loop_params", "check_validation_monitors"]
 
 #: ``{parameter: how it is handled}`` for every parameter of skorch's
 #: ``NeuralNet.__init__`` and ``NeuralNetClassifier.__init__``.
@@ -59,8 +59,26 @@ SKORCH_PARAMETERS = {
 RESIDENT_ITERATOR_KEYS = frozenset({"batch_size", "drop_last", "shuffle"})
 
 
+#: scikit-learn's names for what a strategy does here: ``{name: what to pass instead}``.
+SKLEARN_NAMES = {
+    "class_weight": "class weights are a loss here: loss='weighted_ce' with "
+                    "loss__weights='balanced' (scikit-learn's rule), 'sqrt', 'effective' or a "
+                    "dict {label: weight}",
+}
+
+
+def refuse_sklearn_names(names) -> None:
+    """Raise a ValueError for a scikit-learn parameter name among ``names``, saying what
+    to pass instead (:data:`SKLEARN_NAMES`)."""
+    for name in sorted(SKLEARN_NAMES.keys() & set(names)):
+        raise ValueError(
+            f"ImbalancedTorchClassifier takes no {name}= (scikit-learn's name): "
+            f"{SKLEARN_NAMES[name]}.")
+
+
 def check_skorch_params(net, sampler) -> None:
     """Refuse skorch parameters the classifier cannot honour with ``sampler``, before any work."""
+    refuse_sklearn_names(vars(net))
     if net.dataset is not skorch.dataset.Dataset or net.get_params_for("dataset"):
         raise ValueError(
             "dataset= is not used by ImbalancedTorchClassifier: in-memory X becomes its "

@@ -90,6 +90,8 @@ def check_strategies(net, strategies: Strategies, inputs, *, has_valid: bool,
     if net.decision == "tuned" and not has_valid:
         raise ValueError(NO_VALIDATION_SPLIT)
     check_validation_monitors(net, has_valid)
+    if not multilabel:
+        check_decision(net.decision, net.get_params_for("decision"), net.classes_inferred_)
     sampler = strategies.sampler
     if multilabel and not sampler.supports_multilabel:
         raise ValueError(

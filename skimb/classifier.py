@@ -39,9 +39,10 @@ from ._batches import (as_float, batch_size_of, batches_for, check_finite_epoch,
 from ._context import build_context, split_rows
 from ._data import WeightedTarget, feature_leaves, map_features
 from ._device import resolve_device
+from ._inputs.arrays import ids_in_a_table
 from ._inputs.prepare import prepare_fit, prepare_predict
 from ._seeding import seeded_torch
-from ._skorch_params import check_loop_params
+from ._skorch_params import check_loop_params, refuse_sklearn_names
 from ._strategies import check_strategies, check_target, fit_strategies, make_strategies
 from .callbacks import BestEpoch, CosineSchedule, MacroF1Scoring
 from .decisions import decide, fit_decision
@@ -143,7 +144,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ``valid_loss`` and ``valid_f1_macro``, the ``best_epoch`` restore and
         ``decision="tuned"``.
     device : str or None, default="auto"
-        ``"auto"`` is ``"cuda"`` when available, else ``"cpu"``.
+        ``"auto"`` is ``"cuda"`` when available, else ``"cpu"``; a device
+        this machine lacks is a ``ValueError`` at ``fit``.
     random_state : int, RandomState or None, default=None
         Makes a fit reproducible: weight initialisation, dropout and sampling.
     threshold : float, default=0.5
@@ -153,7 +155,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         How ``predict`` turns probabilities into labels:
         ``classes_[argmax(log p + decision_offsets_)]``. ``"argmax"``: zero
         offsets. ``"prior"``: post-hoc logit adjustment, offsets
-        ``-decision__tau * log(class share)``. ``"tuned"``: the offsets that
+        ``-decision__tau * log(class share)`` (a class whose training rows all
+        weigh 0 is never predicted). ``"tuned"``: the offsets that
         maximise macro-F1 on the internal validation split, so it needs a
         ``train_split`` (with the default ``None``, ``fit`` raises
         ``ValueError``); classes in ``decision__exclude`` are left out and
@@ -336,6 +339,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ``NotFittedError`` until the next ``fit``.
         """
         _refuse_criterion(params)
+        refuse_sklearn_names(params)
         strategy_keys = [key for key in params if self._is_strategy_key(key)]
         for key in strategy_keys:
             setattr(self, key, params.pop(key))
@@ -538,7 +542,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             self.decision, self.get_params_for("decision"), classes=context.classes,
             class_counts=context.class_mass, n_rows=context.total_mass,
             multilabel=self._multilabel, held_out=held_out,
-            threshold=self._check_threshold() if self._multilabel else 0.5)
+            threshold=self._check_threshold() if self._multilabel else 0.5,
+            class_rows=context.class_counts)
         for name in ("decision_offsets_", "decision_thresholds_"):
             vars(self).pop(name, None)
         vars(self).update(fitted)
@@ -762,7 +767,14 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     def infer(self, x, **fit_params):
         """The module's output on a batch; uint8 (``scale_uint8``) and float64 inputs become
         float32 here, integer ids pass as they are."""
-        return super().infer(map_features(self._as_float, x), **fit_params)
+        x = map_features(self._as_float, x)
+        try:
+            return super().infer(x, **fit_params)
+        except RuntimeError as error:
+            message = ids_in_a_table(self.module_, x, error)
+            if message is None:
+                raise
+            raise ValueError(message) from error
 
     @property
     def _as_float(self):
@@ -818,6 +830,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             y_true = to_tensor(y_true, device=y_pred.device)
         if sample_weight is not None:
             sample_weight = to_tensor(sample_weight, device=y_pred.device)
+        self.loss_.check_output_width(y_pred.shape[-1])  # before the loss reads the targets
         if y_pred.ndim == 3:
             return members_mean_loss(self.criterion_, y_pred, y_true, sample_weight,
                                      per_member=self.loss_.per_member)

@@ -129,7 +129,13 @@ def _read_export(path, keep_missing_temperature: bool) -> pd.DataFrame:
     """The export's four columns, parsed, without unusable rows, in time order."""
     if not os.path.exists(path):
         raise ValueError(f"RWIS file not found: {path}")
-    frame = pd.read_csv(path, encoding="utf-8-sig")
+    try:
+        frame = pd.read_csv(path, encoding="utf-8-sig")
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty: an RWIS surface export has a header row naming "
+                         f"{', '.join(_REQUIRED)}, then one row per reading.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} cannot be read as a CSV file: {error}") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     missing = [c for c in _REQUIRED if c not in frame.columns]
     if missing:

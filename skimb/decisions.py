@@ -54,9 +54,11 @@ _TOL = 1e-12
 _MIN_WIDTH = 1e-9
 
 
-def check_decision(decision, params: dict | None = None) -> str:
+def check_decision(decision, params: dict | None = None, classes=None) -> str:
     """Return ``decision`` if it is one of :data:`DECISIONS` and its ``decision__*``
-    parameters are known, else raise ValueError."""
+    parameters are known and valid, else raise ValueError; with ``classes`` (a
+    single-label target's, once known), a ``"tuned"`` decision must leave a class out of
+    ``exclude``."""
     if not isinstance(decision, str) or decision not in DECISIONS:
         raise ValueError(
             f"Unknown decision={decision!r}; use one of: {', '.join(DECISIONS)}."
@@ -68,7 +70,15 @@ def check_decision(decision, params: dict | None = None) -> str:
             "valid: decision__tau, decision__exclude, decision__min_count, "
             "decision__shrinkage."
         )
-    _check_tau((params or {}).get("tau", 1.0))
+    params = params or {}
+    _check_tau(params.get("tau", 1.0))
+    _check_min_count(params.get("min_count", MIN_COUNT), "decision__min_count")
+    _check_shrinkage(params.get("shrinkage", SHRINKAGE))
+    if decision == "tuned" and classes is not None and len(
+            np.unique(_known_positions(params.get("exclude"), classes))) == len(classes):
+        raise ValueError(
+            f"decision__exclude={params.get('exclude')!r} leaves out every class of y "
+            f"({np.asarray(classes).tolist()}): decision='tuned' would have nothing to maximise.")
     return decision
 
 
@@ -142,6 +152,17 @@ def _check_tau(tau) -> float:
     if isinstance(tau, bool) or not isinstance(tau, (int, float, np.number)) or not np.isfinite(tau):
         raise ValueError(f"decision__tau must be a finite number, got {tau!r}.")
     return float(tau)
+
+
+def _check_min_count(min_count, name: str = "min_count") -> None:
+    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {min_count!r}.")
+
+
+def _check_shrinkage(shrinkage) -> None:
+    if (isinstance(shrinkage, bool) or not isinstance(shrinkage, (int, float, np.number))
+            or not np.isfinite(shrinkage) or shrinkage < 0):
+        raise ValueError(f"decision__shrinkage must be a finite number >= 0, got {shrinkage!r}.")
 
 
 def _check_weights(sample_weight, n_samples: int):
@@ -397,8 +418,7 @@ def tune_offsets(
     if weights is not None:
         kept = weights > 0
         scores, y_pos, weights = scores[kept], y_pos[kept], weights[kept]
-    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 0:
-        raise ValueError(f"min_count must be a non-negative integer, got {min_count!r}.")
+    _check_min_count(min_count)
     if isinstance(max_passes, bool) or not isinstance(max_passes, (int, np.integer)) or max_passes < 1:
         raise ValueError(f"max_passes must be a positive integer, got {max_passes!r}.")
     counted = np.ones(n_classes, dtype=bool)
@@ -536,9 +556,7 @@ def shrink_offsets(offsets, held_out_counts, shrinkage: float = SHRINKAGE) -> np
     >>> shrink_offsets([1.0, -2.0, 0.5], [40, 0, 360]).tolist()
     [0.5, -0.0, 0.45]
     """
-    if (isinstance(shrinkage, bool) or not isinstance(shrinkage, (int, float, np.number))
-            or not np.isfinite(shrinkage) or shrinkage < 0):
-        raise ValueError(f"decision__shrinkage must be a finite number >= 0, got {shrinkage!r}.")
+    _check_shrinkage(shrinkage)
     counts = np.asarray(held_out_counts, dtype=np.float64)
     if shrinkage == 0:
         return np.asarray(offsets, dtype=np.float64).copy()
@@ -633,7 +651,7 @@ def choose_offsets(proba, y, classes, *, scoring="f1_macro", exclude=None, sampl
 
 
 def fit_decision(decision, params: dict, *, classes, class_counts, n_rows: int, multilabel: bool,
-                 held_out=None, threshold: float = 0.5) -> dict:
+                 held_out=None, threshold: float = 0.5, class_rows=None) -> dict:
     """The fitted decision attributes of :class:`~skimb.ImbalancedTorchClassifier`.
 
     Parameters
@@ -652,6 +670,12 @@ def fit_decision(decision, params: dict, *, classes, class_counts, n_rows: int, 
         without a validation split.
     threshold : float
         The classifier's multi-label ``threshold``.
+    class_rows : ndarray of shape (n_classes,), optional
+        Training rows per class when ``class_counts`` are masses (sums of
+        sample weights): with ``"prior"``, a class whose rows all weigh 0 is
+        never predicted (offset ``-inf``), as in
+        :class:`~skimb.TunedDecisionClassifierCV`, instead of getting the
+        largest offset.
 
     Returns
     -------
@@ -667,7 +691,10 @@ def fit_decision(decision, params: dict, *, classes, class_counts, n_rows: int, 
     if decision == "prior":
         if multilabel:
             return {"decision_thresholds_": _prior_thresholds(class_counts, n_rows, tau)}
-        return {"decision_offsets_": prior_offsets(class_counts, tau)}
+        offsets = prior_offsets(class_counts, tau)
+        if class_rows is not None:
+            offsets[(np.asarray(class_rows) > 0) & (np.asarray(class_counts) == 0)] = -np.inf
+        return {"decision_offsets_": offsets}
     if held_out is None:
         raise ValueError(NO_VALIDATION_SPLIT)
     proba, y = held_out()

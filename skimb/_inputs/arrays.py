@@ -13,11 +13,13 @@
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import torch
 from skorch.utils import to_numpy
 
-__all__ = ["check_tensor", "check_dict", "item_shape", "check_item_shape"]
+__all__ = ["check_tensor", "check_dict", "item_shape", "check_item_shape", "ids_in_a_table"]
 
 
 def check_tensor(X, name: str = "X") -> np.ndarray:
@@ -74,3 +76,38 @@ def check_item_shape(features, expected) -> None:
     if got != expected:
         raise ValueError(f"X has rows of shape {got}; the model was fitted on rows of "
                          f"shape {expected}.")
+
+
+def ids_in_a_table(module, batch, error: RuntimeError) -> str | None:
+    """What to say when ``module`` failed on a 2-D table because it expected ids.
+
+    A 2-D array is a table, and a table reaches a module of your own as
+    float32; an ``nn.Embedding`` or ``nn.EmbeddingBag`` then fails inside
+    torch, asking for integer indices. Returns the message pointing at the
+    dict form, which keeps ids as they are, or None when ``error`` is
+    something else.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from skimb._inputs.arrays import ids_in_a_table
+    >>> bag, batch = nn.EmbeddingBag(10, 4), torch.zeros(2, 3)
+    >>> try:
+    ...     bag(batch)
+    ... except RuntimeError as error:
+    ...     print(ids_in_a_table(bag, batch, error))  # doctest: +ELLIPSIS
+    The module failed on X, a 2-D table...pass them as a dict, X={'input': ids}, ...
+    """
+    if not (isinstance(batch, torch.Tensor) and batch.ndim == 2 and batch.is_floating_point()
+            and "'indices'" in str(error)):
+        return None
+    try:
+        argument = next(iter(inspect.signature(module.forward).parameters))
+    except (StopIteration, TypeError, ValueError):
+        argument = "X"
+    return (
+        f"The module failed on X, a 2-D table, which a module of your own gets as float32 "
+        f"({str(error).splitlines()[0]}). If X holds ids for an nn.Embedding, pass them as "
+        f"a dict, X={{{argument!r}: ids}}, whose values keep their integer dtype "
+        "(docs/user_guide/images_and_sequences.md).")

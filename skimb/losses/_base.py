@@ -59,6 +59,11 @@ def class_weights(
                            dtype=np.float64)
         if not np.all(np.isfinite(weights)) or np.any(weights < 0):
             raise ValueError("class weights given as a dict must be finite and >= 0.")
+        if present.any() and not np.any(weights[present] > 0):
+            raise ValueError(
+                "class weights given as a dict are 0 for every class of the training rows "
+                f"({np.asarray(classes)[present].tolist()}): no row would count in the loss, "
+                "and nothing would train. Give some class a positive weight.")
         return weights
     safe = np.where(present, counts, 1.0)
     if scheme == "balanced":
@@ -298,6 +303,37 @@ class ImbalanceLoss(nn.Module):
     def output_width(n_classes: int) -> int:
         """Number of module outputs this loss expects for ``n_classes`` classes."""
         return n_classes
+
+    def check_output_width(self, width: int) -> None:
+        """Raise a ``ValueError`` when a module's output width does not fit the classes
+        (or labels) of the training call's statistics; nothing before them.
+
+        A single-label target takes one output per class (or the loss's
+        :meth:`output_width`: one logit for a sigmoid loss on two classes); a
+        multi-label target one output per label.
+
+        Examples
+        --------
+        >>> from skimb.losses import CrossEntropy
+        >>> loss = CrossEntropy()
+        >>> loss.set_class_counts([5, 3, 2], classes=["a", "b", "c"])
+        >>> loss.check_output_width(3)
+        >>> loss.check_output_width(10)
+        Traceback (most recent call last):
+        ...
+        ValueError: The module returns 10 outputs per row, but the target has 3 classes (classes_ = ['a', 'b', 'c']): its last layer needs 3 outputs (e.g. nn.Linear(..., 3)).
+        """
+        n = len(self.class_counts)
+        if self.classes is None and not n:
+            return
+        allowed = {n} if self.multilabel else {n, self.output_width(n)}
+        if width in allowed:
+            return
+        kind = "labels" if self.multilabel else "classes"
+        names = "" if self.classes is None else f" (classes_ = {self.classes.tolist()})"
+        raise ValueError(
+            f"The module returns {width} outputs per row, but the target has {n} {kind}"
+            f"{names}: its last layer needs {n} outputs (e.g. nn.Linear(..., {n})).")
 
     def probabilities(self, output: torch.Tensor) -> torch.Tensor:
         """Probabilities of the module's raw output: ``softmax(z)``, or per-label

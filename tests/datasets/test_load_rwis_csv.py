@@ -58,6 +58,19 @@ def test_missing_file_and_missing_columns_raise_value_error(tmp_path):
         load_rwis_csv(empty)
 
 
+@pytest.mark.parametrize("content, match", [
+    (b"", "empty.*STATION_ID"),                      # pandas' EmptyDataError before
+    (b"\n\n", "empty"),
+    (b"\x00\xff\xfe\x81 binary", "cannot be read as a CSV file"),
+], ids=["empty", "blank lines", "not text"])
+def test_a_file_that_is_no_csv_is_a_value_error_naming_it(tmp_path, content, match):
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=match) as error:
+        load_rwis_csv(path)
+    assert str(path) in str(error.value)
+
+
 def test_raw_keeps_station_timestamp_and_sensor_gaps(tmp_path):
     path = write(tmp_path / "rwis.csv", EXPORT)
     X, y = load_rwis_csv(path, raw=True)

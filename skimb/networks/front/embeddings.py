@@ -20,6 +20,11 @@ NUM_EMBEDDINGS = ("ple", "periodic", None)
 
 _ONE_BIN = "just two bin edges"
 
+#: Bound on the piecewise-linear encoding and its linear term: far beyond any value the
+#: training rows give (a bin's coordinate is at most 1 inside the bins), low enough that the
+#: layers after it stay finite for a value far outside the bins (a column without scaling).
+SATURATION = 1e20
+
 
 def tree_bins(X: np.ndarray, y: np.ndarray, n_bins: int = 48,
               min_samples_leaf: int = 64) -> list[torch.Tensor]:
@@ -144,7 +149,18 @@ def embeddings_on_bins(kind, n_features: int, bins: list[torch.Tensor] | None, *
         bins = [torch.linspace(-3.0, 3.0, int(n_bins) + 1)] * n_features
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=f".*{_ONE_BIN}.*")
-        return PiecewiseLinearEmbeddings(bins, int(d_embedding), activation=False, version="B")
+        embeddings = PiecewiseLinearEmbeddings(bins, int(d_embedding), activation=False,
+                                               version="B")
+    # The outer bins extrapolate linearly: a value far outside them (unscaled) would overflow.
+    for part in (embeddings.impl, embeddings.linear0):
+        if part is not None:
+            part.register_forward_hook(_saturate)
+    return embeddings
+
+
+def _saturate(module, inputs, output):
+    """A forward hook bounding ``output`` by :data:`SATURATION` (ordinary values unchanged)."""
+    return output.clamp(-SATURATION, SATURATION)
 
 
 def check_num_embeddings(kind, d_embedding: int = 16, n_bins: int = 48) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -19,7 +21,10 @@ class SmoothClipScaler(FittedFront):
     column maps to 0. The output is ``u / sqrt(1 + (u / 3)^2)``, which
     is close to ``u`` near 0 and bounded by 3 (Holzmüller et al., "Better by
     default: strong pre-tuned MLPs and boosted trees on tabular data",
-    NeurIPS 2024). A :class:`~skimb.networks.FittedFront`: the
+    NeurIPS 2024). It saturates for every finite input: ``u`` is clamped
+    where ``(u / 3)^2`` would overflow (about 1.8e19 in float32), where the
+    output is ±3 to the dtype's precision, so a value far from the median
+    maps to ±3, never back to 0. A :class:`~skimb.networks.FittedFront`: the
     statistics are buffers, which move with the module between devices and
     travel in its ``state_dict`` and pickles with its ``fitted`` flag.
 
@@ -52,11 +57,18 @@ class SmoothClipScaler(FittedFront):
         spread = high - low
         spread = np.where(spread > 0, spread, X.std(axis=0))
         inverse = np.divide(1.0, spread, out=np.zeros_like(spread), where=spread > 0)
+        # a spread below float32's smallest normal would give an infinite scale (0 * inf = NaN)
+        inverse = np.minimum(inverse, np.finfo(np.float32).max)
         self.center.copy_(torch.from_numpy(median))
         self.inverse_scale.copy_(torch.from_numpy(inverse))
         self.fitted = True
         return self
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        u = (X - self.center) * self.inverse_scale
+        largest = torch.finfo(X.dtype).max
+        # Both clamps leave every ordinary value as it is: the first keeps X - center finite
+        # (the sum of two large floats may overflow), the second keeps (u / 3)^2 finite.
+        u = (X - self.center).clamp(-largest, largest) * self.inverse_scale
+        saturation = math.sqrt(torch.finfo(u.dtype).max)
+        u = u.clamp(-saturation, saturation)
         return u * torch.rsqrt(1.0 + (u / 3.0) ** 2)

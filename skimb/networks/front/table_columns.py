@@ -12,7 +12,10 @@ classifier calls, with the ``module__*`` parameters.
 
 from __future__ import annotations
 
+import datetime
 import numbers
+import re
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +34,14 @@ DATETIME_FEATURES = ("time_of_day_sin", "time_of_day_cos", "day_of_year_sin",
 
 _SECONDS_PER_DAY = 86_400.0
 _DAYS_PER_YEAR = 365.2425
+
+#: Text that is a date: 2019-01-31, 01/31/2019, 31.01.2019, a time of day (AM/PM, a UTC
+#: offset) may follow.
+_DATE_TEXT = re.compile(r"\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})"
+                        r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([AaPp][Mm])?"
+                        r"(Z|[+-]\d{2}:?\d{2})?)?\s*$")
+#: How many distinct values of a text column are read to tell whether it holds dates.
+_DATE_SAMPLE = 200
 
 
 def _is_text(column: pd.Series) -> bool:
@@ -132,6 +143,8 @@ class TableColumns:
                         f"X {self._column(j)} holds values that cannot be categories (e.g. "
                         f"{type(present[0]).__name__}): each argument must be a string or a "
                         "number.") from None
+                if isinstance(self.categorical_features, str):  # typed "from_dtype"
+                    self._warn_date_text(j)
             elif pd.api.types.is_datetime64_any_dtype(column.dtype):
                 self.kinds_.append(DATETIME)
             elif _is_text(column):
@@ -143,6 +156,27 @@ class TableColumns:
                 self.kinds_.append(NUMERIC)
         self.layout_ = self._layout()
         return self
+
+    def _warn_date_text(self, j: int) -> None:
+        """Warn when a text column picked as categorical holds dates: as text, every
+        timestamp is a category of its own."""
+        values = self.values_[j]
+        sample = values[:_DATE_SAMPLE]
+        if len(values) < 2:
+            return
+        if not all(isinstance(v, (datetime.date, np.datetime64)) for v in sample):
+            if not all(isinstance(v, str) and _DATE_TEXT.match(v) for v in sample):
+                return
+            try:
+                pd.to_datetime(pd.Series(sample), format="mixed")
+            except (TypeError, ValueError, OverflowError):
+                return
+        name = self.names_[j] if self.named_ else j
+        warnings.warn(
+            f"X {self._column(j)} holds dates as text or objects (e.g. {str(sample[0])!r}), so it "
+            f"becomes a categorical column of {len(values)} values, one per timestamp. Parse "
+            f"it first, X[{name!r}] = pd.to_datetime(X[{name!r}], format=...), to get its "
+            "time of day and day of year as features.", UserWarning, stacklevel=2)
 
     def _column(self, j: int, name: str | None = None) -> str:
         """``column 'name'`` of a DataFrame, ``column j`` of an array."""
@@ -231,9 +265,12 @@ class TableColumns:
             values[codes < 0] = np.nan
             return values
         if kind == DATETIME:
-            return _datetime_features(column)
+            return _datetime_features(column, self._column(j))
         if pd.api.types.is_timedelta64_dtype(column.dtype):
             return column.dt.total_seconds().to_numpy(dtype=np.float64)
+        if pd.api.types.is_datetime64_any_dtype(column.dtype):
+            raise ValueError(f"X {self._column(j)} was numeric at fit but holds datetimes "
+                             f"now (e.g. {column.iloc[0]}).")
         try:
             return pd.to_numeric(column).to_numpy(dtype=np.float64, na_value=np.nan)
         except (TypeError, ValueError):
@@ -241,9 +278,25 @@ class TableColumns:
                              f"non-numeric values now (e.g. {column.iloc[0]!r}).") from None
 
 
-def _datetime_features(column: pd.Series) -> np.ndarray:
-    """Five columns of a datetime column (see :data:`DATETIME_FEATURES`); NaN for NaT."""
-    times = pd.to_datetime(column)
+def _datetime_features(column: pd.Series, where: str = "column") -> np.ndarray:
+    """Five columns of a datetime column (see :data:`DATETIME_FEATURES`); NaN for NaT.
+
+    A column of datetimes, of Timestamps or of date text is read as times;
+    numbers (which pandas would read as nanoseconds since 1970) and text that
+    is no date are a ``ValueError`` naming ``where``.
+    """
+    numbers = (pd.api.types.is_numeric_dtype(column.dtype)
+               or pd.api.types.is_bool_dtype(column.dtype))
+    if numbers and column.notna().any():
+        raise ValueError(
+            f"X {where} held datetimes at fit but holds numbers now (e.g. "
+            f"{column[column.notna()].iloc[0]}), which would be read as nanoseconds since "
+            "1970: pass datetimes (pd.to_datetime(...)).")
+    try:
+        times = pd.to_datetime(column)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ValueError(f"X {where} held datetimes at fit, but its values are not all "
+                         f"dates now: {error}") from None
     seconds = (times.dt.hour * 3600 + times.dt.minute * 60 + times.dt.second).to_numpy(
         dtype=np.float64, na_value=np.nan)
     day = (times.dt.day_of_year.to_numpy(dtype=np.float64, na_value=np.nan) - 1.0
