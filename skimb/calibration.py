@@ -31,7 +31,7 @@ sampler (approximate: the sampler draws rows by their rarest label, so a
 label's rate moves with the others).
 
 The correction is exact where every part has a closed form (the loss declares
-``exact_prior_correction``; the sampler draws rows, ``draws_indices``; the
+``exact_prior_correction``; the sampler ``keeps_class_conditionals``; the
 augmentation mixes no targets); what is left otherwise (focusing, margins,
 costs, mixed targets, synthetic rows) is the residual, not corrected here.
 
@@ -382,7 +382,7 @@ def fit_prior_correction(loss, sampler, *, epoch: int, class_mass, total_mass: f
                                       sampling_classes=sampling_classes,
                                       sample_weight=sample_weight)
     form = "multilabel" if multilabel else "sigmoid" if len(scale) == 1 else "softmax"
-    exact = (bool(loss.exact_prior_correction) and sampler.draws_indices
+    exact = (bool(loss.exact_prior_correction) and sampler.keeps_class_conditionals
              and not (multilabel and np.any(sampler_shift))
              and not getattr(augmentation, "mixes_targets", False))
     return PriorCorrection(

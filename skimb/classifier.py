@@ -680,6 +680,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             unknown = sorted(set(state) - set(self._FITTED_STATE))
             if unknown:
                 raise ValueError(f"f_fitted holds no skimb fitted state (keys {unknown[:3]}).")
+            if "calibration_" not in state:  # saved before round 4: the raw output, as then
+                vars(self).pop("calibration_", None)
             vars(self).update(state)
         return super().load_params(f_params=f_params, f_optimizer=f_optimizer,
                                    f_criterion=f_criterion, f_history=f_history,
@@ -915,12 +917,13 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         """``(correction, class_priors)``: the fitted prior correction that applies (None:
         the raw output) and the deployment priors checked against ``classes_``."""
         check_calibration(self.calibration)
-        priors = check_class_priors(self.class_priors, self.classes_inferred_,
-                                    self._multilabel)
+        classes = vars(self).get("classes_inferred_")  # none on a net restored without data
+        priors = None if classes is None else check_class_priors(
+            self.class_priors, classes, self._multilabel)
         correction = None
         if self.calibration is not None and self.predict_nonlinearity == "auto":
             correction = vars(self).get("calibration_")
-        if priors is not None and correction is None:
+        if self.class_priors is not None and correction is None:
             raise ValueError(
                 "class_priors moves the corrected probabilities, so it needs "
                 "calibration='prior', predict_nonlinearity='auto' and a model fitted with "
