@@ -494,7 +494,37 @@ def report(results: pd.DataFrame, table: list[Contender]) -> str:
                 f"the calibrated output): every strategy within {STRATEGY_MARGIN:.0%} of the "
                 f"default's mean log-loss. Here {n_within} of {len(members)}.", "",
                 _markdown(rows.rename_axis("strategy"), disable_numparse=True), ""]
+    out += raw_against_corrected(results)
     return "\n".join(out)
+
+
+def raw_against_corrected(results: pd.DataFrame) -> list[str]:
+    """Markdown lines: each strategy's raw output (``skimb_raw[...]``, ``--raw-twins``) beside
+    its prior-corrected one (``skimb[...]``, the same fit), per table and on the mean."""
+    twins = results[results["model"].str.startswith("skimb_raw[") & results["log_loss"].notna()]
+    if twins.empty:
+        return []
+    lines = ["## Raw against prior-corrected output (the same fits)", "",
+             "`skimb_raw[S]` is `skimb[S]`'s fit scored with `calibration=None`. Mean over "
+             "seeds; the last rows, the mean over tables.", ""]
+    scored = results[results["log_loss"].notna()]
+    table = []
+    for (dataset, raw_name), group in twins.groupby(["dataset", "model"], sort=False):
+        name = raw_name.replace("skimb_raw[", "skimb[", 1)
+        corrected = scored[(scored["dataset"] == dataset) & (scored["model"] == name)]
+        if corrected.empty:
+            continue
+        row = {"table": dataset, "strategy": name[len("skimb["):-1]}
+        for metric, label in (("log_loss", "log-loss"), ("brier", "Brier"),
+                              ("macro_f1", "macro-F1")):
+            row[f"{label} raw"] = group[metric].mean()
+            row[f"{label} prior"] = corrected[metric].mean()
+        table.append(row)
+    frame = pd.DataFrame(table)
+    mean = frame.groupby("strategy", sort=False).mean(numeric_only=True).reset_index()
+    mean.insert(0, "table", f"mean of {frame['table'].nunique()}")
+    frame = pd.concat([frame, mean], ignore_index=True)
+    return lines + [_markdown(frame, index=False), ""]
 
 
 # ---------------------------------------------------------------------------------- main
