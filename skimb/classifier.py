@@ -176,7 +176,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ``pos_weight``, logit adjustment, balanced softmax, VS) undone in
         closed form (:mod:`skimb.calibration`; the fitted correction is
         ``calibration_``). ``None``: the network's raw output, as before
-        round 4. ``predict`` is the same either way. Read at predict time:
+        round 4 (and what a ``predict_nonlinearity`` of your own gets).
+        ``predict`` is the same either way. Read at predict time:
         ``set_params(calibration=None)`` on a fitted model needs no refit.
         See the user guide's *Probabilities* page.
     class_priors : None, array-like of shape (n_classes,) or dict, default=None
