@@ -60,7 +60,7 @@ import shlex
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Callable
@@ -116,6 +116,15 @@ class Contender:
     fits: int = 1
     params: dict = field(default_factory=dict)
     needs: str | None = None
+    raw_twin: str | None = None
+
+    def twin(self) -> "Contender":
+        """The row scored from this contender's fit with ``calibration=None`` (``--raw-twins``):
+        same model, the network's raw output."""
+        return Contender(self.raw_twin, self.build, self.description + " with "
+                         "`calibration=None` (scored from the same fit)",
+                         family=self.raw_twin.split("[")[0], strategy=self.strategy,
+                         default=self.default, fits=0, params=self.params)
 
 
 # -------------------------------------------------------------------------- contenders
@@ -191,10 +200,15 @@ def lightgbm_contenders() -> list[Contender]:
     return out
 
 
-def contender_table(skimb_params: dict | None = None) -> list[Contender]:
+def contender_table(skimb_params: dict | None = None, raw_twins: bool = False
+                    ) -> list[Contender]:
     """Every contender, in the report's order. ``skimb_params``: set on every skimb one
-    (``--quick``)."""
-    return [*skimb_contenders("skimb", **(skimb_params or {})), *lightgbm_contenders()]
+    (``--quick``); ``raw_twins``: every skimb fit also scored with ``calibration=None``, as
+    ``skimb_raw[...]``."""
+    skimb = skimb_contenders("skimb", **(skimb_params or {}))
+    if raw_twins:
+        skimb = [replace(c, raw_twin=c.name.replace("skimb[", "skimb_raw[", 1)) for c in skimb]
+    return [*skimb, *[c.twin() for c in skimb if c.raw_twin], *lightgbm_contenders()]
 
 
 def select(table: list[Contender], wanted) -> list[Contender]:
@@ -227,13 +241,20 @@ def scores(y_true, proba, pred, classes) -> dict:
 
 
 def measure(contender: Contender, X_train, y_train, X_test, y_test, seed, threads) -> dict:
-    """Fit ``contender`` and score it: the metrics and the wall seconds (fit and predict)."""
+    """Fit ``contender`` and score it: the metrics and the wall seconds (fit and predict).
+    With a ``raw_twin``, ``"twin"`` holds the scores of the same fit with
+    ``calibration=None``."""
     model = contender.build(seed, threads)
     start = time.perf_counter()
     model.fit(X_train, y_train)
     proba, pred = model.predict_proba(X_test), model.predict(X_test)
     seconds = time.perf_counter() - start
-    return {**scores(y_test, proba, pred, model.classes_), "seconds": seconds}
+    result = {**scores(y_test, proba, pred, model.classes_), "seconds": seconds}
+    if contender.raw_twin:
+        model.set_params(calibration=None)
+        result["twin"] = {**scores(y_test, model.predict_proba(X_test), model.predict(X_test),
+                                   model.classes_), "seconds": 0.0}
+    return result
 
 
 def done_runs(rows: list[dict]) -> set:
@@ -269,7 +290,7 @@ def run(args, table: list[Contender]) -> pd.DataFrame:
             X_train, X_test, y_train, y_test = split(name, X, y, seed, args.max_train_rows)
             y_train, y_test = codes.transform(y_train), codes.transform(y_test)
             for contender in table:
-                if (name, seed, contender.name) in finished:
+                if contender.fits == 0 or (name, seed, contender.name) in finished:
                     continue
                 base = {"dataset": name, "seed": seed, "model": contender.name,
                         "family": contender.family, "strategy": contender.strategy,
@@ -290,7 +311,12 @@ def run(args, table: list[Contender]) -> pd.DataFrame:
                     print(f"{name:13s} seed={seed} {contender.name:36s} FAILED: {message}",
                           flush=True)
                 else:
+                    twin = result.pop("twin", None)
                     result = {**result, "fits": contender.fits, "error": None}
+                    if twin is not None:
+                        rows.append({**base, "model": contender.raw_twin,
+                                     "family": contender.twin().family, **twin, "fits": 0,
+                                     "error": None})
                     print(f"{name:13s} seed={seed} {contender.name:36s} "
                           f"log-loss={result['log_loss']:.3f} "
                           f"ECE={result['classwise_ece']:.4f} F1={result['macro_f1']:.3f} "
@@ -468,7 +494,37 @@ def report(results: pd.DataFrame, table: list[Contender]) -> str:
                 f"the calibrated output): every strategy within {STRATEGY_MARGIN:.0%} of the "
                 f"default's mean log-loss. Here {n_within} of {len(members)}.", "",
                 _markdown(rows.rename_axis("strategy"), disable_numparse=True), ""]
+    out += raw_against_corrected(results)
     return "\n".join(out)
+
+
+def raw_against_corrected(results: pd.DataFrame) -> list[str]:
+    """Markdown lines: each strategy's raw output (``skimb_raw[...]``, ``--raw-twins``) beside
+    its prior-corrected one (``skimb[...]``, the same fit), per table and on the mean."""
+    twins = results[results["model"].str.startswith("skimb_raw[") & results["log_loss"].notna()]
+    if twins.empty:
+        return []
+    lines = ["## Raw against prior-corrected output (the same fits)", "",
+             "`skimb_raw[S]` is `skimb[S]`'s fit scored with `calibration=None`. Mean over "
+             "seeds; the last rows, the mean over tables.", ""]
+    scored = results[results["log_loss"].notna()]
+    table = []
+    for (dataset, raw_name), group in twins.groupby(["dataset", "model"], sort=False):
+        name = raw_name.replace("skimb_raw[", "skimb[", 1)
+        corrected = scored[(scored["dataset"] == dataset) & (scored["model"] == name)]
+        if corrected.empty:
+            continue
+        row = {"table": dataset, "strategy": name[len("skimb["):-1]}
+        for metric, label in (("log_loss", "log-loss"), ("brier", "Brier"),
+                              ("macro_f1", "macro-F1")):
+            row[f"{label} raw"] = group[metric].mean()
+            row[f"{label} prior"] = corrected[metric].mean()
+        table.append(row)
+    frame = pd.DataFrame(table)
+    mean = frame.groupby("strategy", sort=False).mean(numeric_only=True).reset_index()
+    mean.insert(0, "table", f"mean of {frame['table'].nunique()}")
+    frame = pd.concat([frame, mean], ignore_index=True)
+    return lines + [_markdown(frame, index=False), ""]
 
 
 # ---------------------------------------------------------------------------------- main
@@ -497,6 +553,9 @@ def main(argv=None):
     parser.add_argument("--from-rows", nargs="+",
                         help="skip fitting: report the merged CSVs of earlier --rows-out runs")
     parser.add_argument("--out", help="write the markdown report here")
+    parser.add_argument("--raw-twins", action="store_true",
+                        help="score every skimb fit twice: calibrated (skimb[...]) and with "
+                             "calibration=None (skimb_raw[...]), from the same fit")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: one seed, 2000 training rows, skimb {QUICK_SKIMB}")
     args = parser.parse_args(argv)
@@ -505,7 +564,7 @@ def main(argv=None):
         parser.error("--resume needs --rows-out (the file to resume)")
     if args.quick:
         args.seeds, args.max_train_rows = 1, 2000
-    table = contender_table(QUICK_SKIMB if args.quick else None)
+    table = contender_table(QUICK_SKIMB if args.quick else None, raw_twins=args.raw_twins)
     try:
         chosen = select(table, args.contenders)
     except ValueError as error:

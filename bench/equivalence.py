@@ -39,7 +39,19 @@ configurations are made here). The baseline of issue 29 is
 ``/work/equivalence_baseline.npz``, saved at commit 1a9f464 with this script
 (see ``/work/notes/equivalence_ready.txt``).
 
-Options: ``--exact``: ``predict_proba`` and ``predict`` must be bit-identical
+Issue 30 made ``predict_proba`` undo the prior shift of a rebalancing strategy
+(``calibration="prior"``, the default) and left ``predict`` on the raw output. Against a
+round-3 baseline::
+
+    # the raw output everywhere: must read 207/207 bit for bit
+    ... bench/equivalence.py --compare /work/equivalence_baseline.npz --exact --calibration none
+    # the default: predict bit-identical everywhere, predict_proba wherever no shift applies
+    ... bench/equivalence.py --compare /work/equivalence_baseline.npz --predict-exact
+
+Options: ``--calibration none`` fits every configuration with ``calibration=None``;
+``--predict-exact``: ``predict`` must be bit-identical, and ``predict_proba`` too wherever
+the fitted ``calibration_`` is the identity (a configuration whose correction shifts it is
+marked ``shift``); ``--exact``: ``predict_proba`` and ``predict`` must be bit-identical
 (same dtype, ``np.array_equal``); ``--atol`` (default 1e-5) on max |delta proba|
 otherwise; ``--limit N`` runs only the first N configurations (after ``--only``);
 ``--only SUBSTRING`` keeps the keys containing it (repeatable: any of them);
@@ -647,6 +659,11 @@ def _seed_everything(seed=0):
     torch.manual_seed(seed)
 
 
+#: ``calibration=`` given to every configuration (None: the classifier's default), set by
+#: ``--calibration``.
+CALIBRATION = {}
+
+
 def build(cfg):
     from skimb import ImbalancedTorchClassifier
 
@@ -669,6 +686,7 @@ def build(cfg):
     elif network != "default":
         raise ValueError(network)
     params.update(cfg["params"])
+    params.update(CALIBRATION)
     return ImbalancedTorchClassifier(**params)
 
 
@@ -697,7 +715,10 @@ def run_config(cfg):
             pred = np.asarray(clf.predict(X_test))
         losses = np.asarray([row.get("train_loss", np.nan) for row in clf.history],
                             dtype=np.float64)
-        return {"proba": proba, "pred": pred, "train_loss": losses}
+        correction = getattr(clf, "calibration_", None)
+        shift = correction is not None and not correction.is_identity
+        return {"proba": proba, "pred": pred, "train_loss": losses,
+                "shift": shift and clf.calibration is not None}
     except Exception as exc:  # noqa: BLE001 -- recorded, compared with the other side
         message = " ".join(f"{type(exc).__name__}: {exc}".split())
         return {"error": f"error: {message}"}
@@ -808,16 +829,35 @@ def bit_identical(before, after) -> bool:
                                                           (before["pred"], after["pred"])))
 
 
-def compare(saved, results, atol, allow_predict_flips=False, exact=False):
+def predict_identical(before, after) -> bool:
+    """The same error, or ``pred`` of the same shape and dtype, equal element for element."""
+    if before is None or "error" in before or "error" in after:
+        return before is not None and before.get("error") == after.get("error")
+    b, a = before["pred"], after["pred"]
+    return b.shape == a.shape and b.dtype == a.dtype and np.array_equal(b, a)
+
+
+def compare(saved, results, atol, allow_predict_flips=False, exact=False,
+            predict_exact=False):
     """Print the table of differences; return how many configurations differ. ``exact``:
     ``proba`` and ``pred`` must be bit-identical (:func:`bit_identical`; ``atol`` and
-    ``allow_predict_flips`` are then moot)."""
+    ``allow_predict_flips`` are then moot). ``predict_exact``: ``pred`` bit-identical
+    everywhere, ``proba`` too where no prior correction shifts it."""
     rows, failures = [], 0
+    shifted = same_proba = 0
     for key, after in results.items():
         dp, same_pred, dl, note = compare_one(key, saved.get(key), after)
         bad = not dp <= atol or (not same_pred and not allow_predict_flips)
         if exact and not bit_identical(saved.get(key), after):
             bad, note = True, note or "not bit-identical"
+        if predict_exact:
+            shift = after.get("shift", False)
+            identical = bit_identical(saved.get(key), after)
+            shifted += shift
+            same_proba += identical
+            bad = not predict_identical(saved.get(key), after) or not (identical or shift)
+            note = ("shift" + ("" if identical else f": proba moved by up to {dp:.3g}")
+                    if shift else note) + (" predict DIFFERS" if bad and shift else "")
         failures += bad
         rows.append((key, dp, same_pred, dl, note, bad))
     width = max([len(r[0]) for r in rows] + [13])
@@ -828,7 +868,11 @@ def compare(saved, results, atol, allow_predict_flips=False, exact=False):
         print(f"| {key:<{width}} | {dp:15.3g} | {'same' if same_pred else 'DIFF':^7} | "
               f"{dl:16.3g} | {'NO' if bad else 'ok'} | {note} |")
     not_run = sorted(set(saved) - set(results))
-    tolerance = "bit for bit" if exact else f"atol={atol:g}"
+    if predict_exact:
+        print(f"\npredict_proba bit-identical on {same_proba}/{len(rows)}; a prior "
+              f"correction shifts {shifted} configurations")
+    tolerance = ("predict bit for bit, proba where no shift applies" if predict_exact
+                 else "bit for bit" if exact else f"atol={atol:g}")
     print(f"\n{len(rows) - failures}/{len(rows)} configurations agree ({tolerance}); "
           f"{failures} differ" + (f"; {len(not_run)} saved configurations not run"
                                   if not_run else ""))
@@ -860,12 +904,19 @@ def main(argv=None):
     parser.add_argument("--exact", action="store_true",
                         help="predict_proba and predict must be bit-identical (same dtype, "
                              "np.array_equal): the check of a refactor")
+    parser.add_argument("--predict-exact", action="store_true",
+                        help="predict bit-identical; predict_proba too where no prior "
+                             "correction applies (issue 30's default)")
+    parser.add_argument("--calibration", choices=["default", "none"], default="default",
+                        help="'none': fit every configuration with calibration=None")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--only", action="append", default=None, metavar="SUBSTRING")
     parser.add_argument("--allow-predict-flips", action="store_true")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
 
+    if args.calibration == "none":
+        CALIBRATION["calibration"] = None
     configs = select(all_configs(), args.only, args.limit)
     if args.list:
         for cfg in configs:
@@ -884,7 +935,8 @@ def main(argv=None):
     saved, saved_meta = load(args.compare)
     print(f"comparing with {args.compare} (saved from {saved_meta.get('skimb_file')}, "
           f"commit {saved_meta.get('commit', '?')[:12]})")
-    failures = compare(saved, results, args.atol, args.allow_predict_flips, exact=args.exact)
+    failures = compare(saved, results, args.atol, args.allow_predict_flips, exact=args.exact,
+                       predict_exact=args.predict_exact)
     return 1 if failures else 0
 
 

@@ -19,6 +19,7 @@ from ._device import check_device_placement
 from ._inputs.kinds import RAW_COLUMNS, TABLE
 from ._skorch_params import check_loop_params, check_skorch_params, check_validation_monitors
 from .augment import check_augmentation, make_augmentation
+from .calibration import check_calibration
 from .decisions import NO_VALIDATION_SPLIT, check_decision
 from .losses import check_loss_compatibility, loss_class
 from .samplers import list_samplers, make_sampler
@@ -60,6 +61,7 @@ def make_strategies(net) -> Strategies:
     check_device_placement(net)
     check_loop_params(net)
     check_decision(net.decision, net.get_params_for("decision"))
+    check_calibration(net.calibration)
     if not isinstance(net.scale_uint8, (bool, np.bool_)):
         raise ValueError(f"scale_uint8 must be True or False, got {net.scale_uint8!r}.")
     sampler = make_sampler(net.sampler, net.get_params_for("sampler"))

@@ -43,11 +43,12 @@ from ._inputs.arrays import ids_in_a_table
 from ._inputs.prepare import prepare_fit, prepare_predict
 from ._seeding import seeded_torch
 from ._skorch_params import check_loop_params, refuse_sklearn_names
+from .calibration import check_calibration, check_class_priors, fit_prior_correction
 from ._strategies import check_strategies, check_target, fit_strategies, make_strategies
 from .callbacks import BestEpoch, CosineSchedule, MacroF1Scoring
 from .decisions import decide, fit_decision
 from .losses import (MixedTarget, as_skimb_loss, loss_class, make_loss, members_mean_loss,
-                     output_probabilities)
+                     output_log_probabilities, output_probabilities)
 from .modules import CosineLinear
 from .networks import check_network_input, choose_network
 from .samplers import rarest_positive_label
@@ -167,7 +168,28 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         class's validation rows). Multi-label: ``"prior"`` and
         ``"tuned"`` set per-label thresholds instead. See the user guide's
         *Decisions* page. The epoch scorer ``valid_f1_macro`` always scores
-        the ``argmax`` decision.
+        the ``argmax`` decision. The decision is the model's own, taken on
+        its raw output (``calibration`` does not move it): with a
+        rebalancing strategy, ``"argmax"`` is the argmax of the raw output,
+        not of the corrected ``predict_proba``.
+    calibration : {"prior", None}, default="prior"
+        What ``predict_proba`` means. ``"prior"``: estimates of ``P(class |
+        x)`` for data like the training data (with its ``sample_weight``),
+        the prior shift of the sampler and the loss (class weights,
+        ``pos_weight``, logit adjustment, balanced softmax, VS) undone in
+        closed form (:mod:`skimb.calibration`; the fitted correction is
+        ``calibration_``). ``None``: the network's raw output, as before
+        round 4 (and what a ``predict_nonlinearity`` of your own gets).
+        ``predict`` is the same either way. Read at predict time:
+        ``set_params(calibration=None)`` on a fitted model needs no refit.
+        See the user guide's *Probabilities* page.
+    class_priors : None, array-like of shape (n_classes,) or dict, default=None
+        Deployment priors: the class shares where the model is used
+        (``{label: share}`` naming every class, or an array in the order of
+        ``classes_``; normalised to sum to 1). ``predict_proba`` follows that
+        label shift (Saerens et al. 2002) without a refit; ``predict`` does
+        not change. For a multi-label target, each label's chance of being
+        present. Needs ``calibration="prior"``; read at predict time.
     scale_uint8 : bool, default=False
         uint8 inputs (images) stay uint8 in memory, four times smaller than
         float32, and each batch is converted to float32 on the training
@@ -214,6 +236,14 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     decision_thresholds_ : ndarray of shape (n_labels,)
         Multi-label targets with ``decision="prior"`` or ``"tuned"``: each
         label is predicted where its probability exceeds its threshold.
+        Offsets and thresholds apply to the raw output (as with
+        ``calibration=None``), so ``predict`` never depends on
+        ``calibration``; ``calibration_.log_shift`` states the strategy's
+        effective shift in log-probability units.
+    calibration_ : PriorCorrection
+        The closed-form prior correction of the last training call
+        (:class:`~skimb.calibration.PriorCorrection`): its ``log_shift``
+        (loss and sampler), ``train_priors``, and whether it is ``exact``.
     history : skorch History
         With a validation split, every epoch records ``valid_f1_macro``
         computed once over the whole validation set.
@@ -256,6 +286,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         random_state=None,
         threshold: float = 0.5,
         decision: str = "argmax",
+        calibration: str | None = "prior",
+        class_priors=None,
         scale_uint8: bool = False,
         verbose: int = 0,
         **kwargs,
@@ -285,12 +317,14 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         self.random_state = random_state
         self.threshold = threshold
         self.decision = decision
+        self.calibration = calibration
+        self.class_priors = class_priors
         self.scale_uint8 = scale_uint8
 
     def __repr__(self) -> str:
         """skorch's repr (the module), then the strategies the model trains with."""
         strategies = "".join(f"  {name}={getattr(self, name)!r},\n"
-                             for name in ("sampler", "loss", "augment", "decision"))
+                             for name in ("sampler", "loss", "augment", "decision", "calibration"))
         return super().__repr__()[:-1] + strategies + ")"  # skorch's ends with a ")" line
 
     # -- parameters ---------------------------------------------------------------
@@ -322,6 +356,9 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         return key.split("__", 1)[0] in cls.strategy_prefixes
 
     def __setstate__(self, state):
+        # a model pickled before round 4 has no calibration: it keeps its raw output
+        state.setdefault("calibration", None)
+        state.setdefault("class_priors", None)
         requested = state["device"]
         state["device"] = resolve_device(requested)
         super().__setstate__(state)
@@ -503,6 +540,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         ``X``), then the decision from the weights the model kept."""
         NeuralNetClassifier.partial_fit(self, context, None, **fit_params)
         self._fit_decision(context)
+        self._fit_calibration(context)
 
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         """Fit the call's strategies on its training context ``X``, in one place
@@ -536,7 +574,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     def _fit_decision(self, context):
         """Set the decision attributes from the weights the model kept (after every callback)."""
         valid = context.valid
-        held_out = None if valid is None else lambda: (self.predict_proba(valid),
+        held_out = None if valid is None else lambda: (self._raw_proba(valid),
                                                        context.y_valid)
         fitted = fit_decision(
             self.decision, self.get_params_for("decision"), classes=context.classes,
@@ -548,12 +586,26 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             vars(self).pop(name, None)
         vars(self).update(fitted)
 
+    def _fit_calibration(self, context):
+        """``calibration_``: the closed-form prior correction of the loss and the sampler as
+        they were at the call's last epoch (:func:`~skimb.calibration.fit_prior_correction`)."""
+        weights = None
+        if context.multilabel and context.in_memory:
+            weights = context.train_columns[2]
+            weights = None if weights is None else to_numpy(weights)
+        self.calibration_ = fit_prior_correction(
+            self.loss_, self.sampler_, epoch=max(len(self.history) - self.first_epoch_ - 1, 0),
+            class_mass=context.class_mass, total_mass=context.total_mass,
+            multilabel=self._multilabel, y=context.y_train,
+            sampling_classes=context.sampling_classes, sample_weight=weights,
+            augmentation=self.augment_)
+
     #: What a fit learns besides the torch modules: saved by ``save_params(f_fitted=...)``.
     _FITTED_STATE = ("input_shape_", "n_features_in_", "feature_names_in_", "columns_",
                      "front_", "classes_inferred_",
                      "multilabel_", "class_counts_", "sampler_", "sampling_seed_",
                      "training_storage_", "max_epochs_", "first_epoch_", "augment_",
-                     "decision_offsets_", "decision_thresholds_")
+                     "decision_offsets_", "decision_thresholds_", "calibration_")
 
     def _forget_fit(self):
         """Drop everything a fit sets, so no half-fitted (or stale) model remains."""
@@ -640,6 +692,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             unknown = sorted(set(state) - set(self._FITTED_STATE))
             if unknown:
                 raise ValueError(f"f_fitted holds no skimb fitted state (keys {unknown[:3]}).")
+            if "calibration_" not in state:  # saved before round 4: the raw output, as then
+                vars(self).pop("calibration_", None)
             vars(self).update(state)
         return super().load_params(f_params=f_params, f_optimizer=f_optimizer,
                                    f_criterion=f_criterion, f_history=f_history,
@@ -865,8 +919,49 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             return (proba > self._check_threshold()).long()
         return proba.argmax(dim=1)
 
+    def _output(self, X) -> torch.Tensor:
+        """The module's raw output on ``X`` (float32)."""
+        self.check_is_fitted()
+        check_loop_params(self)
+        output = self.forward(prepare_predict(self, X), training=False,
+                              device=torch.device(self.device or "cpu"))
+        if isinstance(output, tuple):
+            output = output[0]
+        return output.float()
+
+    def _raw_proba(self, X) -> np.ndarray:
+        """Probabilities of the raw output (``calibration=None``): what the decision uses."""
+        return to_numpy(self._to_probabilities(self._output(X)))
+
+    def _correction(self):
+        """``(correction, class_priors)``: the fitted prior correction that applies (None:
+        the raw output) and the deployment priors checked against ``classes_``."""
+        check_calibration(self.calibration)
+        classes = vars(self).get("classes_inferred_")  # none on a net restored without data
+        priors = None if classes is None else check_class_priors(
+            self.class_priors, classes, self._multilabel)
+        correction = None
+        if self.calibration is not None and self.predict_nonlinearity == "auto":
+            correction = vars(self).get("calibration_")
+        if self.class_priors is not None and correction is None:
+            raise ValueError(
+                "class_priors moves the corrected probabilities, so it needs "
+                "calibration='prior', predict_nonlinearity='auto' and a model fitted with "
+                f"them (calibration={self.calibration!r}).")
+        if correction is not None and priors is None and correction.is_identity:
+            correction = None
+        return correction, priors
+
     def predict_proba(self, X):
-        """Class probabilities of the model's raw output, whatever the loss.
+        """Class probabilities: ``P(class | x)`` for data like the training data.
+
+        With ``calibration="prior"`` (the default) the prior shift of the
+        sampler and the loss is undone (``calibration_``), and ``class_priors``
+        moves the probabilities to the deployment priors; with
+        ``calibration=None`` they are the network's raw output. Computed in
+        float64 log space and returned as float32. A model restored without
+        its fitted correction (unpickled from before round 4, or
+        ``load_params`` without ``f_fitted``) gives its raw output.
 
         Parameters
         ----------
@@ -878,16 +973,42 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             Rows sum to 1; columns follow ``classes_``. For a multi-label
             target, each label's probability (rows need not sum to 1).
         """
-        self.check_is_fitted()
-        check_loop_params(self)
-        output = self.forward(prepare_predict(self, X), training=False,
-                              device=torch.device(self.device or "cpu"))
-        if isinstance(output, tuple):
-            output = output[0]
-        return to_numpy(self._to_probabilities(output.float()))
+        output = self._output(X)
+        correction, priors = self._correction()
+        if correction is None:
+            return to_numpy(self._to_probabilities(output))
+        return correction.proba(output, priors).astype(np.float32)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed in log space (float64).
+
+        Finite for any finite output, where ``np.log(predict_proba(X))``
+        would give ``-inf`` for probabilities below float32's range.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), DataFrame or torch Dataset
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes), float64
+        """
+        output = self._output(X)
+        correction, priors = self._correction()
+        if correction is not None:
+            return to_numpy(correction.log_proba(output, priors))
+        if self.predict_nonlinearity != "auto":
+            with np.errstate(divide="ignore"):
+                return np.log(to_numpy(self._to_probabilities(output)).astype(np.float64))
+        log_p = output_log_probabilities(self.loss_, output.double(),
+                                         multilabel=self._multilabel)
+        return to_numpy(log_p)
 
     def predict(self, X):
         """Predicted labels, of the same kind as the ``y`` given to ``fit``.
+
+        The model's own decision, taken on its raw output: the same whatever
+        ``calibration`` and ``class_priors`` say.
 
         Parameters
         ----------
@@ -896,12 +1017,13 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_labels)
-            ``classes_[argmax(log p + decision_offsets_)]``. For a multi-label
-            target, the 0/1 indicator matrix: 1 where a label's probability
-            exceeds ``decision_thresholds_`` (or ``threshold`` with
-            ``decision="argmax"``).
+            ``classes_[argmax(log p + decision_offsets_)]``, ``p`` the raw
+            output's probabilities (``calibration=None``). For a multi-label
+            target, the 0/1 indicator matrix: 1 where a label's raw
+            probability exceeds ``decision_thresholds_`` (or ``threshold``
+            with ``decision="argmax"``).
         """
-        proba = self.predict_proba(X)
+        proba = self._raw_proba(X)
         if self._multilabel:
             thresholds = getattr(self, "decision_thresholds_", None)
             return (proba > (self._check_threshold() if thresholds is None else thresholds)

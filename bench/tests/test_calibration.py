@@ -200,3 +200,18 @@ def test_label_codes_give_the_same_skimb_model(calibration, tmp_path):
     on_labels = contender.build(0, 1).fit(X, y).predict_proba(X)
     on_codes = contender.build(0, 1).fit(X, codes).predict_proba(X)
     np.testing.assert_array_equal(on_labels, on_codes)
+
+
+def test_raw_twins_score_the_same_fit_with_calibration_none(calibration):
+    table = calibration.contender_table(raw_twins=True)
+    fitted = [c for c in table if c.family == "skimb"]
+    twins = [c for c in table if c.family == "skimb_raw"]
+    assert len(twins) == len(fitted) and all(c.fits == 0 for c in twins)
+    assert {c.raw_twin for c in fitted} == {c.name for c in twins}
+    rows = pd.DataFrame([
+        {"dataset": "t", "model": "skimb[under+ce]", "log_loss": 0.5, "brier": 0.2,
+         "macro_f1": 0.7},
+        {"dataset": "t", "model": "skimb_raw[under+ce]", "log_loss": 0.6, "brier": 0.3,
+         "macro_f1": 0.7}])
+    text = "\n".join(calibration.raw_against_corrected(rows))
+    assert "| t " in text and "0.600" in text and "0.500" in text

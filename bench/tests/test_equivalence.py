@@ -82,3 +82,14 @@ def test_cli_compare_exit_status(tmp_path):
                             timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1/1 configurations agree" in result.stdout
+
+
+def test_predict_exact_allows_a_shifted_proba_but_no_moved_prediction():
+    before = {"proba": np.array([[0.9, 0.1]], np.float32), "pred": np.array([0]),
+              "train_loss": np.array([0.5])}
+    shifted = {**before, "proba": np.array([[0.95, 0.05]], np.float32), "shift": True}
+    unshifted = {**shifted, "shift": False}
+    moved = {**shifted, "pred": np.array([1])}
+    assert equivalence.compare({"k": before}, {"k": shifted}, 1e-5, predict_exact=True) == 0
+    assert equivalence.compare({"k": before}, {"k": unshifted}, 1e-5, predict_exact=True) == 1
+    assert equivalence.compare({"k": before}, {"k": moved}, 1e-5, predict_exact=True) == 1

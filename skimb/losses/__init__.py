@@ -51,7 +51,7 @@ from .rectification import ClassRectificationLoss
 from .cost_sensitive import CostSensitiveLoss
 from .foreign import ForeignLoss, as_skimb_loss
 from .registry import (check_loss_compatibility, list_losses, loss_class, make_loss,
-                       multilabel_losses, output_probabilities)
+                       multilabel_losses, output_log_probabilities, output_probabilities)
 
 __all__ = [
     "ImbalanceLoss",
@@ -77,5 +77,6 @@ __all__ = [
     "loss_class",
     "multilabel_losses",
     "make_loss",
+    "output_log_probabilities",
     "output_probabilities",
 ]

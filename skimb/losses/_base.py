@@ -162,6 +162,13 @@ class ImbalanceLoss(nn.Module):
     supports_sample_weight : bool
         Whether the loss weights rows by ``sample_weight`` (every skimb loss;
         not a loss of your own, see :class:`~skimb.losses.ForeignLoss`).
+    exact_prior_correction : bool
+        Whether undoing :meth:`logit_map` and :meth:`log_prior_shift` gives,
+        for a model that minimises the loss, the posterior of the training
+        data exactly (the loss is a proper likelihood of a re-weighted or
+        re-parametrised class distribution). False where a part has no
+        closed form (focusing, margins, mined triplets, costs): what is left
+        is the residual of :mod:`skimb.calibration`.
     class_counts : torch.Tensor of shape (n_classes,), float64
         The class (or label) masses last given to :meth:`set_class_counts`
         or :meth:`set_label_counts` (a registered buffer).
@@ -193,6 +200,7 @@ class ImbalanceLoss(nn.Module):
     needs_cosine_head = False
     supports_mixed_targets = False
     supports_sample_weight = True
+    exact_prior_correction = False
 
     def __init__(self):
         super().__init__()
@@ -342,9 +350,50 @@ class ImbalanceLoss(nn.Module):
             return torch.sigmoid(output)
         return torch.softmax(output, dim=-1)
 
+    def log_probabilities(self, output: torch.Tensor) -> torch.Tensor:
+        """The log of :meth:`probabilities`, computed in log space: ``log_softmax(z)``, or
+        per-label ``logsigmoid(z)`` for multi-label targets."""
+        if self.multilabel:
+            return F.logsigmoid(output)
+        return F.log_softmax(output, dim=-1)
+
     def per_sample(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Unreduced loss of every row, shape ``(n_samples,)``."""
         raise NotImplementedError
+
+    def _n_outputs(self) -> int:
+        n = len(self.class_counts)
+        return n if self.multilabel else self.output_width(n)
+
+    def logit_map(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(scale, offset)``: the loss's likelihood takes ``scale * z + offset`` as its logits.
+
+        Per module output (fitted, float64). The default is the identity (ones
+        and zeros); a loss that adjusts the logits before its cross-entropy
+        (``logit_adjusted``, ``balanced_softmax``, ``vs``, ``ldam``'s scale)
+        declares it, and :mod:`skimb.calibration` reads it.
+
+        Returns
+        -------
+        scale, offset : ndarray of shape (n_outputs,)
+        """
+        n = self._n_outputs()
+        return np.ones(n), np.zeros(n)
+
+    def log_prior_shift(self) -> np.ndarray:
+        """How much more the training counted each class, in log units (fitted, float64).
+
+        Class weights ``w_c`` make the loss's likelihood that of a class
+        distribution proportional to ``w_c * n_c``: the shift is ``log w_c``
+        (the weights in force, after deferred re-weighting). For a
+        multi-label target, per label: the log-odds shift of its positives
+        (``log pos_weight``). The default is no shift (zeros).
+
+        Returns
+        -------
+        shift : ndarray of shape (n_classes,) or (n_labels,)
+        """
+        return np.zeros(len(self.class_counts))
 
     def forward(
         self,
@@ -429,6 +478,13 @@ def _log_prior(counts: np.ndarray) -> np.ndarray:
     """``log(n_c / N)``, with empty classes counted as one row so it stays finite."""
     safe = _nonempty(counts)
     return np.log(safe) - np.log(safe.sum())
+
+
+def _log_weights(weights) -> np.ndarray:
+    """``log w`` of positive weights; 0 where a weight is 0 (a class that does not count has no
+    likelihood to undo)."""
+    weights = torch.as_tensor(weights).detach().to("cpu", torch.float64).numpy()
+    return np.log(np.where(weights > 0, weights, 1.0))
 
 
 def _refuse_multiclass(cls: type, n_classes: int) -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import ImbalanceLoss, _is_int, _sigmoid_cross_entropy, class_weights
+from ._base import ImbalanceLoss, _is_int, _log_weights, _sigmoid_cross_entropy, class_weights
 
 
 class CrossEntropy(ImbalanceLoss):
@@ -44,6 +44,7 @@ class CrossEntropy(ImbalanceLoss):
     name = "ce"
     supports_multilabel = True
     supports_mixed_targets = True
+    exact_prior_correction = True
 
     def __init__(self, label_smoothing: float = 0.0):
         super().__init__()
@@ -164,6 +165,10 @@ class _ClassWeightedLoss(ImbalanceLoss):
             else:
                 self.active_weights.fill_(1.0)
 
+    def log_prior_shift(self):
+        """``log w_c`` of the class weights in force (all 0 while DRW holds them off)."""
+        return _log_weights(self.active_weights)
+
     def row_weights(self, target, dtype):
         """Weight in force of every row's class (all 1 while DRW holds them off)."""
         return self.active_weights.to(dtype)[target]
@@ -214,6 +219,7 @@ class WeightedCrossEntropy(_ClassWeightedLoss):
 
     name = "weighted_ce"
     supports_mixed_targets = True
+    exact_prior_correction = True
 
     def __init__(self, weights="balanced", beta: float = 0.999,
                  drw_epoch: int | float | None = None):

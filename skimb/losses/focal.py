@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import ImbalanceLoss, _check_nonnegative, class_weights
+from ._base import ImbalanceLoss, _check_nonnegative, _log_weights, class_weights
 from .cross_entropy import _ClassWeightedLoss, _apply_weights
 
 
@@ -99,6 +99,14 @@ class FocalLoss(ImbalanceLoss):
             weights = class_weights(counts, self.alpha, self.beta, self.classes)
         self._buffer("alpha_weights", weights)
 
+    def log_prior_shift(self):
+        """``log alpha_c`` (per label: ``log(alpha / (1 - alpha))``); focusing (``gamma``) has no
+        closed form and is left to the residual."""
+        log_alpha = _log_weights(self.alpha_weights)
+        if self.multilabel:
+            return np.full(len(self.class_counts), log_alpha[1] - log_alpha[0])
+        return log_alpha
+
     def per_sample(self, logits, target):
         alpha = self.alpha_weights.to(logits.dtype)
         if self.multilabel:
@@ -144,6 +152,12 @@ class ClassBalancedLoss(_ClassWeightedLoss):
 
     name = "class_balanced"
     supports_mixed_targets = True
+
+    @property
+    def exact_prior_correction(self) -> bool:
+        """Exact on cross-entropy; on focal loss the weights are undone and the focusing
+        left to the residual."""
+        return self.base == "ce"
 
     def __init__(self, beta: float = 0.999, base: str = "ce", gamma: float = 2.0,
                  drw_epoch: int | float | None = None):

@@ -75,6 +75,15 @@ class LDAMLoss(_ClassWeightedLoss):
     def probabilities(self, output):
         return torch.softmax(self.s * output, dim=-1)
 
+    def log_probabilities(self, output):
+        return F.log_softmax(self.s * output, dim=-1)
+
+    def logit_map(self):
+        """``(s, 0)``: the cross-entropy sees ``s * z`` (the margins are training-only, no
+        closed form: left to the residual)."""
+        n = self._n_outputs()
+        return np.full(n, float(self.s)), np.zeros(n)
+
     def per_sample(self, logits, target):
         margin = self.margins.to(logits.dtype)[target]
         shifted = logits - F.one_hot(target, logits.shape[-1]).to(logits.dtype) * margin[:, None]
@@ -105,6 +114,7 @@ class LogitAdjustedLoss(ImbalanceLoss):
 
     name = "logit_adjusted"
     supports_mixed_targets = True
+    exact_prior_correction = True
 
     def __init__(self, tau: float = 1.0):
         super().__init__()
@@ -114,6 +124,10 @@ class LogitAdjustedLoss(ImbalanceLoss):
     def fit_class_statistics(self, counts):
         _check_finite(self.tau, "tau")
         self._buffer("log_prior", _log_prior(counts))
+
+    def logit_map(self):
+        """``(1, tau * log pi)``."""
+        return np.ones(len(self.log_prior)), self.tau * self.log_prior.cpu().numpy()
 
     def per_sample(self, logits, target):
         return F.cross_entropy(logits + self.tau * self.log_prior.to(logits.dtype), target,
@@ -139,6 +153,7 @@ class BalancedSoftmaxLoss(ImbalanceLoss):
 
     name = "balanced_softmax"
     supports_mixed_targets = True
+    exact_prior_correction = True
 
     def __init__(self):
         super().__init__()
@@ -146,6 +161,10 @@ class BalancedSoftmaxLoss(ImbalanceLoss):
 
     def fit_class_statistics(self, counts):
         self._buffer("log_counts", np.log(_nonempty(counts)))
+
+    def logit_map(self):
+        """``(1, log n)``."""
+        return np.ones(len(self.log_counts)), self.log_counts.cpu().numpy().copy()
 
     def per_sample(self, logits, target):
         return F.cross_entropy(logits + self.log_counts.to(logits.dtype), target, reduction="none")
@@ -176,6 +195,7 @@ class VSLoss(ImbalanceLoss):
 
     name = "vs"
     supports_mixed_targets = True
+    exact_prior_correction = True
 
     def __init__(self, gamma: float = 0.2, tau: float = 1.0):
         super().__init__()
@@ -190,6 +210,10 @@ class VSLoss(ImbalanceLoss):
         safe = _nonempty(counts)
         self._buffer("logit_scale", (safe / safe.max()) ** self.gamma)
         self._buffer("log_prior", _log_prior(counts))
+
+    def logit_map(self):
+        """``((n / n_max)^gamma, tau * log pi)``."""
+        return self.logit_scale.cpu().numpy().copy(), self.tau * self.log_prior.cpu().numpy()
 
     def per_sample(self, logits, target):
         adjusted = logits * self.logit_scale.to(logits.dtype) + self.tau * self.log_prior.to(logits.dtype)

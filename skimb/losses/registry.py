@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import math
 
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 from ._base import ImbalanceLoss, _refuse_multiclass
 from .cost_sensitive import CostSensitiveLoss
@@ -205,3 +207,28 @@ def output_probabilities(loss, output: torch.Tensor, multilabel: bool = False) -
         return loss.probabilities(output)
     return torch.sigmoid(output) if multilabel else torch.softmax(output, dim=-1)
 
+
+
+def output_log_probabilities(loss, output: torch.Tensor, multilabel: bool = False
+                             ) -> torch.Tensor:
+    """The log of :func:`output_probabilities`, computed in log space.
+
+    An ensemble's output of shape ``(n, k, n_outputs)`` gives the log of
+    the mean of its members' probabilities (``logsumexp`` over the members
+    less ``log k``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from skimb.losses import output_log_probabilities
+    >>> output_log_probabilities(nn.CrossEntropyLoss(), torch.tensor([[0.0, 200.0]])).tolist()
+    [[-200.0, 0.0]]
+    """
+    if output.ndim == 3:
+        members = output_log_probabilities(loss, output.flatten(0, 1), multilabel)
+        members = members.unflatten(0, output.shape[:2])
+        return torch.logsumexp(members, dim=1) - math.log(output.shape[1])
+    if isinstance(loss, ImbalanceLoss) and loss.multilabel == multilabel:
+        return loss.log_probabilities(output)
+    return F.logsigmoid(output) if multilabel else F.log_softmax(output, dim=-1)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._base import (ImbalanceLoss, _check_nonnegative, _nonempty, _refuse_multiclass,
+from ._base import (ImbalanceLoss, _check_nonnegative, _log_weights, _nonempty, _refuse_multiclass,
                     _sigmoid_cross_entropy, _values_by_label)
 from .focal import _focal_term
 
@@ -73,6 +73,12 @@ class _SigmoidLoss(ImbalanceLoss):
             return p
         p = p.reshape(len(output), -1)[:, :1]
         return torch.cat([1.0 - p, p], dim=1)
+
+    def log_probabilities(self, output):
+        if self.multilabel:
+            return F.logsigmoid(output)
+        z = output.reshape(len(output), -1)[:, :1]
+        return torch.cat([F.logsigmoid(-z), F.logsigmoid(z)], dim=1)
 
     def per_sample(self, logits, target):
         if self.multilabel:
@@ -146,6 +152,7 @@ class BinaryCrossEntropy(_SigmoidLoss):
     """
 
     name = "bce"
+    exact_prior_correction = True
 
     def __init__(self, pos_weight="auto", label_weights=None):
         super().__init__()
@@ -172,6 +179,12 @@ class BinaryCrossEntropy(_SigmoidLoss):
         self._buffer("positive_weight", weight)
         label_weight = self._label_weights(positives)
         self._buffer("label_weight", label_weight / label_weight.sum())
+
+    def log_prior_shift(self):
+        """``log pos_weight``: per label, or ``[0, log w]`` for a binary target's two classes.
+        Label weights scale a whole label's loss and shift nothing."""
+        shift = _log_weights(self.positive_weight)
+        return shift if self.multilabel else np.concatenate([[0.0], shift])
 
     def _label_weights(self, positives):
         if self.label_weights is None:

@@ -45,7 +45,11 @@ class BaseSampler(BaseEstimator):
       training order instead (only plain shuffling without a cap);
     * :meth:`rows_per_epoch`: how many rows an epoch draws, or None when that
       is known only once drawn;
-    * :meth:`epoch_class_shares`: each class's expected share of an epoch.
+    * :meth:`epoch_class_shares`: each class's expected share of an epoch;
+    * :attr:`keeps_class_conditionals`: whether an epoch's rows of a class
+      are drawn uniformly from that class's training rows, so that the
+      prior shift is all a sampler changes and
+      :mod:`skimb.calibration` undoes it exactly.
 
     Parameters
     ----------
@@ -81,6 +85,12 @@ class BaseSampler(BaseEstimator):
     def leaves_order_free(self) -> bool:
         """Whether the epoch is every row once in any order, so a user's iterator may order it."""
         return False
+
+    @property
+    def keeps_class_conditionals(self) -> bool:
+        """Whether each class's rows are drawn uniformly from its training rows (True for
+        the index samplers)."""
+        return True
 
     @property
     def display_name(self) -> str:

@@ -62,6 +62,15 @@ class ImblearnSampler(BaseSampler):
     def display_name(self) -> str:
         return type(self.sampler).__name__
 
+    @property
+    def keeps_class_conditionals(self) -> bool:
+        """True for imbalanced-learn's random under- and over-sampler (without
+        ``shrinkage``); a sampler that makes synthetic rows or cleans class borders changes
+        what a class looks like."""
+        uniform = {"RandomUnderSampler", "RandomOverSampler"}
+        return (type(self.sampler).__name__ in uniform
+                and getattr(self.sampler, "shrinkage", None) is None)
+
     def fit(self, y, n_classes, n_epochs=None):
         """Record the class layout of the training labels (the resampling runs every epoch)."""
         check_cap(self.max_per_class, "ImblearnSampler")

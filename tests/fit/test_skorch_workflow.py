@@ -88,5 +88,6 @@ def test_the_repr_shows_the_strategies():
     text = repr(ImbalancedTorchClassifier(sampler="under", loss="focal", decision="prior"))
     assert "sampler='under'," in text and "loss='focal'," in text
     assert "decision='prior'," in text and "augment=None," in text
+    assert "calibration='prior'," in text
     assert text.startswith("<class 'skimb.classifier.ImbalancedTorchClassifier'>[uninitialized](")
     assert text.endswith(",\n)")

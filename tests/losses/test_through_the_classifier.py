@@ -6,6 +6,8 @@ loss's fit on the targets it declares is in ``test_common.py``.
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 import torch
@@ -42,6 +44,11 @@ def _data(n_classes, n=300, seed=0):
 
 
 _FITTED = {}
+
+
+def _raw_proba(clf, X):
+    """``predict_proba`` with ``calibration=None``, from a copy (the fits are shared)."""
+    return pickle.loads(pickle.dumps(clf)).set_params(calibration=None).predict_proba(X)
 
 
 def fitted(loss, n_classes):
@@ -122,9 +129,12 @@ def test_probabilities_method_of_each_loss():
 
 
 @pytest.mark.parametrize("loss", ["logit_adjusted", "balanced_softmax", "vs"])
-def test_predict_proba_is_softmax_of_raw_output(loss):
+def test_predict_proba_is_softmax_of_the_adjusted_output(loss):
+    """The raw output (``calibration=None``) is the softmax of the logits; the calibrated one
+    the softmax of what the loss's cross-entropy saw (``z + tau log pi``, VS's scale)."""
     clf, X, _ = fitted(loss, 3)
-    proba = clf.predict_proba(X)
+    calibrated = clf.predict_proba(X)
+    proba = _raw_proba(clf, X)
     raw = _raw_output(clf, X)
     np.testing.assert_allclose(proba, torch.softmax(raw, dim=1).numpy(), atol=1e-5)
     counts = clf.class_counts_.astype(np.float64)
@@ -135,6 +145,7 @@ def test_predict_proba_is_softmax_of_raw_output(loss):
     else:
         adjusted = raw + torch.as_tensor(np.log(counts / counts.sum()))
     assert np.abs(proba - torch.softmax(adjusted, dim=1).numpy()).max() > 0.05
+    np.testing.assert_allclose(calibrated, torch.softmax(adjusted, dim=1).numpy(), atol=1e-5)
 
 
 def test_predict_proba_ldam_is_scaled_softmax_without_margins():
@@ -153,10 +164,13 @@ def test_predict_proba_ldam_is_scaled_softmax_without_margins():
 @pytest.mark.parametrize("loss", SIGMOID_LOSSES)
 def test_predict_proba_sigmoid_loss_columns(loss):
     clf, X, _ = fitted(loss, 2)
-    proba = clf.predict_proba(X)
+    proba = _raw_proba(clf, X)
     z = _raw_output(clf, X)
     assert z.shape == (len(X), 1)
     p = torch.sigmoid(z[:, 0]).numpy()
+    shift = np.log(clf.criterion_.positive_weight.item()) if loss == "bce" else 0.0
+    np.testing.assert_allclose(clf.predict_proba(X)[:, 1],
+                               torch.sigmoid(z[:, 0] - shift).numpy(), atol=1e-6)
     np.testing.assert_allclose(proba[:, 1], p, atol=1e-6)
     np.testing.assert_allclose(proba[:, 0], 1 - p, atol=1e-6)
     np.testing.assert_array_equal(clf.predict(X), (p > 0.5).astype(int))
@@ -164,9 +178,15 @@ def test_predict_proba_sigmoid_loss_columns(loss):
 
 @pytest.mark.parametrize("loss", ["ce", "focal", "weighted_ce", "class_balanced", "crl"])
 def test_predict_proba_plain_softmax_losses(loss):
+    """The raw output is the softmax of the logits; the calibrated one undoes class weights
+    (focal's focusing and CRL's triplets have no closed form)."""
     clf, X, _ = fitted(loss, 3)
+    z = _raw_output(clf, X)
+    np.testing.assert_allclose(_raw_proba(clf, X), torch.softmax(z, dim=1).numpy(), atol=1e-5)
+    weights = getattr(clf.criterion_, "active_weights", torch.ones(3))
     np.testing.assert_allclose(clf.predict_proba(X),
-                               torch.softmax(_raw_output(clf, X), dim=1).numpy(), atol=1e-5)
+                               torch.softmax(z - weights.log().float(), dim=1).numpy(),
+                               atol=1e-5)
 
 
 def test_focal_float_alpha_on_binary_targets():
