@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 import time
 from contextlib import ExitStack, nullcontext
 from pathlib import Path
@@ -36,24 +37,23 @@ def compare(args) -> pd.DataFrame:
     classes = np.unique(table.y)
     base = model(args)
     device = "auto, resolved on each worker" if args.scheduler else base.device
-    print(f"{table.source}: {len(table.y)} rows, {table.X.shape[1]} features, "
-          f"{len(classes)} classes; train {len(parts.y_train)} / test {len(parts.y_test)}"
-          f"{' (in time order)' if table.time_ordered else ' (stratified)'}; device {device}",
-          flush=True)
+    _say(f"{table.source}: {len(table.y)} rows, {table.X.shape[1]} features, "
+         f"{len(classes)} classes; train {len(parts.y_train)} / test {len(parts.y_test)}"
+         f"{' (in time order)' if table.time_ordered else ' (stratified)'}; device {device}")
     print(pd.Series(table.y).value_counts(normalize=True).round(3).to_string(), flush=True)
 
     grid = default_strategy_grid()
     if args.max_epochs == "auto":
-        print("Budget: max_epochs='auto' (the same optimizer steps for every sampler)", flush=True)
+        _say("Budget: max_epochs='auto' (the same optimizer steps for every sampler)")
     else:
         # Equal budgets in optimizer steps: an epoch of a sampler that draws fewer rows
         # (under: every class cut to the smallest one) is shorter, so it runs more epochs.
         folds = [parts.y_train[rows] for rows, _ in parts.cv.split(parts.X_train, parts.y_train)]
         grid = equal_step_grid(grid, base, folds, args.max_epochs)
         steps = args.max_epochs * steps_per_epoch(len(parts.y_train), base.batch_size)
-        print(f"Budget: {steps} optimizer steps for every setting ({args.max_epochs} epochs of "
-              f"{len(parts.y_train)} rows, batch {base.batch_size}, in a refit; settings whose "
-              "epochs draw fewer rows run more epochs)", flush=True)
+        _say(f"Budget: {steps} optimizer steps for every setting ({args.max_epochs} epochs of "
+             f"{len(parts.y_train)} rows, batch {base.batch_size}, in a refit; settings whose "
+             "epochs draw fewer rows run more epochs)")
 
     def refit_budget(params):  # the refit trains on more rows than a fold: its own epochs
         if args.max_epochs == "auto":
@@ -66,7 +66,7 @@ def compare(args) -> pd.DataFrame:
         with _backend(args):
             search.fit(parts.X_train, parts.y_train)
             candidates = search.cv_results_["params"]
-            print(f"Refitting {len(candidates)} strategies on the training part", flush=True)
+            _say(f"Refitting {len(candidates)} strategies on the training part")
             refits = Parallel(n_jobs=args.n_jobs)(
                 delayed(_fit_predict)(clone(base).set_params(**{**params, **refit_budget(params)}),
                                       parts.X_train, parts.y_train, parts.X_test)
@@ -77,18 +77,26 @@ def compare(args) -> pd.DataFrame:
                              args.cv)
     ranked.to_csv(out / "ranking.csv")
     scope = f" (without {', '.join(map(str, exclude))})" if exclude else ""
-    print(f"\nStrategies ranked by {args.cv}-fold CV macro-F1{scope} on the training part "
-          "(mean ± std over the folds); test: macro-F1 on the held-out part:")
+    _say(f"\nStrategies ranked by {args.cv}-fold CV macro-F1{scope} on the training part "
+         "(mean ± std over the folds); test: macro-F1 on the held-out part:")
     print(_report.format_ranking(ranked))
-    print("\nTest F1 per class (columns: the strategies' ranks; rows: the class's test rows):")
+    _say("\nTest F1 per class (columns: the strategies' ranks; rows: the class's test rows):")
     print(_report.format_per_class(ranked, parts.y_test))
     best = ranked.iloc[0]["strategy"]
     written = []
     if not args.no_plots:
-        best_model, best_pred = refits[list(map(_report.describe, candidates)).index(best)][:2]
-        written = _plots(out, best_model, best_pred, parts, best, args)
-    print(f"\nBest: {best}. Wrote {', '.join(str(p) for p in [*written, out / 'ranking.csv'])}")
+        names = [_report.describe(params) for params in candidates]
+        written = _plots(out, dict(zip(names, refits)), search.cv_results_, names, ranked,
+                         parts, args)
+    _say(f"\nBest: {best}. Wrote {', '.join(str(p) for p in [*written, out / 'ranking.csv'])}")
     return ranked
+
+
+def _say(text: str) -> None:
+    """Print a sentence of the report, wrapped to the table's width."""
+    body = text.lstrip("\n")
+    print(text[:len(text) - len(body)]
+          + textwrap.fill(body, width=_report.WIDTH, break_on_hyphens=False), flush=True)
 
 
 def _output_folder(path: str, fail) -> Path:
@@ -125,7 +133,9 @@ def _fit_predict(model, X_train, y_train, X_test):
     return model, model.predict(X_test), time.perf_counter() - start
 
 
-def _plots(out, model, y_pred, parts, best, args):
+def _plots(out, refits, cv_results, names, ranked, parts, args):
+    """The best strategy's class mix, confusion matrix and history; the per-class F1 of the
+    best and of the plain setting; every strategy's scores."""
     try:
         import matplotlib
     except ImportError:
@@ -135,9 +145,13 @@ def _plots(out, model, y_pred, parts, best, args):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from ..plotting import plot_class_distribution, plot_confusion_matrix, plot_history
+    from ..plotting import (PerClassF1Display, StrategyComparisonDisplay,
+                            plot_class_distribution, plot_confusion_matrix, plot_history)
 
-    written = []
+    best = ranked.iloc[0]["strategy"]
+    model, y_pred, _ = refits[best]
+    shown = [name for name in dict.fromkeys([best, "none + ce"]) if name in refits]  # + plain
+    test = ranked.set_index("strategy").loc[names, "test_macro_f1"]
     figures = {
         "class_distribution.png": lambda ax: plot_class_distribution(
             parts.y_train, sampler=model.sampler, n_epochs=3, batch_size=args.batch_size,
@@ -145,12 +159,17 @@ def _plots(out, model, y_pred, parts, best, args):
         "confusion_matrix.png": lambda ax: plot_confusion_matrix(
             parts.y_test, y_pred, normalize="true", ax=ax),
         "history.png": lambda ax: plot_history(model, ax=ax),
+        "per_class_f1.png": lambda ax: PerClassF1Display.from_predictions(
+            parts.y_test, {name: refits[name][1] for name in shown}, ax=ax).ax_,
+        "strategies.png": lambda ax: StrategyComparisonDisplay.from_cv_results(
+            cv_results, names=names, test=test.to_numpy(), scoring="macro-F1", ax=ax).ax_,
     }
+    written = []
     for filename, draw in figures.items():
-        fig, ax = plt.subplots(figsize=(9, 6))
+        fig, ax = plt.subplots(figsize=(9, 6), layout="constrained")
         draw(ax)
-        ax.set_title(f"{ax.get_title()}\n{best}".strip())
-        fig.tight_layout()
+        if filename in ("class_distribution.png", "confusion_matrix.png", "history.png"):
+            ax.set_title(f"{ax.get_title()}\n{best}".strip())
         fig.savefig(out / filename, dpi=110)
         plt.close(fig)
         written.append(out / filename)

@@ -8,6 +8,9 @@ from sklearn.metrics import f1_score
 
 from ..metrics import macro_f1
 
+#: Most characters of a printed line of the report.
+WIDTH = 99
+
 
 def describe(params: dict) -> str:
     """A strategy's name in the table: ``"sampler + loss (other=value, ...)"``."""

@@ -38,6 +38,8 @@ def test_compare_on_a_csv_ranks_every_strategy(toy_csv, tmp_path, capsys):
     assert ranking["strategy"].iloc[0] in printed
     assert ranking[["cv_macro_f1", "test_macro_f1"]].stack().between(0, 1).all()
     assert "none + ce (decision=prior)" in set(ranking["strategy"])
+    assert max(map(len, printed.splitlines())) < 100  # the per-class F1 in a block of its own
+    assert "Test F1 per class" in printed
 
 
 def test_exclude_changes_the_scores(toy_csv, tmp_path):
@@ -66,7 +68,8 @@ def test_compare_on_the_simulated_rwis_data_writes_plots(tmp_path, capsys):
     epochs = ranking.set_index("strategy")["epochs"]
     assert epochs.pop("under + ce") == 4
     assert (epochs == 2).all()
-    for name in ("class_distribution.png", "confusion_matrix.png", "history.png"):
+    for name in ("class_distribution.png", "confusion_matrix.png", "history.png",
+                 "per_class_f1.png", "strategies.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Best:" in capsys.readouterr().out
 
