@@ -14,11 +14,10 @@ from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 from ..classifier import ImbalancedTorchClassifier
-from ..grid import default_strategy_grid
+from ..grid import default_strategy_grid, equal_step_grid
 from ..metrics import macro_f1_scorer
 from ..recipe import steps_per_epoch
 from . import _data, _report
-from ._budget import equal_step_grid, equal_steps
 
 
 def model(args) -> ImbalancedTorchClassifier:
@@ -34,7 +33,7 @@ def compare(args) -> pd.DataFrame:
     exclude = _data.exclusions(table, args.exclude, fail) or None
     parts = _data.split(table, args.cv, args.random_state, fail)
     out = _output_folder(args.out, fail)
-    classes = np.unique(table.y)
+    classes = np.unique(table.y)  # of the whole table
     base = model(args)
     device = "auto, resolved on each worker" if args.scheduler else base.device
     _say(f"{table.source}: {len(table.y)} rows, {table.X.shape[1]} features, "
@@ -48,8 +47,8 @@ def compare(args) -> pd.DataFrame:
     else:
         # Equal budgets in optimizer steps: an epoch of a sampler that draws fewer rows
         # (under: every class cut to the smallest one) is shorter, so it runs more epochs.
-        folds = [parts.y_train[rows] for rows, _ in parts.cv.split(parts.X_train, parts.y_train)]
-        grid = equal_step_grid(grid, base, folds, args.max_epochs)
+        grid = equal_step_grid(grid, base, parts.y_train, max_epochs=args.max_epochs,
+                               cv=parts.cv)
         steps = args.max_epochs * steps_per_epoch(len(parts.y_train), base.batch_size)
         _say(f"Budget: {steps} optimizer steps for every setting ({args.max_epochs} epochs of "
              f"{len(parts.y_train)} rows, batch {base.batch_size}, in a refit; settings whose "
@@ -58,7 +57,9 @@ def compare(args) -> pd.DataFrame:
     def refit_budget(params):  # the refit trains on more rows than a fold: its own epochs
         if args.max_epochs == "auto":
             return {}
-        return {"max_epochs": equal_steps(params, base, parts.y_train, args.max_epochs)}
+        point = {key: [value] for key, value in params.items()}
+        return {"max_epochs": equal_step_grid(point, base, parts.y_train,
+                                              max_epochs=args.max_epochs)[0]["max_epochs"][0]}
 
     search = GridSearchCV(base, grid, scoring=macro_f1_scorer(exclude=exclude), cv=parts.cv,
                           refit=False, n_jobs=args.n_jobs, error_score="raise")
@@ -73,9 +74,8 @@ def compare(args) -> pd.DataFrame:
                 for params in candidates)
     except ValueError as error:  # the library names what is wrong with the table
         fail(f"training failed: {_data._one_line(error)}")
-    ranked = _report.ranking(search.cv_results_, refits, parts.y_test, classes, exclude,
-                             args.cv)
-    ranked.to_csv(out / "ranking.csv")
+    ranked = _report.ranking(search.cv_results_, refits, parts.y_test, exclude, args.cv)
+    ranked.drop(columns="candidate").to_csv(out / "ranking.csv")
     scope = f" (without {', '.join(map(str, exclude))})" if exclude else ""
     _say(f"\nStrategies ranked by {args.cv}-fold CV macro-F1{scope} on the training part "
          "(mean ± std over the folds); test: macro-F1 on the held-out part:")
@@ -85,7 +85,7 @@ def compare(args) -> pd.DataFrame:
     best = ranked.iloc[0]["strategy"]
     written = []
     if not args.no_plots:
-        names = [_report.describe(params) for params in candidates]
+        names = ranked.sort_values("candidate")["strategy"].tolist()
         written = _plots(out, dict(zip(names, refits)), search.cv_results_, names, ranked,
                          parts, args)
     _say(f"\nBest: {best}. Wrote {', '.join(str(p) for p in [*written, out / 'ranking.csv'])}")

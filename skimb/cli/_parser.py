@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="classes left out of macro-F1 (they are still predicted and "
                            "shown per class)")
     training = compare.add_argument_group("training")
-    training.add_argument("--max-epochs", type=_max_epochs, default=20, metavar="N|auto",
+    training.add_argument("--max-epochs", type=_max_epochs, default=16, metavar="N|auto",
                           help="epochs of a sampler='none' fit; every setting gets as many "
                                "optimizer steps; 'auto': the classifier's own budget, 60-240 "
                                "epochs (default: %(default)s)")

@@ -4,44 +4,24 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score
 
-from ..metrics import macro_f1
+from ..grid import rank_strategies
 
 #: Most characters of a printed line of the report.
 WIDTH = 99
 
 
-def describe(params: dict) -> str:
-    """A strategy's name in the table: ``"sampler + loss (other=value, ...)"``."""
-    short = {key: value for key, value in params.items() if key != "max_epochs"}
-    text = f"{short.pop('sampler')} + {short.pop('loss')}"
-    extras = ", ".join(f"{key.split('__', 1)[-1]}={value:.3g}" if isinstance(value, float)
-                       else f"{key.split('__', 1)[-1]}={value}" for key, value in short.items())
-    return f"{text} ({extras})" if extras else text
-
-
-def ranking(cv_results: dict, refits: list, y_test, classes, exclude, cv: int) -> pd.DataFrame:
-    """One row per strategy, best cross-validated macro-F1 first (rank from 1).
-
-    ``refits`` holds ``(model, y_pred, seconds)`` per candidate of ``cv_results``.
-    """
-    rows = []
-    for i, (params, (model, y_pred, seconds)) in enumerate(zip(cv_results["params"], refits)):
-        per_class = f1_score(y_test, y_pred, labels=classes, average=None, zero_division=0)
-        rows.append({
-            "strategy": describe(params),
-            "cv_macro_f1": cv_results["mean_test_score"][i],
-            "cv_std": cv_results["std_test_score"][i],
-            "test_macro_f1": macro_f1(y_test, y_pred, exclude=exclude),
-            **{f"F1 {c}": f for c, f in zip(classes, per_class)},
-            "epochs": model.max_epochs_,
-            "seconds": seconds + cv * (cv_results["mean_fit_time"][i]
-                                       + cv_results["mean_score_time"][i]),
-        })
-    table = pd.DataFrame(rows).sort_values("cv_macro_f1", ascending=False, kind="stable")
-    table.index = pd.RangeIndex(1, len(table) + 1, name="rank")
-    return table
+def ranking(cv_results: dict, refits: list, y_test, exclude, cv: int) -> pd.DataFrame:
+    """:func:`skimb.grid.rank_strategies`, with each refit's epochs and the seconds of its
+    cross-validation and refit; ``refits`` holds ``(model, y_pred, seconds)`` per candidate
+    of ``cv_results`` (the table's ``candidate``)."""
+    table = rank_strategies(cv_results, y_test=y_test, exclude=exclude,
+                            test_predictions=[y_pred for _, y_pred, _ in refits])
+    candidate = table["candidate"]
+    fit_seconds = np.asarray(cv_results["mean_fit_time"]) + cv_results["mean_score_time"]
+    table["epochs"] = [refits[i][0].max_epochs_ for i in candidate]
+    table["seconds"] = [refits[i][2] + cv * fit_seconds[i] for i in candidate]
+    return table.rename(columns={"cv_mean": "cv_macro_f1"})
 
 
 def format_ranking(table: pd.DataFrame) -> str:

@@ -9,8 +9,6 @@ import pytest
 from sklearn.datasets import make_classification
 
 from skimb.cli import main
-from skimb.cli._budget import equal_step_grid, equal_steps
-from skimb.cli._compare import model
 from skimb.cli._parser import build_parser
 
 
@@ -76,36 +74,9 @@ def test_compare_on_the_simulated_rwis_data_writes_plots(tmp_path, capsys):
 
 def test_max_epochs_is_auto_or_an_integer():
     parse = build_parser().parse_args
-    assert parse(["compare"]).max_epochs == 20
+    assert parse(["compare"]).max_epochs == 16
     assert parse(["compare", "--max-epochs", "auto"]).max_epochs == "auto"
     assert parse(["compare", "--max-epochs", "7"]).max_epochs == 7
-
-
-def _labels(counts):
-    return np.repeat(np.array(list(counts)), list(counts.values()))
-
-
-def test_every_setting_gets_the_steps_of_sampler_none():
-    clf = model(build_parser().parse_args(["compare"]))
-    y_fit = _labels({"a": 1600, "b": 480, "c": 32})  # 2112 rows: 9 batches of 256
-    steps = {"none": 9, "sqrt": 9, "over": 9, "under": 1}  # under: 3 x 32 = 96 rows
-    for sampler, per_epoch in steps.items():
-        epochs = equal_steps({"sampler": sampler}, clf, y_fit, 20)
-        assert epochs * per_epoch == 180, sampler
-    # a cap on the rows of a class shortens the epoch: 32 + 100 + 100 rows, 1 batch
-    assert equal_steps({"sampler": "none", "sampler__max_per_class": 100}, clf, y_fit, 20) == 180
-
-
-def test_equal_step_grid_gives_each_setting_its_epochs():
-    clf = model(build_parser().parse_args(["compare"]))
-    grid = [{"sampler": ["none", "under"], "loss": ["ce", "focal"]}]
-    folds = [_labels({"a": 1600, "b": 480, "c": 32}), _labels({"a": 1601, "b": 479, "c": 33})]
-    points = equal_step_grid(grid, clf, folds, 20)
-    assert len(points) == 4
-    assert all(len(values) == 1 for point in points for values in point.values())
-    epochs = {(p["sampler"][0], p["loss"][0]): p["max_epochs"][0] for p in points}
-    assert epochs == {("none", "ce"): 20, ("none", "focal"): 20,
-                      ("under", "ce"): 180, ("under", "focal"): 180}
 
 
 def test_auto_budget_leaves_the_epochs_to_the_classifier(toy_csv, tmp_path, capsys, monkeypatch):

@@ -37,7 +37,7 @@ def test_every_option_has_help_that_names_its_default_once(compare_help):
         shown = action.help % {"default": action.default}
         assert shown.count("default") <= 1, action.option_strings
     assert "(default: None)" not in compare_help
-    assert compare_help.count("(default: 20)") == 1
+    assert compare_help.count("(default: 16)") == 1
 
 
 def test_help_ends_with_examples_that_run(compare_help):
