@@ -73,7 +73,7 @@ def compare(args) -> pd.DataFrame:
                                       parts.X_train, parts.y_train, parts.X_test)
                 for params in candidates)
     except ValueError as error:  # the library names what is wrong with the table
-        fail(f"training failed: {_data._one_line(error)}")
+        fail(f"training failed: {_data.one_line(error)}")
     ranked = _report.ranking(search.cv_results_, refits, parts.y_test, exclude, args.cv)
     ranked.drop(columns="candidate").to_csv(out / "ranking.csv")
     scope = f" (without {', '.join(map(str, exclude))})" if exclude else ""
@@ -120,7 +120,7 @@ def _backend(args):
     try:
         client = stack.enter_context(Client(args.scheduler, timeout="10s"))
     except (OSError, TimeoutError, ValueError) as error:
-        args.fail(f"--scheduler {args.scheduler}: cannot connect: {_data._one_line(error)}")
+        args.fail(f"--scheduler {args.scheduler}: cannot connect: {_data.one_line(error)}")
     print(f"Dask scheduler {args.scheduler}: {len(client.nthreads())} workers", flush=True)
     stack.enter_context(parallel_config("dask", n_jobs=args.n_jobs or -1))
     return stack

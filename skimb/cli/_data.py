@@ -77,7 +77,7 @@ def _read(path, fail, **options) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         fail(f"--data: {path} is empty (no header row)")
     except (UnicodeDecodeError, pd.errors.ParserError, csv.Error, OSError, EOFError) as error:
-        fail(f"--data: {path} cannot be read as a CSV file: {_one_line(error)}")
+        fail(f"--data: {path} cannot be read as a CSV file: {one_line(error)}")
 
 
 def _header(path, fail) -> list[str]:
@@ -89,7 +89,7 @@ def _rwis(path, columns, fail) -> Table:
     try:
         X, y = load_rwis_csv(path, raw=True)
     except ValueError as error:
-        fail(f"--data: {_one_line(error)}")
+        fail(f"--data: {one_line(error)}")
     unused = [c for c in columns if c not in RWIS_COLUMNS]
     if unused:
         note(f"RWIS export: dropped {len(unused)} column(s) the loader does not read: "
@@ -179,6 +179,7 @@ def split(table: Table, cv: int, random_state: int, fail) -> Split:
         train_classes, train_counts = np.unique(y_train, return_counts=True)
         small = [f"{c!r} ({n})" for c, n in zip(classes, counts)
                  if train_counts[np.searchsorted(train_classes, c)] < cv]
+        needed += 1  # the split left one of them fewer than --cv training rows
     if small:
         fail(f"every class needs at least {needed} rows for a 70/30 split and --cv {cv}; "
              f"too few: {', '.join(small)} ({remedy})")
@@ -186,5 +187,6 @@ def split(table: Table, cv: int, random_state: int, fail) -> Split:
     return Split(X_train, X_test, y_train, y_test, folds)
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
+    """The text of ``error`` on one line (an `error:` line is one line)."""
     return " ".join(str(error).split())
