@@ -30,7 +30,7 @@ Writes ranking.csv (every score, per-class F1 too) and PNG plots to --out."""
 EPILOG = """\
 examples:
   python -m skimb compare
-      every strategy on simulated RWIS data (about a minute on 2 CPU cores)
+      every strategy on simulated RWIS data (a few minutes on 2 CPU cores)
   python -m skimb compare --data rwis_export.csv.gz --exclude "Chemical Wet"
       a raw Iowa DOT RWIS export, macro-F1 without one class
   python -m skimb compare --data table.csv --target label --cv 5 --n-jobs 2
