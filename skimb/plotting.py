@@ -1,7 +1,7 @@
 """Figures for imbalanced classification: class shares per epoch, confusion matrix, history,
 precision-recall.
 
-Four functions, each drawing on a matplotlib ``Axes`` (a new figure when
+Four functions and two displays, each drawing on a matplotlib ``Axes`` (a new figure when
 ``ax`` is None) and returning it:
 
 * :func:`plot_class_distribution` — the class proportions of ``y`` beside the
@@ -12,7 +12,12 @@ Four functions, each drawing on a matplotlib ``Axes`` (a new figure when
 * :func:`plot_history` — training/validation loss and validation macro-F1 per
   epoch of a fitted :class:`~skimb.ImbalancedTorchClassifier`;
 * :func:`plot_precision_recall` — per-class precision-recall curves with the
-  operating points of ``argmax`` and of chosen decision offsets.
+  operating points of ``argmax`` and of chosen decision offsets;
+* :class:`PerClassF1Display` — the F1 of every class for one model or several
+  (``from_predictions``, ``from_estimator``);
+* :class:`StrategyComparisonDisplay` — the settings of a search ranked by
+  their cross-validated score, with each fold's (``from_cv_results``,
+  ``from_estimator``).
 
 matplotlib is an optional dependency (``pip install skimb[plots]``); it is
 imported only when one of these functions is called, so ``import skimb`` does
@@ -38,8 +43,8 @@ from .samplers import make_sampler
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-__all__ = ["plot_class_distribution", "plot_confusion_matrix", "plot_history",
-           "plot_precision_recall"]
+__all__ = ["PerClassF1Display", "StrategyComparisonDisplay", "plot_class_distribution",
+           "plot_confusion_matrix", "plot_history", "plot_precision_recall"]
 
 _NORMALIZE = (None, "true", "pred", "all")
 
@@ -572,3 +577,289 @@ def plot_precision_recall(y_true, proba, classes=None, offsets=None,
     ax.set_title("Precision-recall per class (one vs rest)")
     ax.grid(alpha=0.3)
     return ax
+
+
+# -- per-class F1 and strategy comparison ------------------------------------------
+
+
+def _scorer_name(estimator) -> str:
+    """A short name for an estimator (its class, or its sampler + loss for skimb's)."""
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    if hasattr(final, "sampler") and hasattr(final, "loss"):
+        return f"{final.sampler} + {final.loss}"
+    return type(final).__name__
+
+
+class PerClassF1Display:
+    """F1 of every class for one model or several, as horizontal bars.
+
+    Build it with :meth:`from_predictions` or :meth:`from_estimator` (as
+    scikit-learn's displays are built); the class's number of true rows is
+    shown beside its name, since the F1 of a class of a few rows is noisy.
+
+    Parameters
+    ----------
+    f1 : DataFrame of shape (n_classes, n_models)
+        F1 per class (rows) and model (columns, their names).
+    support : Series of shape (n_classes,)
+        True rows of every class.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Where :meth:`plot` drew: ``ax_.containers`` holds one bar container
+        per model, labelled by its name.
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from skimb.plotting import PerClassF1Display
+    >>> y_true = ["Dry", "Dry", "Dry", "Frost", "Wet", "Wet"]
+    >>> display = PerClassF1Display.from_predictions(
+    ...     y_true, {"plain": ["Dry", "Dry", "Wet", "Dry", "Wet", "Wet"],
+    ...              "balanced": ["Dry", "Dry", "Frost", "Frost", "Wet", "Wet"]})
+    >>> display.f1.round(2)["balanced"].tolist()
+    [0.8, 0.67, 1.0]
+    >>> [c.get_label() for c in display.ax_.containers]
+    ['plain', 'balanced']
+    >>> plt.close(display.figure_)
+    """
+
+    def __init__(self, f1: pd.DataFrame, support: pd.Series):
+        self.f1 = f1
+        self.support = support
+
+    def plot(self, ax: Axes | None = None) -> PerClassF1Display:
+        """Draw on ``ax`` (a new figure when None); return the display."""
+        n_classes, n_models = self.f1.shape
+        if ax is None:
+            ax = _new_axes((7.0, min(16.0, 1.2 + n_classes * (0.35 + 0.18 * n_models))))
+        height = 0.8 / n_models
+        rows = np.arange(n_classes)
+        for j, name in enumerate(self.f1.columns):
+            ax.barh(rows + (j - (n_models - 1) / 2) * height, self.f1[name], height=height,
+                    label=str(name))
+        ax.set_yticks(rows, [f"{c} ({n})" for c, n in zip(self.f1.index, self.support)])
+        ax.invert_yaxis()  # the first class on top
+        ax.set_xlim(0.0, 1.0)
+        ax.set_xlabel("F1")
+        ax.set_title("F1 per class (true rows in brackets)", fontsize="medium")
+        ax.grid(axis="x", alpha=0.3)
+        if n_models > 1:
+            ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      borderaxespad=0.0)
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    @classmethod
+    def from_predictions(cls, y_true, y_pred, *, labels=None,
+                         ax: Axes | None = None) -> PerClassF1Display:
+        """Plot the F1 of every class of predictions against true labels.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            True labels.
+        y_pred : array-like of shape (n_samples,), or mapping of name to such arrays
+            Predicted labels of one model, or of several (one bar each per class).
+        labels : array-like, optional
+            Classes to show, in this order; by default every label of ``y_true``
+            and the predictions, sorted.
+        ax : matplotlib Axes, optional
+            Where to draw; by default a new figure is created.
+
+        Returns
+        -------
+        display : PerClassF1Display
+        """
+        from sklearn.metrics import f1_score
+
+        y_true = _as_label_array(y_true, "y_true")
+        models = dict(y_pred) if isinstance(y_pred, dict) else {"model": y_pred}
+        if not models:
+            raise ValueError("y_pred is an empty mapping: there is no model to plot.")
+        models = {name: _as_label_array(pred, f"y_pred[{name!r}]")
+                  for name, pred in models.items()}
+        for name, pred in models.items():
+            if len(pred) != len(y_true):
+                raise ValueError(f"y_pred[{name!r}] has {len(pred)} labels but y_true has "
+                                 f"{len(y_true)}; they must match.")
+        shown = unique_labels(y_true, *models.values()) if labels is None else np.asarray(labels)
+        f1 = pd.DataFrame({name: f1_score(y_true, pred, labels=shown, average=None,
+                                          zero_division=0)
+                           for name, pred in models.items()},
+                          index=pd.Index(_label_texts(shown), name="class"))
+        support = pd.Series([int(np.sum(y_true == c)) for c in shown], index=f1.index)
+        return cls(f1, support).plot(ax=ax)
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y, *, labels=None, name: str | None = None,
+                       ax: Axes | None = None) -> PerClassF1Display:
+        """Plot the F1 of every class of a fitted classifier's predictions on ``X``.
+
+        Parameters
+        ----------
+        estimator : fitted classifier
+            Any classifier with ``predict`` (a pipeline too).
+        X : array-like or DataFrame
+            The rows to predict.
+        y : array-like of shape (n_samples,)
+            Their true labels.
+        labels : array-like, optional
+            Classes to show, in this order.
+        name : str, optional
+            The model's name in the legend; by default its sampler and loss, or
+            its class name.
+        ax : matplotlib Axes, optional
+            Where to draw; by default a new figure is created.
+
+        Returns
+        -------
+        display : PerClassF1Display
+        """
+        name = _scorer_name(estimator) if name is None else name
+        return cls.from_predictions(y, {name: estimator.predict(X)}, labels=labels, ax=ax)
+
+
+class StrategyComparisonDisplay:
+    """Cross-validated scores of the settings of a search, best first, with their spread.
+
+    One horizontal bar per setting: its mean score over the folds, with the
+    standard deviation as an error bar, and each fold's score as a dot; with
+    ``test`` scores, a diamond marks the held-out score. Build it with
+    :meth:`from_estimator` (a fitted ``GridSearchCV``) or
+    :meth:`from_cv_results` (its ``cv_results_``).
+
+    Parameters
+    ----------
+    scores : DataFrame
+        One row per setting, indexed by its name, best first: ``mean``,
+        ``std``, the folds' scores ``split0``, ``split1``, ... and optionally
+        ``test``.
+    scoring : str, default="score"
+        What the scores are, for the axis label.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Where :meth:`plot` drew: ``ax_.patches`` holds the bars, best on top.
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> from skimb.plotting import StrategyComparisonDisplay
+    >>> cv_results = {"params": [{"loss": "ce"}, {"loss": "focal"}],
+    ...               "mean_test_score": [0.61, 0.66], "std_test_score": [0.02, 0.03],
+    ...               "split0_test_score": [0.59, 0.63], "split1_test_score": [0.63, 0.69]}
+    >>> display = StrategyComparisonDisplay.from_cv_results(cv_results, scoring="macro-F1")
+    >>> display.scores.index.tolist()
+    ['loss=focal', 'loss=ce']
+    >>> [round(float(bar.get_width()), 2) for bar in display.ax_.patches]
+    [0.66, 0.61]
+    >>> plt.close(display.figure_)
+    """
+
+    def __init__(self, scores: pd.DataFrame, scoring: str = "score"):
+        self.scores = scores
+        self.scoring = scoring
+
+    def plot(self, ax: Axes | None = None) -> StrategyComparisonDisplay:
+        """Draw on ``ax`` (a new figure when None); return the display."""
+        n = len(self.scores)
+        if ax is None:
+            ax = _new_axes((8.0, min(16.0, 1.4 + 0.45 * n)))
+        rows = np.arange(n)
+        ax.barh(rows, self.scores["mean"], xerr=self.scores["std"], color="tab:blue", alpha=0.6,
+                error_kw={"capsize": 3}, label="CV mean ± std")
+        folds = [c for c in self.scores if c.startswith("split")]
+        for k, column in enumerate(folds):
+            ax.scatter(self.scores[column], rows, s=12, color="black", zorder=3,
+                       label="each fold" if k == 0 else None)
+        if "test" in self.scores:
+            ax.scatter(self.scores["test"], rows, marker="D", s=36, color="tab:red", zorder=4,
+                       label="held-out test")
+        ax.set_yticks(rows, [str(name) for name in self.scores.index])
+        ax.invert_yaxis()  # the best on top
+        ax.set_xlim(0.0, 1.0 if self.scores.drop(columns="std").max().max() <= 1 else None)
+        ax.set_xlabel(self.scoring)
+        ax.set_title(f"Settings ranked by cross-validated {self.scoring}", fontsize="medium")
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                  borderaxespad=0.0)
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+    @classmethod
+    def from_cv_results(cls, cv_results, *, names=None, test=None, scoring: str = "score",
+                        ax: Axes | None = None) -> StrategyComparisonDisplay:
+        """Plot the settings of a search's ``cv_results_``.
+
+        Parameters
+        ----------
+        cv_results : dict
+            ``GridSearchCV.cv_results_`` (or any search's), of a single metric.
+        names : list of str, optional
+            A name per setting, in the order of ``cv_results["params"]``; by
+            default ``"key=value, ..."`` of its parameters.
+        test : array-like, optional
+            A held-out score per setting, in the same order.
+        scoring : str, default="score"
+            What the scores are, for the axis label.
+        ax : matplotlib Axes, optional
+            Where to draw; by default a new figure is created.
+
+        Returns
+        -------
+        display : StrategyComparisonDisplay
+        """
+        if "mean_test_score" not in cv_results:
+            raise ValueError("cv_results has no 'mean_test_score': pass the cv_results_ of a "
+                             "search with a single scoring.")
+        params = cv_results["params"]
+        if names is None:
+            names = [", ".join(f"{k}={v}" for k, v in p.items()) for p in params]
+        if len(names) != len(params):
+            raise ValueError(f"names has {len(names)} entries for {len(params)} settings.")
+        scores = pd.DataFrame({"mean": cv_results["mean_test_score"],
+                               "std": cv_results["std_test_score"]},
+                              index=pd.Index(list(names), name="setting"))
+        for key in sorted(k for k in cv_results if k.startswith("split")
+                          and k.endswith("_test_score")):
+            scores[key.removesuffix("_test_score")] = np.asarray(cv_results[key])
+        if test is not None:
+            scores["test"] = np.asarray(test, dtype=np.float64)
+        scores = scores.sort_values("mean", ascending=False, kind="stable")
+        return cls(scores, scoring).plot(ax=ax)
+
+    @classmethod
+    def from_estimator(cls, search, *, names=None, scoring: str | None = None,
+                       ax: Axes | None = None) -> StrategyComparisonDisplay:
+        """Plot the settings of a fitted search (``GridSearchCV``, ``RandomizedSearchCV``).
+
+        Parameters
+        ----------
+        search : fitted search estimator
+            With ``cv_results_`` of a single metric.
+        names : list of str, optional
+            A name per setting, as in :meth:`from_cv_results`.
+        scoring : str, optional
+            The axis label; by default the search's ``scoring`` when it is a
+            string, else ``"score"``.
+        ax : matplotlib Axes, optional
+            Where to draw; by default a new figure is created.
+
+        Returns
+        -------
+        display : StrategyComparisonDisplay
+        """
+        if not hasattr(search, "cv_results_"):
+            raise NotFittedError("search has no cv_results_: fit it first.")
+        if scoring is None:
+            scoring = search.scoring if isinstance(search.scoring, str) else "score"
+        return cls.from_cv_results(search.cv_results_, names=names, scoring=scoring, ax=ax)
