@@ -28,10 +28,16 @@ from .metrics import MacroF1Scorer
 #: The per-class quantities ``constraints`` may set a floor on.
 CONSTRAINT_METRICS = ("recall", "precision")
 
-#: Most intervals of one step at which a scorer other than macro-F1 or a cost is called.
+#: Most intervals of one step at which a scorer other than macro-F1 or a cost is called
+#: (half spread over the breakpoints, half around the best of those).
 SCORER_CANDIDATES = 100
 
 _TOL = 1e-12
+
+
+def _spread(n: int, k: int) -> np.ndarray:
+    """At most ``k`` positions evenly spread over ``0 .. n - 1``, both ends included."""
+    return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(np.int64))
 
 
 class DecisionConstraintWarning(UserWarning):
@@ -229,6 +235,7 @@ class Target:
             self._model = _HeldOut(self.classes, np.asarray(proba))
             self._model.classes_ = self.classes
             self._rows = np.arange(len(y))[:, None]
+            self._labels = self.classes[y]
         return self
 
     def score(self, pred) -> float:
@@ -240,7 +247,7 @@ class Target:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UndefinedMetricWarning)
             try:
-                value = self.scorer(self._model, self._rows, self.classes[self.y], **kwargs)
+                value = self.scorer(self._model, self._rows, self._labels, **kwargs)
             except TypeError as exc:
                 raise ValueError(
                     f"scoring={self.scorer!r} failed when called as a scorer "
@@ -286,23 +293,36 @@ class Target:
 
     def sweep_scores(self, c, moves, allowed) -> np.ndarray:
         """The objective on each ``allowed`` interval of a step moving class ``c``; -inf on
-        the others (and, for a scorer, on all but :data:`SCORER_CANDIDATES` of them)."""
+        the others. A scorer is called on every allowed interval when there are at most
+        :data:`SCORER_CANDIDATES`, else on half that many evenly spread over them, then on as
+        many between the neighbours of the best of those."""
         a, y, w = moves.a, moves.y, moves.w
         if self.cost is not None:
             base = np.sum(w * self.cost[y, a])
             total = base + np.concatenate([np.zeros(1),
                                            np.cumsum(w * (self.cost[y, c] - self.cost[y, a]))])
             return np.where(allowed, -total / self.weights.sum(), -np.inf)
-        values = np.full(len(a) + 1, -np.inf)
+        values = np.full(len(a) + 1, np.nan)
+
+        def evaluate(intervals):
+            for m in intervals[np.isnan(values[intervals])]:
+                pred = moves.rival.copy()
+                pred[moves.order[:m]] = c
+                values[m] = self.score(pred)
+
         candidates = np.flatnonzero(allowed)
-        if len(candidates) > SCORER_CANDIDATES:
-            picks = np.linspace(0, len(candidates) - 1, SCORER_CANDIDATES).round()
-            candidates = candidates[np.unique(picks.astype(np.int64))]
-        for m in candidates:
-            pred = moves.rival.copy()
-            pred[moves.order[:m]] = c
-            values[m] = self.score(pred)
-        return values
+        half = SCORER_CANDIDATES // 2
+        if len(candidates) <= SCORER_CANDIDATES:
+            evaluate(candidates)
+        else:  # coarse, then fine between the neighbours of the best coarse interval
+            coarse = candidates[_spread(len(candidates), half)]
+            evaluate(coarse)
+            best = int(np.argmax(values[coarse]))
+            lo = np.searchsorted(candidates, coarse[max(best - 1, 0)])
+            hi = np.searchsorted(candidates, coarse[min(best + 1, len(coarse) - 1)])
+            fine = candidates[lo:hi + 1]
+            evaluate(fine[_spread(len(fine), half)])
+        return np.where(np.isnan(values), -np.inf, values)
 
     def warn_unmet(self, pred) -> None:
         """Warn (:class:`DecisionConstraintWarning`) naming each constraint ``pred`` misses."""

@@ -398,9 +398,9 @@ def tune_offsets(
     with the others fixed, found by sorting the breakpoints where a row's
     decision switches to or from that class, then sweeping them while
     counting true and false positives (O(n log n) per step, exact for
-    macro-F1 and a cost matrix; another scorer is called on at most 100 of
-    the intervals, evenly spread over the breakpoints, exact when there are
-    fewer). The chosen offset is the midpoint of the best interval; among
+    macro-F1 and a cost matrix; another scorer is called on every interval
+    when there are at most 100, else on 50 evenly spread over them, then on
+    50 between the neighbours of the best of those). The chosen offset is the midpoint of the best interval; among
     equally good intervals, the one nearest the current offset. A move is
     made only when it raises the objective, so the result never scores below
     ``init`` on these rows. Passes over the classes repeat until none
