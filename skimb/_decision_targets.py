@@ -42,7 +42,27 @@ def _spread(n: int, k: int) -> np.ndarray:
 
 class DecisionConstraintWarning(UserWarning):
     """The tuned decision offsets do not meet every per-class constraint on the rows they
-    were tuned on; the offsets closest to meeting them (least total shortfall) are kept."""
+    were tuned on; the offsets closest to meeting them (least total shortfall) are kept.
+
+    Examples
+    --------
+    Every row has the same probabilities, so every row gets the same class, and "ice"
+    (3 rows in 10) cannot reach a precision of 0.9:
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> from skimb.decisions import DecisionConstraintWarning, choose_offsets
+    >>> proba, y = np.tile([0.6, 0.4], (10, 1)), np.array([0] * 7 + [1] * 3)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     offsets, _ = choose_offsets(proba, y, np.array(["dry", "ice"]), min_count=1,
+    ...                                 constraints={"ice": {"precision": 0.9}})
+    >>> caught[0].category is DecisionConstraintWarning
+    True
+    >>> print(caught[0].message)  # doctest: +NORMALIZE_WHITESPACE
+    The decision offsets cannot meet every constraint on the 10 held-out rows they were
+    tuned on: precision of 'ice' is 0.300 < 0.9. The offsets closest to meeting them are kept.
+    """
 
 
 def _is_default(scoring) -> bool:

@@ -12,7 +12,10 @@ with class-wise additive offsets ``b``:
   (Menon et al., ICLR 2021);
 * :func:`tune_offsets` — the offsets maximising macro-F1 on held-out rows, by
   exact coordinate ascent (each one-dimensional step scans the sorted
-  breakpoints where a row's decision changes, in O(n log n));
+  breakpoints where a row's decision changes, in O(n log n)); or any
+  scikit-learn scorer, or minus the mean cost of a cost matrix, subject to
+  per-class recall and precision floors (``skimb._decision_targets`` reads
+  these objectives and checks the labels they name);
 * :func:`tune_thresholds` — one threshold per label of a multi-label target,
   each maximising that label's F1 by an exact sweep;
 * :func:`decide` — the class positions the rule picks;
