@@ -20,7 +20,7 @@ from ._inputs.kinds import RAW_COLUMNS, TABLE
 from ._skorch_params import check_loop_params, check_skorch_params, check_validation_monitors
 from .augment import check_augmentation, make_augmentation
 from .calibration import check_calibration
-from .decisions import NO_VALIDATION_SPLIT, check_decision
+from .decisions import NO_VALIDATION_SPLIT, check_decision, check_decision_labels
 from .losses import check_loss_compatibility, loss_class
 from .samplers import list_samplers, make_sampler
 
@@ -92,8 +92,8 @@ def check_strategies(net, strategies: Strategies, inputs, *, has_valid: bool,
     if net.decision == "tuned" and not has_valid:
         raise ValueError(NO_VALIDATION_SPLIT)
     check_validation_monitors(net, has_valid)
-    if not multilabel:
-        check_decision(net.decision, net.get_params_for("decision"), net.classes_inferred_)
+    check_decision_labels(net.decision, net.get_params_for("decision"),
+                          classes=net.classes_inferred_, multilabel=multilabel)
     sampler = strategies.sampler
     if multilabel and not sampler.supports_multilabel:
         raise ValueError(

@@ -149,7 +149,8 @@ class MacroF1Scoring(Callback):
             positions = label_positions(self.exclude, classes)
             score = macro_f1(true, pred, exclude=positions[positions >= 0])
         else:
-            score = macro_f1(classes[true], classes[pred], exclude=self.exclude)
+            score = macro_f1(classes[true], classes[pred], exclude=self.exclude,
+                             labels=classes)
         is_best = score > self.best_score_
         if is_best:
             self.best_score_ = score

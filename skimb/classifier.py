@@ -165,8 +165,14 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         offset 0; the offsets are chosen after
         training on the weights the model keeps, then shrunk towards 0 by
         ``n_c / (n_c + decision__shrinkage)`` (default 40; ``n_c`` the
-        class's validation rows). Multi-label: ``"prior"`` and
-        ``"tuned"`` set per-label thresholds instead. See the user guide's
+        class's validation rows), unless that breaks a constraint.
+        ``decision__scoring`` (any scikit-learn scorer name or callable
+        scorer), ``decision__cost_matrix`` (minimise the mean cost) and
+        ``decision__constraints`` (``{label: {"recall": 0.8}}``, floors met on
+        the validation rows or a ``DecisionConstraintWarning``) change what
+        is maximised. Every label these parameters name must be a class: a
+        ValueError before the first epoch otherwise. Multi-label: ``"prior"``
+        and ``"tuned"`` set per-label thresholds instead. See the user guide's
         *Decisions* page. The epoch scorer ``valid_f1_macro`` always scores
         the ``argmax`` decision. The decision is the model's own, taken on
         its raw output (``calibration`` does not move it): with a

@@ -1,4 +1,5 @@
-"""TunedDecisionClassifierCV: macro-F1-tuned class offsets for any probabilistic classifier."""
+"""TunedDecisionClassifierCV: class offsets tuned for any scorer, cost or per-class constraint,
+for any probabilistic classifier."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ from sklearn.utils.validation import (
     indexable,
 )
 
+from ._decision_targets import Target, check_scoring_form
 from ._inputs.labels import label_positions
-from .decisions import MIN_COUNT, _scorer_exclude, choose_offsets, decide
+from .decisions import MIN_COUNT, choose_offsets, decide
 
 __all__ = ["TunedDecisionClassifierCV"]
 
@@ -52,13 +54,16 @@ def _estimator_has(name):
 
 
 class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
-    """Class offsets maximising macro-F1, chosen on out-of-fold probabilities, for any classifier.
+    """Class offsets maximising macro-F1 (or any scorer, or minus a cost), under per-class
+    constraints, chosen on out-of-fold probabilities, for any classifier.
 
     ``fit`` collects out-of-fold probabilities of ``estimator`` (cross-fitting:
     every row is predicted by a model that did not train on it), chooses
     class-wise additive offsets ``offsets_`` on the log-probabilities that
-    maximise macro-F1 on them (:func:`skimb.decisions.tune_offsets`), then
-    refits ``estimator`` on all rows. ``predict`` returns
+    maximise ``scoring`` on them (:func:`skimb.decisions.tune_offsets`), or
+    minimise the mean cost of ``cost_matrix``, among the offsets meeting
+    ``constraints`` (such as a recall of at least 0.8 on the class that
+    matters), then refits ``estimator`` on all rows. ``predict`` returns
     ``classes_[argmax(log predict_proba + offsets_)]``; ``predict_proba`` is
     the estimator's, unchanged.
 
@@ -77,17 +82,23 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
     ----------
     estimator : classifier with ``predict_proba``
         Cloned; never fitted in place.
-    scoring : "f1_macro" or scorer, default="f1_macro"
-        The metric the offsets maximise: ``"f1_macro"`` or a
-        :func:`skimb.metrics.macro_f1_scorer` (whose ``exclude`` is used).
-        Other scorers raise a ValueError: offsets are found by an exact
-        macro-F1 search.
+    scoring : str or callable, default="f1_macro"
+        The metric the offsets maximise: a scikit-learn scorer name (such as
+        ``"balanced_accuracy"``) or a callable scorer ``scorer(estimator, X,
+        y)`` (``sklearn.metrics.make_scorer(metric)``), called through that
+        public call on the out-of-fold rows (see
+        :func:`~skimb.decisions.tune_offsets`). ``"f1_macro"`` and
+        :func:`skimb.metrics.macro_f1_scorer` (whose ``exclude`` is used) run
+        the exact macro-F1 search.
     cv : int, float, cross-validation splitter or iterable, default=5
         An int is a ``StratifiedKFold`` (shuffled when ``random_state`` is
         set); a float in (0, 1) is one stratified split holding out that
         share of the rows.
     exclude : label or list of labels, optional
         Classes left out of the macro-F1 being maximised (still predicted).
+        Every label ``exclude``, ``constraints``, ``cost_matrix`` or the
+        scorer names must be a class of ``y``: otherwise ``fit`` raises a
+        ValueError before fitting anything.
     refit : bool, default=True
         Refit ``estimator`` on all rows after choosing the offsets. With
         ``False``, ``cv`` must make a single split (e.g. ``cv=0.2``): the model
@@ -109,6 +120,17 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
         ``sample_weight``, its total held-out weight. 0 keeps the exact
         offsets: every training row is held out once here, and the benchmark
         measured the gradient-boosting gains without shrinkage.
+    constraints : dict, optional
+        Floors ``{label: {"recall": r, "precision": p}}`` (either or both, in
+        [0, 1]) the out-of-fold decisions must meet; when no offsets meet them
+        all, ``fit`` warns (:class:`~skimb.decisions.DecisionConstraintWarning`)
+        and keeps those closest to meeting them.
+    cost_matrix : array-like of shape (n_classes, n_classes) or dict, optional
+        Makes the objective minus the mean cost of the decisions:
+        ``cost_matrix[i, j]`` is the cost of predicting ``classes_[j]`` for a
+        row of ``classes_[i]``; a dict ``{true_label: {predicted_label:
+        cost}}`` leaves unnamed pairs at 0. ``scoring`` must then stay
+        ``"f1_macro"``.
 
     Attributes
     ----------
@@ -117,8 +139,9 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
     offsets_ : ndarray of shape (n_classes,)
         ``-inf`` for a class whose ``sample_weight`` sums to 0.
     best_score_ : float
-        Macro-F1 of the tuned decisions on the held-out probabilities
-        (weighted by ``sample_weight`` when given).
+        ``scoring`` (minus the mean cost, with ``cost_matrix``) of the tuned
+        decisions on the held-out probabilities (weighted by
+        ``sample_weight`` when given).
     classes_ : ndarray of shape (n_classes,)
     n_features_in_ : int
         From ``estimator_``.
@@ -135,11 +158,21 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
     (3,)
     >>> model.predict(X[:4]).shape
     (4,)
+
+    Balanced accuracy, with a recall of at least 0.7 on class 2 on the
+    out-of-fold rows:
+
+    >>> model = TunedDecisionClassifierCV(LogisticRegression(), scoring="balanced_accuracy",
+    ...                                   constraints={2: {"recall": 0.7}}, cv=3,
+    ...                                   random_state=0).fit(X, y)
+    >>> from sklearn.metrics import recall_score
+    >>> bool(recall_score(y, model.predict(X), labels=[2], average=None)[0] > 0.6)
+    True
     """
 
     def __init__(self, estimator, *, scoring="f1_macro", cv=5, exclude=None, refit: bool = True,
                  n_jobs: int | None = None, random_state=None, min_count: int = MIN_COUNT,
-                 shrinkage: float = 0.0):
+                 shrinkage: float = 0.0, constraints: dict | None = None, cost_matrix=None):
         self.estimator = estimator
         self.scoring = scoring
         self.cv = cv
@@ -149,6 +182,8 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
         self.random_state = random_state
         self.min_count = min_count
         self.shrinkage = shrinkage
+        self.constraints = constraints
+        self.cost_matrix = cost_matrix
 
     def _splitter(self, y):
         cv = self.cv
@@ -185,7 +220,7 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
             raise ValueError(
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
-        _scorer_exclude(self.scoring)  # an unsupported scoring fails before any fit
+        check_scoring_form(self.scoring)  # an unsupported scoring fails before any fit
         if not hasattr(self.estimator, "predict_proba"):
             raise ValueError(
                 f"estimator {type(self.estimator).__name__} has no predict_proba; offsets "
@@ -200,6 +235,8 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
         if len(classes) < 2:
             raise ValueError(f"y holds one class only ({classes[0]!r}); a classifier needs "
                              "at least two.")
+        target = Target(classes, scoring=self.scoring, exclude=self.exclude,
+                        constraints=self.constraints, cost_matrix=self.cost_matrix)
         weights = None
         if sample_weight is not None:
             weights = _check_sample_weight(sample_weight, X, dtype=np.float64,
@@ -230,19 +267,19 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
         self.classes_ = classes
         self.offsets_, self.best_score_ = self._offsets(
             proba[tested], y_encoded[tested], None if weights is None else weights[tested],
-            np.bincount(y_encoded, weights=weights, minlength=len(classes)) > 0)
+            np.bincount(y_encoded, weights=weights, minlength=len(classes)) > 0, target)
         model = models[0]
         if self.refit:
             model = clone(self.estimator).fit(X, y, **fit_params)
         self.estimator_ = model
         return self
 
-    def _offsets(self, proba, held_out, weights, present):
-        """Offsets maximising the (weighted) macro-F1 of the held-out rows, and that score.
+    def _offsets(self, proba, held_out, weights, present, target):
+        """Offsets maximising the (weighted) objective of the held-out rows, and its score.
 
         ``present`` marks the classes of positive total weight (every class without
         ``sample_weight``); the others get ``-inf`` and the search runs over the present
-        classes' columns and rows only.
+        classes' columns and rows only, with the parts of ``target`` that name them.
         """
         if weights is not None and not np.any(weights > 0):
             raise ValueError("sample_weight is 0 on every held-out row: no row can choose "
@@ -252,9 +289,8 @@ class TunedDecisionClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimat
         offsets = np.full(len(present), -np.inf)
         offsets[kept], score = choose_offsets(
             proba[rows][:, kept], np.searchsorted(kept, held_out[rows]), self.classes_[kept],
-            scoring=self.scoring, exclude=self.exclude,
             sample_weight=None if weights is None else weights[rows],
-            min_count=self.min_count, shrinkage=self.shrinkage)
+            min_count=self.min_count, shrinkage=self.shrinkage, **target.restricted(kept))
         return offsets, score
 
     @staticmethod

@@ -12,7 +12,10 @@ with class-wise additive offsets ``b``:
   (Menon et al., ICLR 2021);
 * :func:`tune_offsets` — the offsets maximising macro-F1 on held-out rows, by
   exact coordinate ascent (each one-dimensional step scans the sorted
-  breakpoints where a row's decision changes, in O(n log n));
+  breakpoints where a row's decision changes, in O(n log n)); or any
+  scikit-learn scorer, or minus the mean cost of a cost matrix, subject to
+  per-class recall and precision floors (``skimb._decision_targets`` reads
+  these objectives and checks the labels they name);
 * :func:`tune_thresholds` — one threshold per label of a multi-label target,
   each maximising that label's F1 by an exact sweep;
 * :func:`decide` — the class positions the rule picks;
@@ -27,17 +30,23 @@ offsets shrink towards 0 with few held-out rows) — are measured in
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
-from sklearn.metrics._scorer import _Scorer
 
-from ._inputs.labels import as_label_list, label_positions
-from .metrics import macro_f1
+from ._decision_targets import (DecisionConstraintWarning, Target, check_constraints_form,
+                                check_cost_form, check_scoring_form)
+from ._inputs.labels import check_labels, label_positions
 
-__all__ = ["DECISIONS", "decide", "prior_offsets", "shrink_offsets", "tune_offsets",
-           "tune_thresholds"]
+__all__ = ["DECISIONS", "DecisionConstraintWarning", "choose_offsets", "decide",
+           "prior_offsets", "shrink_offsets", "tune_offsets", "tune_thresholds"]
 
 #: Values of ``ImbalancedTorchClassifier(decision=...)``.
 DECISIONS = ("argmax", "prior", "tuned")
+
+#: The ``decision__*`` parameters.
+DECISION_PARAMS = ("tau", "exclude", "min_count", "shrinkage", "scoring", "constraints",
+                   "cost_matrix")
 
 #: Default minimum number of held-out rows of a class for its offset to be tuned.
 MIN_COUNT = 5
@@ -54,32 +63,71 @@ _TOL = 1e-12
 _MIN_WIDTH = 1e-9
 
 
-def check_decision(decision, params: dict | None = None, classes=None) -> str:
+def check_decision(decision, params: dict | None = None) -> str:
     """Return ``decision`` if it is one of :data:`DECISIONS` and its ``decision__*``
-    parameters are known and valid, else raise ValueError; with ``classes`` (a
-    single-label target's, once known), a ``"tuned"`` decision must leave a class out of
-    ``exclude``."""
+    parameters are known and valid, else raise ValueError (the labels they name are
+    checked once ``y`` is known, by :func:`check_decision_labels`)."""
     if not isinstance(decision, str) or decision not in DECISIONS:
         raise ValueError(
             f"Unknown decision={decision!r}; use one of: {', '.join(DECISIONS)}."
         )
-    unknown = set(params or {}) - {"tau", "exclude", "min_count", "shrinkage"}
+    params = params or {}
+    unknown = set(params) - set(DECISION_PARAMS)
     if unknown:
         raise ValueError(
             f"Unknown decision parameters {sorted('decision__' + k for k in unknown)}; "
-            "valid: decision__tau, decision__exclude, decision__min_count, "
-            "decision__shrinkage."
+            f"valid: {', '.join('decision__' + k for k in DECISION_PARAMS)}."
         )
-    params = params or {}
     _check_tau(params.get("tau", 1.0))
     _check_min_count(params.get("min_count", MIN_COUNT), "decision__min_count")
     _check_shrinkage(params.get("shrinkage", SHRINKAGE))
-    if decision == "tuned" and classes is not None and len(
-            np.unique(_known_positions(params.get("exclude"), classes))) == len(classes):
-        raise ValueError(
-            f"decision__exclude={params.get('exclude')!r} leaves out every class of y "
-            f"({np.asarray(classes).tolist()}): decision='tuned' would have nothing to maximise.")
+    check_scoring_form(params.get("scoring", "f1_macro"))
+    check_constraints_form(params.get("constraints"), "decision__constraints")
+    check_cost_form(params.get("cost_matrix"), "decision__cost_matrix")
     return decision
+
+
+def check_decision_labels(decision, params: dict, *, classes, multilabel: bool) -> None:
+    """ValueError for a ``decision__*`` parameter that names a label which is not a class,
+    excludes every class, or asks a multi-label target for what only one label per row has.
+
+    Run once the classes are known (the labels of ``y``), before any training.
+
+    Parameters
+    ----------
+    decision : {"argmax", "prior", "tuned"}
+    params : dict
+        The ``decision__*`` parameters.
+    classes : array-like of shape (n_classes,)
+        The classes (for a multi-label target, its labels).
+    multilabel : bool
+
+    Examples
+    --------
+    >>> from skimb.decisions import check_decision_labels
+    >>> check_decision_labels("tuned", {"exclude": "Chemical Wet"},
+    ...                       classes=["Chemical Wet", "Dry", "Ice"], multilabel=False)
+    >>> check_decision_labels("tuned", {"constraints": {"ice": {"recall": 0.8}}},
+    ...                       classes=["Chemical Wet", "Dry", "Ice"], multilabel=False)
+    Traceback (most recent call last):
+    ...
+    ValueError: decision__constraints names ['ice'], which is not among the classes ['Chemical Wet', 'Dry', 'Ice'].
+    """
+    classes = np.asarray(classes)
+    if multilabel:
+        excluded = check_labels(params.get("exclude"), classes, "decision__exclude")
+        if len(set(label_positions(excluded, classes).tolist())) == len(classes):
+            raise ValueError(f"decision__exclude names every label {classes.tolist()}.")
+        asked = [f"decision__{key}" for key in ("scoring", "constraints", "cost_matrix")
+                 if params.get(key) is not None and not (key == "scoring"
+                                                         and params[key] == "f1_macro")]
+        if asked:
+            raise ValueError(f"{', '.join(asked)} need one label per row; a multi-label target "
+                             "tunes each label's threshold for its own F1.")
+        return
+    Target(classes, scoring=params.get("scoring", "f1_macro"), exclude=params.get("exclude"),
+           constraints=params.get("constraints"), cost_matrix=params.get("cost_matrix"),
+           prefix="decision__")
 
 
 def _log_proba(proba) -> np.ndarray:
@@ -194,12 +242,6 @@ def _encode(y, classes, n_classes):
     return positions, classes
 
 
-def _known_positions(labels, classes) -> np.ndarray:
-    """Positions among ``classes`` of those of ``labels`` that are classes (others ignored)."""
-    positions = label_positions(labels, classes)
-    return positions[positions >= 0]
-
-
 def _f1(tp, pred, true):
     denominator = pred + true
     return np.divide(2.0 * tp, denominator, out=np.zeros(np.shape(tp)), where=denominator > 0)
@@ -220,6 +262,18 @@ def _macro_f1(y, pred, weights, counted) -> float:
     included = counted & ((np.bincount(y, minlength=n_classes) > 0)
                           | (np.bincount(pred, minlength=n_classes) > 0))
     return float(_f1(tp, predicted, true)[included].sum() / max(included.sum(), 1))
+
+
+class _Moves(NamedTuple):
+    """One step's rows sorted by breakpoint: interval ``m`` of ``b_c`` predicts ``c`` for the
+    first ``m`` of them and their ``rival`` (the best other class) for the rest."""
+
+    order: np.ndarray  # row positions, by breakpoint
+    t: np.ndarray  # sorted breakpoints
+    a: np.ndarray  # sorted rows' rivals
+    y: np.ndarray  # sorted rows' classes
+    w: np.ndarray  # sorted rows' weights
+    rival: np.ndarray  # every row's rival, in row order
 
 
 class _State:
@@ -270,17 +324,22 @@ class _State:
         """Macro-F1 of the current decisions, as :func:`skimb.metrics.macro_f1` counts it."""
         return _macro_f1(self.y, self.first, self.weights, self.counted)
 
-    def sweep(self, c):
+    def moves(self, c) -> _Moves:
+        """The rows in the order a rising ``b_c`` moves them to class ``c``, from their rival."""
+        rows = np.arange(len(self.y))
+        rival = np.where(self.first == c, self.second, self.first)
+        breakpoints = self.value(rows, rival) - self.scores[:, c]
+        order = np.argsort(breakpoints, kind="stable")
+        return _Moves(order, breakpoints[order], rival[order], self.y[order],
+                      self.weights[order], rival)
+
+    def sweep(self, c, moves):
         """Macro-F1 on every interval of ``b_c`` between breakpoints.
 
         Returns ``(scores, lower, upper)``: interval ``k`` has ``k`` rows moved
         to class ``c`` (those with the smallest breakpoints).
         """
-        rows = np.arange(len(self.y))
-        rival = np.where(self.first == c, self.second, self.first)
-        breakpoints = self.value(rows, rival) - self.scores[:, c]
-        order = np.argsort(breakpoints, kind="stable")
-        t, a, y, w = breakpoints[order], rival[order], self.y[order], self.weights[order]
+        t, a, y, w = moves.t, moves.a, moves.y, moves.w
         K, true, present = self.n_classes, self.true, self.present
         # b_c = -inf: every row takes its rival.
         rows0 = np.bincount(a, minlength=K)
@@ -345,25 +404,40 @@ def tune_offsets(
     min_count: int = MIN_COUNT,
     max_passes: int = 10,
     sample_weight=None,
+    scoring="f1_macro",
+    constraints: dict | None = None,
+    cost_matrix=None,
 ) -> np.ndarray:
-    """Class offsets ``b`` maximising macro-F1 of ``argmax(log proba + b)`` on these rows.
+    """Class offsets ``b`` maximising macro-F1 (or ``scoring``, or minus a cost) of
+    ``argmax(log proba + b)`` on these rows, subject to per-class ``constraints``.
 
     Coordinate ascent: each step moves one class's offset to the best value
-    with the others fixed, found exactly by sorting the breakpoints where a
-    row's decision switches to or from that class, then sweeping them while
-    counting true and false positives (O(n log n) per step). The chosen
-    offset is the midpoint of the best interval; among equally good intervals,
-    the one nearest the current offset. A move is made only when it raises
-    macro-F1, so the result never scores below ``init`` on these rows. Passes
-    over the classes repeat until none improves, at most ``max_passes`` times.
-    The search is deterministic.
+    with the others fixed, found by sorting the breakpoints where a row's
+    decision switches to or from that class, then sweeping them while
+    counting true and false positives (O(n log n) per step, exact for
+    macro-F1 and a cost matrix; another scorer is called on every interval
+    when there are at most 100, else on 50 evenly spread over them, then on
+    50 between the neighbours of the best of those). The chosen offset is the midpoint of the best interval; among
+    equally good intervals, the one nearest the current offset. A move is
+    made only when it raises the objective, so the result never scores below
+    ``init`` on these rows. Passes over the classes repeat until none
+    improves, at most ``max_passes`` times. The search is deterministic.
+
+    With ``constraints``, a step first lowers their total *shortfall* (the
+    sum over the constraints of how far each is below its floor), then, among
+    the offsets of least shortfall, raises the objective: the result meets
+    every constraint these rows allow the offsets to meet, and when none
+    meets them all it is the one found closest to meeting them (the caller
+    warns: see :func:`choose_offsets`).
 
     Macro-F1 is counted as :func:`skimb.metrics.macro_f1` counts it: over the
     classes present in ``y`` or predicted, minus ``exclude``. With
     ``sample_weight``, each row adds its weight (instead of 1) to the true,
-    predicted and true-positive totals of the per-class F1; a row of weight 0
-    is left out, exactly as if it were removed, and an integer weight ``k``
-    gives the offsets that ``k`` copies of the row give.
+    predicted and true-positive totals of the per-class F1 (and of the recall
+    and precision of a constraint, and to the mean cost; a ``scoring`` scorer
+    is called with ``sample_weight=``); a row of weight 0 is left out,
+    exactly as if it were removed, and an integer weight ``k`` gives the
+    offsets that ``k`` copies of the row give.
 
     Parameters
     ----------
@@ -375,11 +449,13 @@ def tune_offsets(
         Label of each column of ``proba``; default ``0 .. n_classes - 1``.
     exclude : label or list of labels, optional
         Classes left out of the macro-F1 being maximised (still predicted).
+        Each must be one of ``classes``, and not all of them (ValueError).
     init : array-like of shape (n_classes,), optional
         Starting offsets, zeros by default (``argmax``).
     min_count : int, default=5
         Classes with fewer rows in ``y`` keep their starting offset: with so
-        few rows their best offset is mostly noise. With ``sample_weight`` a
+        few rows their best offset is mostly noise (a class named in
+        ``constraints`` is tuned whatever its rows). With ``sample_weight`` a
         class's rows are its total weight: weights are frequency weights (a
         row of weight 2 counts as two rows, one of weight 0.5 as half a row).
     max_passes : int, default=10
@@ -387,6 +463,27 @@ def tune_offsets(
     sample_weight : array-like of shape (n_samples,), optional
         Finite, non-negative weight of each row, not all 0; None weighs every
         row 1 (the same offsets as weights of 1).
+    scoring : str or callable, default="f1_macro"
+        The objective, as scikit-learn names it: a scorer name
+        (``sklearn.metrics.get_scorer``, such as ``"balanced_accuracy"``), or
+        a callable scorer ``scorer(estimator, X, y)`` (such as
+        ``sklearn.metrics.make_scorer(metric)``), greater is better. It is
+        called with an estimator standing for the classifier on these rows
+        (its ``predict`` gives the decisions of the offsets tried,
+        ``predict_proba`` returns ``proba``, ``classes_`` is ``classes``).
+        ``"f1_macro"`` and :func:`skimb.metrics.macro_f1_scorer` (whose
+        ``exclude`` adds to ``exclude``) run the exact macro-F1 sweep.
+    constraints : dict, optional
+        Floors on per-class quantities: ``{label: {"recall": r, "precision":
+        p}}`` (either or both), each in [0, 1], such as ``{"Ice Warning":
+        {"recall": 0.8}}``.
+    cost_matrix : array-like of shape (n_classes, n_classes) or dict, optional
+        The objective becomes minus the mean cost of the decisions:
+        ``cost_matrix[i, j]`` is the cost of predicting class ``j`` for a row
+        of class ``i`` (rows: true class, columns: predicted class, in the
+        order of ``classes``); a dict ``{true_label: {predicted_label:
+        cost}}`` leaves unnamed pairs at 0. Finite costs; ``scoring`` must
+        stay ``"f1_macro"`` and ``exclude`` None.
 
     Returns
     -------
@@ -408,6 +505,18 @@ def tune_offsets(
     >>> w = np.array([1.0, 3.0, 0.0, 1.0])
     >>> decide(proba, tune_offsets(proba, y, min_count=1, sample_weight=w)).tolist()
     [0, 1, 1, 0]
+
+    A recall floor on a class, and a cost matrix that makes missing class 1
+    five times as costly as a false alarm:
+
+    >>> proba = np.array([[0.9, 0.1], [0.6, 0.4], [0.7, 0.3], [0.8, 0.2], [0.4, 0.6]])
+    >>> y = np.array([0, 1, 0, 1, 1])
+    >>> b = tune_offsets(proba, y, min_count=1, constraints={1: {"recall": 1.0}})
+    >>> decide(proba, b).tolist()
+    [0, 1, 1, 1, 1]
+    >>> b = tune_offsets(proba, y, min_count=1, cost_matrix=[[0, 1], [5, 0]])
+    >>> decide(proba, b).tolist()
+    [0, 1, 1, 1, 1]
     """
     scores = _log_proba(proba)
     n, n_classes = scores.shape
@@ -415,42 +524,67 @@ def tune_offsets(
     if len(y_pos) != n:
         raise ValueError(f"y has {len(y_pos)} rows; proba has {n}.")
     weights = _check_weights(sample_weight, n)
-    if weights is not None:
-        kept = weights > 0
-        scores, y_pos, weights = scores[kept], y_pos[kept], weights[kept]
     _check_min_count(min_count)
     if isinstance(max_passes, bool) or not isinstance(max_passes, (int, np.integer)) or max_passes < 1:
         raise ValueError(f"max_passes must be a positive integer, got {max_passes!r}.")
-    counted = np.ones(n_classes, dtype=bool)
-    counted[_known_positions(exclude, classes)] = False
-    if not counted.any():
-        raise ValueError("tune_offsets: every class is excluded; nothing to maximise.")
+    target = Target(classes, scoring=scoring, exclude=exclude, constraints=constraints,
+                    cost_matrix=cost_matrix)
     offsets = np.zeros(n_classes) if init is None else np.array(init, dtype=np.float64)
     if offsets.shape != (n_classes,) or not np.all(np.isfinite(offsets)):
         raise ValueError(f"init must hold {n_classes} finite offsets.")
+    return _search(scores, np.asarray(proba), y_pos, weights, target, offsets, min_count,
+                   max_passes)
+
+
+def _search(scores, proba, y_pos, weights, target, offsets, min_count, max_passes):
+    """The coordinate ascent of :func:`tune_offsets` on checked inputs, from ``offsets``."""
+    if weights is not None:
+        kept = weights > 0
+        scores, proba, y_pos, weights = scores[kept], proba[kept], y_pos[kept], weights[kept]
     start = offsets.copy()
-    state = _State(scores, offsets, y_pos, counted, weights)
-    tunable = np.flatnonzero(state.true >= min_count)
-    best = state.score()
-    first_score = best
+    state = _State(scores, offsets, y_pos, target.counted, weights)
+    target.bind(proba, y_pos, state.weights)
+    constrained = np.zeros(len(offsets), dtype=bool)
+    constrained[target.constrained_positions] = True
+    tunable = np.flatnonzero((state.true >= min_count) | constrained)
+
+    def objective():
+        return state.score() if target.is_macro_f1 else target.score(state.first)
+
+    best, short = objective(), target.shortfall(state.first)
+    first_score, first_short = best, short
     for _ in range(max_passes):
         improved = False
         for c in tunable:
-            values, lower, upper = state.sweep(c)
+            moves = state.moves(c)
+            lower = np.concatenate([[-np.inf], moves.t])
+            upper = np.concatenate([moves.t, [np.inf]])
             # Empty (tied breakpoints) or too narrow to land in with rounding:
-            values = np.where(upper - lower > _MIN_WIDTH, values, -np.inf)
+            allowed = upper - lower > _MIN_WIDTH
+            forced = False
+            if target.constraints:
+                shortfalls = np.where(allowed, target.sweep_shortfall(c, moves), np.inf)
+                least = shortfalls.min()
+                forced = least < short - _TOL
+                allowed &= shortfalls <= (least if forced else short) + _TOL
+            if target.is_macro_f1:
+                values = np.where(allowed, state.sweep(c, moves)[0], -np.inf)
+            else:
+                values = target.sweep_scores(c, moves, allowed)
             top = values.max()
-            if top <= best + _TOL:
+            if not forced and top <= best + _TOL:
                 continue
             candidates = np.flatnonzero(values >= top - _TOL)
             points = np.array([_interval_point(lower[k], upper[k]) for k in candidates])
             point = points[np.argmin(np.abs(points - offsets[c]))]
             state.set_offset(c, point)
-            best = state.score()
+            best, short = objective(), target.shortfall(state.first)
             improved = True
         if not improved:
             break
-    return state.offsets if best >= first_score else start
+    if short < first_short - _TOL or (short <= first_short + _TOL and best >= first_score):
+        return state.offsets
+    return start
 
 
 def tune_thresholds(
@@ -563,40 +697,20 @@ def shrink_offsets(offsets, held_out_counts, shrinkage: float = SHRINKAGE) -> np
     return np.asarray(offsets, dtype=np.float64) * counts / (counts + shrinkage)
 
 
-def _scorer_exclude(scoring) -> list:
-    """The labels ``scoring`` leaves out of macro-F1; ValueError for a metric offsets cannot
-    maximise.
-
-    The offsets come from an exact macro-F1 search, so ``scoring`` is ``"f1_macro"`` or a
-    :func:`skimb.metrics.macro_f1_scorer`, recognised through scikit-learn's private
-    ``_Scorer`` until the search takes any scorer.
-    """
-    if isinstance(scoring, str):
-        if scoring != "f1_macro":
-            raise ValueError(
-                f"scoring={scoring!r} cannot be maximised by class offsets here; use "
-                "'f1_macro' or skimb.metrics.macro_f1_scorer(exclude=...)."
-            )
-        return []
-    if isinstance(scoring, _Scorer) and scoring._score_func is macro_f1 and (
-            set(scoring._kwargs) <= {"exclude"}):
-        return as_label_list(scoring._kwargs.get("exclude"))
-    raise ValueError(
-        f"scoring={scoring!r} is not supported: offsets are chosen to maximise "
-        "macro-F1; use 'f1_macro' or skimb.metrics.macro_f1_scorer(exclude=...)."
-    )
-
-
 def choose_offsets(proba, y, classes, *, scoring="f1_macro", exclude=None, sample_weight=None,
-                   min_count: int = MIN_COUNT,
-                   shrinkage: float = SHRINKAGE) -> tuple[np.ndarray, float]:
+                   min_count: int = MIN_COUNT, shrinkage: float = SHRINKAGE,
+                   constraints: dict | None = None,
+                   cost_matrix=None) -> tuple[np.ndarray, float]:
     """Tune, then shrink: the class offsets a fit keeps, and the score they reach.
 
-    :func:`tune_offsets` chooses the offsets maximising ``scoring`` on these
-    held-out rows, :func:`shrink_offsets` pulls each towards 0 by its class's
-    held-out rows (their total weight with ``sample_weight``), and the score
-    is ``scoring`` of the shrunk offsets' decisions on the rows of positive
-    weight, counted as the search counts it.
+    :func:`tune_offsets` chooses the offsets maximising ``scoring`` (or minus
+    the mean cost of ``cost_matrix``) under ``constraints`` on these held-out
+    rows, :func:`shrink_offsets` pulls each towards 0 by its class's held-out
+    rows (their total weight with ``sample_weight``) unless that breaks a
+    constraint the unshrunk offsets meet, and the score is ``scoring`` (minus
+    the mean cost) of the kept offsets' decisions on the rows of positive
+    weight, counted as the search counts it. When the kept offsets miss a
+    constraint on these rows, a :class:`DecisionConstraintWarning` names it.
 
     Parameters
     ----------
@@ -605,20 +719,22 @@ def choose_offsets(proba, y, classes, *, scoring="f1_macro", exclude=None, sampl
     y : ndarray of int, shape (n_samples,)
         Position in ``classes`` of each row's class.
     classes : ndarray of shape (n_classes,)
-        The labels, which ``scoring`` and ``exclude`` name.
-    scoring : "f1_macro" or scorer, default="f1_macro"
-        The metric to maximise: ``"f1_macro"`` or a
-        :func:`skimb.metrics.macro_f1_scorer`, whose ``exclude`` adds to
-        ``exclude``; another metric is a ValueError.
+        The labels, which ``scoring``, ``exclude``, ``constraints`` and
+        ``cost_matrix`` name (a label that is not a class is a ValueError).
+    scoring : str or callable, default="f1_macro"
+        See :func:`tune_offsets`.
     exclude : label or list of labels, optional
-        Classes left out of the macro-F1 (still predicted); labels that are
-        not classes are ignored.
+        Classes left out of the macro-F1 (still predicted).
     sample_weight : ndarray of shape (n_samples,), optional
         Frequency weights of the rows (see :func:`tune_offsets`).
     min_count : int, default=5
         See :func:`tune_offsets`; with fewer than two classes nothing is tuned.
     shrinkage : float, default=40
         See :func:`shrink_offsets`.
+    constraints : dict, optional
+        ``{label: {"recall" or "precision": floor}}``; see :func:`tune_offsets`.
+    cost_matrix : array-like of shape (n_classes, n_classes) or dict, optional
+        See :func:`tune_offsets`; the score is then minus the mean cost.
 
     Returns
     -------
@@ -634,20 +750,35 @@ def choose_offsets(proba, y, classes, *, scoring="f1_macro", exclude=None, sampl
     ...                                 min_count=1, shrinkage=0)
     >>> score
     1.0
+    >>> offsets, score = choose_offsets(proba, np.array([0, 1, 1, 0]), np.array(["a", "b"]),
+    ...                                 min_count=1, shrinkage=0, scoring="balanced_accuracy")
+    >>> score
+    1.0
     """
-    counted = np.ones(len(classes), dtype=bool)
-    counted[_known_positions(_scorer_exclude(scoring) + as_label_list(exclude), classes)] = False
+    target = Target(classes, scoring=scoring, exclude=exclude, constraints=constraints,
+                    cost_matrix=cost_matrix)
     y = np.asarray(y)
+    proba = np.asarray(proba)
     offsets = np.zeros(len(classes))
     if len(classes) > 1:
-        offsets = tune_offsets(proba, y, exclude=np.flatnonzero(~counted), min_count=min_count,
-                               sample_weight=sample_weight)
-    offsets = shrink_offsets(offsets, np.bincount(y, weights=sample_weight,
-                                                  minlength=len(classes)), shrinkage)
+        offsets = tune_offsets(proba, np.asarray(classes)[y], classes=classes,
+                               min_count=min_count, sample_weight=sample_weight,
+                               scoring=scoring, exclude=exclude, constraints=constraints,
+                               cost_matrix=cost_matrix)
+    shrunk = shrink_offsets(offsets, np.bincount(y, weights=sample_weight,
+                                                 minlength=len(classes)), shrinkage)
     weights = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight)
     rows = weights > 0
-    score = _macro_f1(y[rows], decide(np.asarray(proba)[rows], offsets), weights[rows], counted)
-    return offsets, score
+    target.bind(proba[rows], y[rows], weights[rows])
+    pred = decide(proba[rows], shrunk)
+    if target.constraints:
+        unshrunk = decide(proba[rows], offsets)
+        if target.shortfall(pred) > target.shortfall(unshrunk) + _TOL:
+            shrunk, pred = offsets, unshrunk
+        target.warn_unmet(pred)
+    if target.is_macro_f1:
+        return shrunk, _macro_f1(y[rows], pred, weights[rows], target.counted)
+    return shrunk, target.score(pred)
 
 
 def fit_decision(decision, params: dict, *, classes, class_counts, n_rows: int, multilabel: bool,
@@ -658,8 +789,9 @@ def fit_decision(decision, params: dict, *, classes, class_counts, n_rows: int, 
     ----------
     decision : {"argmax", "prior", "tuned"}
     params : dict
-        The ``decision__*`` parameters: ``tau``, ``exclude``, ``min_count``,
-        ``shrinkage`` (single-label ``"tuned"`` only: see :func:`shrink_offsets`).
+        The ``decision__*`` parameters: ``tau``, ``exclude``, ``min_count``, and
+        for a single-label ``"tuned"`` ``shrinkage`` (see :func:`shrink_offsets`),
+        ``scoring``, ``constraints`` and ``cost_matrix`` (see :func:`tune_offsets`).
     classes, class_counts : ndarray of shape (n_classes,)
         Labels and training rows per class (per label: rows where present).
     n_rows : int
@@ -700,9 +832,13 @@ def fit_decision(decision, params: dict, *, classes, class_counts, n_rows: int, 
     proba, y = held_out()
     if multilabel:
         thresholds = tune_thresholds(proba, y, min_count=min_count, default=threshold)
-        thresholds[_known_positions(params.get("exclude"), classes)] = threshold
+        excluded = check_labels(params.get("exclude"), classes, "decision__exclude")
+        thresholds[label_positions(excluded, classes)] = threshold
         return {"decision_thresholds_": thresholds}
     offsets, _ = choose_offsets(proba, y, np.asarray(classes), exclude=params.get("exclude"),
                                 min_count=min_count,
-                                shrinkage=params.get("shrinkage", SHRINKAGE))
+                                shrinkage=params.get("shrinkage", SHRINKAGE),
+                                scoring=params.get("scoring", "f1_macro"),
+                                constraints=params.get("constraints"),
+                                cost_matrix=params.get("cost_matrix"))
     return {"decision_offsets_": offsets}

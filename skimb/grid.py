@@ -250,7 +250,7 @@ def equal_step_grid(grid, estimator, y, *, max_epochs: int, cv=None, prefix: str
 
 
 def rank_strategies(cv_results, *, names=None, y_test=None, test_predictions=None,
-                    exclude=None, prefix: str = "") -> pd.DataFrame:
+                    exclude=None, labels=None, prefix: str = "") -> pd.DataFrame:
     """The settings of a search as a table, best cross-validated score first.
 
     Parameters
@@ -269,6 +269,9 @@ def rank_strategies(cv_results, *, names=None, y_test=None, test_predictions=Non
     exclude : list, optional
         Classes left out of the held-out macro-F1 (as in
         :func:`skimb.metrics.macro_f1`); their F1 is still shown.
+    labels : array-like, optional
+        All the classes (such as a model's ``classes_``), which ``exclude``
+        may name even where the held-out rows hold none of their rows.
     prefix : str, default=""
         Prefix of the parameter names, e.g. ``"clf__"``; left out of the names.
 
@@ -317,7 +320,7 @@ def rank_strategies(cv_results, *, names=None, y_test=None, test_predictions=Non
                              f"{len(params)} settings.")
         y_test = np.asarray(y_test)
         classes = unique_labels(y_test, *test_predictions)
-        table["test_macro_f1"] = [macro_f1(y_test, pred, exclude=exclude)
+        table["test_macro_f1"] = [macro_f1(y_test, pred, exclude=exclude, labels=labels)
                                   for pred in test_predictions]
         per_class = np.array([f1_score(y_test, pred, labels=classes, average=None,
                                        zero_division=0) for pred in test_predictions])

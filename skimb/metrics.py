@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.metrics import f1_score, make_scorer
+from sklearn.metrics import f1_score
 
-from ._inputs.labels import as_label_list, is_multilabel
+from ._inputs.labels import as_label_list, check_labels, is_multilabel
 
-__all__ = ["macro_f1", "macro_f1_scorer", "MacroF1Scoring", "classwise_ece"]
+__all__ = ["macro_f1", "macro_f1_scorer", "MacroF1Scorer", "MacroF1Scoring", "classwise_ece"]
 
 
 def _dense_indicator(y, name):
@@ -26,16 +26,22 @@ def _dense_indicator(y, name):
     return values.astype(np.int64)
 
 
-def _multilabel_f1(y_true, y_pred, excluded):
+def _multilabel_f1(y_true, y_pred, excluded, labels=None):
     names = list(y_true.columns) if isinstance(y_true, pd.DataFrame) else None
     y_true, y_pred = _dense_indicator(y_true, "y_true"), _dense_indicator(y_pred, "y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true and y_pred have different shapes: {y_true.shape} and {y_pred.shape}."
         )
+    if labels is not None:
+        names = np.asarray(labels).tolist()
+        if len(names) != y_true.shape[1]:
+            raise ValueError(f"macro_f1: labels names {len(names)} labels; y_true has "
+                             f"{y_true.shape[1]} columns.")
     names = names if names is not None else list(range(y_true.shape[1]))
+    check_labels(excluded, names, "macro_f1: exclude")
     seen = (y_true != 0).any(axis=0) | (y_pred != 0).any(axis=0)
-    kept = [j for j, name in enumerate(names) if name not in excluded]
+    kept = [j for j, name in enumerate(names) if name not in set(excluded)]
     if not kept:
         raise ValueError("macro_f1: every label is excluded; nothing to average.")
     labels = [j for j in kept if seen[j]]
@@ -44,7 +50,7 @@ def _multilabel_f1(y_true, y_pred, excluded):
     return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
 
 
-def macro_f1(y_true, y_pred, exclude=None) -> float:
+def macro_f1(y_true, y_pred, exclude=None, *, labels=None) -> float:
     """Unweighted mean of the per-class F1 scores, optionally leaving classes out.
 
     The classes averaged over are those present in ``y_true`` or ``y_pred``,
@@ -52,6 +58,11 @@ def macro_f1(y_true, y_pred, exclude=None) -> float:
     such as "Chemical Wet"). Rows of excluded classes still count as false
     positives/negatives of the other classes. A class with no predicted and
     no true rows scores 0 rather than warning.
+
+    Every label of ``exclude`` must be a class: one of ``y_true`` or
+    ``y_pred``, or of ``labels`` (the model's classes, for data in which an
+    excluded class may have no row); a misspelled label is a ValueError
+    rather than an average over another set of classes.
 
     Multi-label (0/1 indicator) targets are scored the same way over their
     labels: the mean F1 of the labels present in ``y_true`` or ``y_pred``
@@ -63,10 +74,13 @@ def macro_f1(y_true, y_pred, exclude=None) -> float:
         True and predicted labels, or indicator matrices (arrays, DataFrames
         or scipy sparse matrices).
     exclude : label or list of labels, optional
-        Classes whose F1 is left out of the mean. Labels absent from this data
-        are ignored, so the same scorer works on every cross-validation fold.
-        For indicator targets: column positions, or column names when
-        ``y_true`` is a DataFrame.
+        Classes whose F1 is left out of the mean. For indicator targets:
+        column positions, or column names when ``y_true`` is a DataFrame (or
+        ``labels`` names the columns).
+    labels : array-like, optional
+        All the classes (such as a model's ``classes_``), which ``exclude``
+        may name even where this data holds none of their rows. For an
+        indicator target: the name of each column, in order.
 
     Returns
     -------
@@ -81,46 +95,111 @@ def macro_f1(y_true, y_pred, exclude=None) -> float:
     0.6
     >>> macro_f1(y_true, y_pred, exclude="Frost")
     0.9
+    >>> macro_f1(y_true, y_pred, exclude="Snow", labels=["Dry", "Frost", "Snow", "Wet"])
+    0.6
     >>> round(macro_f1([[1, 0], [0, 1], [1, 1]], [[1, 0], [0, 0], [1, 1]]), 3)
     0.833
+
+    A label that is no class is an error, not a silent change of the average:
+
+    >>> macro_f1(y_true, y_pred, exclude="frost")
+    Traceback (most recent call last):
+    ...
+    ValueError: macro_f1: exclude names ['frost'], which is not among the classes ['Dry', 'Frost', 'Wet'].
     """
-    excluded = set(as_label_list(exclude))
+    excluded = as_label_list(exclude)
     if is_multilabel(y_true) or is_multilabel(y_pred):
-        return _multilabel_f1(y_true, y_pred, excluded)
+        return _multilabel_f1(y_true, y_pred, excluded, labels)
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(
             f"y_true and y_pred have different shapes: {y_true.shape} and {y_pred.shape}."
         )
-    labels = [c for c in np.unique(np.concatenate([y_true, y_pred])) if c not in excluded]
-    if not labels:
+    present = np.unique(np.concatenate([y_true, y_pred]))
+    if excluded:
+        known = present.tolist() + [c for c in as_label_list(labels)
+                                    if c not in set(present.tolist())]
+        check_labels(excluded, known, "macro_f1: exclude")
+    kept = [c for c in present if c not in set(excluded)]
+    if not kept:
         raise ValueError("macro_f1: every class present is excluded; nothing to average.")
-    return float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
+    return float(f1_score(y_true, y_pred, labels=kept, average="macro", zero_division=0))
 
 
-def macro_f1_scorer(exclude=None):
+class MacroF1Scorer:
+    """A scorer ``scorer(estimator, X, y)`` computing :func:`macro_f1` of ``estimator.predict(X)``.
+
+    What :func:`macro_f1_scorer` returns; it works wherever scikit-learn
+    takes a scorer (``GridSearchCV(scoring=...)``, ``cross_val_score``), and
+    :class:`~skimb.TunedDecisionClassifierCV` and ``decision="tuned"`` read
+    its public ``exclude`` to run their exact macro-F1 search.
+
+    Parameters
+    ----------
+    exclude : label or list of labels, optional
+        Classes left out of the mean; each must be one of the estimator's
+        ``classes_`` (or of the rows scored), else a ValueError.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skimb.metrics import MacroF1Scorer
+    >>> X, y = [[0.0], [1.0], [2.0], [3.0]], ["dry", "dry", "ice", "ice"]
+    >>> model = LogisticRegression().fit(X, y)
+    >>> MacroF1Scorer(exclude="dry")(model, X, y)
+    1.0
+    """
+
+    def __init__(self, exclude=None):
+        self.exclude = exclude
+
+    def __call__(self, estimator, X, y_true, **kwargs) -> float:
+        """:func:`macro_f1` of ``estimator.predict(X)`` against ``y_true``.
+
+        Parameters
+        ----------
+        estimator : fitted classifier
+        X : array-like
+        y_true : array-like
+        **kwargs
+            Refused (``sample_weight`` included): macro-F1 here weighs every row 1.
+
+        Returns
+        -------
+        score : float
+        """
+        if kwargs:
+            raise TypeError(f"{self!r} takes no {sorted(kwargs)}: macro-F1 weighs every row 1.")
+        return macro_f1(y_true, estimator.predict(X), exclude=self.exclude,
+                        labels=getattr(estimator, "classes_", None))
+
+    def __repr__(self) -> str:
+        return f"macro_f1_scorer(exclude={self.exclude!r})"
+
+
+def macro_f1_scorer(exclude=None) -> MacroF1Scorer:
     """A scorer for ``GridSearchCV(scoring=...)`` computing :func:`macro_f1`.
 
     Parameters
     ----------
     exclude : label or list of labels, optional
-        Classes left out of the mean.
+        Classes left out of the mean; each must be one of the fitted
+        estimator's ``classes_`` (or of the rows scored), else a ValueError.
 
     Returns
     -------
-    scorer : callable ``scorer(estimator, X, y)``
+    scorer : MacroF1Scorer
+        Callable ``scorer(estimator, X, y)``.
 
     Examples
     --------
     >>> from skimb.metrics import macro_f1_scorer
     >>> scorer = macro_f1_scorer(exclude=["Chemical Wet"])
-    >>> callable(scorer)
-    True
+    >>> callable(scorer), scorer.exclude
+    (True, ['Chemical Wet'])
     """
-    return make_scorer(macro_f1, exclude=exclude)
-
-
+    return MacroF1Scorer(exclude=exclude)
 
 
 def classwise_ece(y_true, y_proba, *, labels=None, n_bins: int = 15) -> float:

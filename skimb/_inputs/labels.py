@@ -244,3 +244,31 @@ def encode_continued_fit(y, n_samples: int, classes, multilabel: bool) -> np.nda
     if y_encoded.shape[1] != len(classes):
         raise ValueError(f"y has {y_encoded.shape[1]} labels; fit saw {len(classes)}.")
     return y_encoded
+
+
+def check_labels(labels, classes, what: str) -> list:
+    """``labels`` as a list (see :func:`as_label_list`), every one among ``classes``.
+
+    A label that is not a class is a ValueError naming it, ``what`` (the
+    parameter) and the classes: a misspelled label would otherwise be ignored
+    and another objective optimised.
+
+    Examples
+    --------
+    >>> from skimb._inputs.labels import check_labels
+    >>> check_labels("ice", ["dry", "ice"], "exclude")
+    ['ice']
+    >>> check_labels(["Ice"], ["dry", "ice"], "exclude")
+    Traceback (most recent call last):
+    ...
+    ValueError: exclude names ['Ice'], which is not among the classes ['dry', 'ice'].
+    """
+    wanted = as_label_list(labels)
+    classes = np.asarray(classes).tolist() if not isinstance(classes, list) else classes
+    positions = label_positions(wanted, np.asarray(classes, dtype=object))
+    unknown = [label for label, j in zip(wanted, positions) if j < 0]
+    if unknown:
+        verb = "is" if len(unknown) == 1 else "are"
+        raise ValueError(f"{what} names {unknown!r}, which {verb} not among the classes "
+                         f"{classes!r}.")
+    return wanted

@@ -16,6 +16,7 @@ def ranking(cv_results: dict, refits: list, y_test, exclude, cv: int) -> pd.Data
     cross-validation and refit; ``refits`` holds ``(model, y_pred, seconds)`` per candidate
     of ``cv_results`` (the table's ``candidate``)."""
     table = rank_strategies(cv_results, y_test=y_test, exclude=exclude,
+                            labels=refits[0][0].classes_,
                             test_predictions=[y_pred for _, y_pred, _ in refits])
     candidate = table["candidate"]
     fit_seconds = np.asarray(cv_results["mean_fit_time"]) + cv_results["mean_score_time"]

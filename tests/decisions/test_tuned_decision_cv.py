@@ -70,11 +70,37 @@ def test_string_labels_exclude_and_scorer_exclude(data):
     assert not np.allclose(plain.offsets_, by_param.offsets_)
 
 
-@pytest.mark.parametrize("scoring", ["accuracy", "f1_weighted", len])
-def test_other_scorers_are_refused(data, scoring):
+@pytest.mark.parametrize("scoring", [None, 3, ["f1_macro"], "no_such_scorer"])
+def test_what_is_no_scorer_is_refused_before_any_fit(data, scoring):
     X, y = data
-    with pytest.raises(ValueError, match="macro"):
-        TunedDecisionClassifierCV(LogisticRegression(), scoring=scoring).fit(X, y)
+    with pytest.raises(ValueError, match="scor"):
+        TunedDecisionClassifierCV(_NeverFitted(), scoring=scoring).fit(X, y)
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"exclude": "Ice"}, r"exclude names \['Ice'\].*\['dry', 'ice', 'wet'\]"),
+    ({"exclude": ["dry", "ice", "wet"]}, "every class"),
+    ({"scoring": macro_f1_scorer(exclude="snow")}, r"\['snow'\]"),
+    ({"constraints": {"Ice": {"recall": 0.8}}}, r"constraints names \['Ice'\]"),
+    ({"constraints": {"ice": {"recal": 0.8}}}, "recal"),
+    ({"constraints": {"ice": {"recall": 1.5}}}, r"\[0, 1\]"),
+    ({"cost_matrix": {"ice": {"Dry": 5.0}}}, r"\['Dry'\]"),
+    ({"cost_matrix": [[0, 1], [1, 0]]}, r"\(3, 3\)"),
+    ({"cost_matrix": [[0, 1, 1]] * 3, "scoring": "accuracy"}, "cost_matrix is the objective"),
+    ({"exclude": "ice", "scoring": "accuracy"}, "exclude"),
+])
+def test_a_label_that_is_no_class_is_refused_before_any_fit(data, params, match):
+    X, codes = data
+    y = np.array(["dry", "wet", "ice"])[codes]
+    with pytest.raises(ValueError, match=match):
+        TunedDecisionClassifierCV(_NeverFitted(), **params).fit(X, y)
+
+
+class _NeverFitted(LogisticRegression):
+    """A classifier whose fit fails the test: the checks must come first."""
+
+    def fit(self, X, y, sample_weight=None):
+        raise AssertionError("fitted before the parameters were checked")
 
 
 def test_refit_false_keeps_the_single_split_model(data):

@@ -51,7 +51,7 @@ REFUSED_BEFORE_TRAINING = [
     pytest.param(dict(decision="prior", decision__shrinkage=-1.0), None,
                  "decision__shrinkage", id="decision__shrinkage=-1"),
     pytest.param(dict(decision="tuned", decision__exclude=[0, 1, 2]), None,
-                 "leaves out every class", id="decision__exclude=every class"),
+                 "exclude names every class", id="decision__exclude=every class"),
     pytest.param(dict(device="gpu"), None, "not a torch device", id="device='gpu'"),
     pytest.param(dict(device="cuda:99" if CUDA else "cuda"), None, "CUDA device",
                  id="device without CUDA"),

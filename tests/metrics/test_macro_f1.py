@@ -128,19 +128,34 @@ def test_macro_f1_docstring_example():
     assert macro_f1(y_true, y_pred, exclude="Frost") == pytest.approx(0.9)
 
 
-@pytest.mark.parametrize("exclude", ["Snow", ["Snow"], ["Snow", "Hail"]])
-def test_macro_f1_exclude_absent_label_is_ignored(exclude):
+@pytest.mark.parametrize("exclude", ["Snow", ["Snow"], ["Frost", "frost"], [17]])
+def test_macro_f1_exclude_naming_no_class_raises_naming_it(exclude):
     y_true = ["Dry", "Wet", "Dry", "Frost"]
     y_pred = ["Dry", "Dry", "Dry", "Frost"]
-    assert macro_f1(y_true, y_pred, exclude=exclude) == macro_f1(y_true, y_pred)
-    # mixed with a present one, only the present one matters
-    extra = ["Frost"] + list(np.atleast_1d(exclude))
-    assert macro_f1(y_true, y_pred, exclude=extra) == macro_f1(y_true, y_pred, exclude="Frost")
+    unknown = [c for c in np.atleast_1d(exclude).tolist() if c not in {"Dry", "Wet", "Frost"}]
+    with pytest.raises(ValueError, match=rf"exclude names \[{unknown[0]!r}\].*'Dry', 'Frost', "
+                                         r"'Wet'"):
+        macro_f1(y_true, y_pred, exclude=exclude)
 
 
-def test_macro_f1_exclude_absent_int_label_is_ignored():
-    y_true, y_pred = _noisy_predictions(3, seed=4)
-    assert macro_f1(y_true, y_pred, exclude=[17]) == macro_f1(y_true, y_pred)
+def test_macro_f1_exclude_may_name_a_class_of_labels_absent_from_the_rows():
+    y_true = ["Dry", "Wet", "Dry", "Frost"]
+    y_pred = ["Dry", "Dry", "Dry", "Frost"]
+    classes = ["Dry", "Frost", "Snow", "Wet"]
+    assert macro_f1(y_true, y_pred, exclude="Snow", labels=classes) == macro_f1(y_true, y_pred)
+    assert (macro_f1(y_true, y_pred, exclude=["Frost", "Snow"], labels=classes)
+            == macro_f1(y_true, y_pred, exclude="Frost"))
+    with pytest.raises(ValueError, match="'Hail'"):
+        macro_f1(y_true, y_pred, exclude="Hail", labels=classes)
+
+
+def test_macro_f1_multilabel_exclude_is_checked_against_the_label_names():
+    true, pred = [[1, 0], [0, 1], [1, 1]], [[1, 0], [0, 0], [1, 1]]
+    with pytest.raises(ValueError, match=r"\[2\].*\[0, 1\]"):
+        macro_f1(true, pred, exclude=2)
+    assert macro_f1(true, pred, exclude="snow", labels=["ice", "snow"]) == 1.0
+    with pytest.raises(ValueError, match="'hail'"):
+        macro_f1(pd.DataFrame(true, columns=["ice", "snow"]), np.array(pred), exclude="hail")
 
 
 @pytest.mark.parametrize("exclude", [["Dry", "Wet"], ["Wet", "Dry", "Snow"]])
@@ -214,6 +229,21 @@ def test_scorer_direct_call_and_exclude_changes_score(imbalanced_table):
     excluded = macro_f1_scorer(exclude=[2])(model, X, y)
     assert excluded == pytest.approx(ref_macro_f1(y, pred, [2]))
     assert excluded != pytest.approx(macro_f1_scorer()(model, X, y))
+
+
+def test_scorer_checks_exclude_against_the_estimators_classes(imbalanced_table):
+    X, codes = imbalanced_table
+    y = np.array(["Dry", "Wet", "Frost"])[codes]
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    dry_only = np.flatnonzero(y == "Dry")
+    # Frost is a class of the model though these rows hold none and none is predicted Frost
+    rows = dry_only[model.predict(X[dry_only]) == "Dry"]
+    assert macro_f1_scorer(exclude="Frost")(model, X[rows], y[rows]) == 1.0
+    with pytest.raises(ValueError, match=r"\['frost'\].*'Dry', 'Frost', 'Wet'"):
+        macro_f1_scorer(exclude="frost")(model, X, y)
+    with pytest.raises(ValueError, match="'Snow'"):
+        GridSearchCV(LogisticRegression(max_iter=500), {"C": [1.0]}, cv=2, error_score="raise",
+                     scoring=macro_f1_scorer(exclude="Snow")).fit(X, y)
 
 
 def test_scorer_with_string_labels_in_grid_search(imbalanced_table):
