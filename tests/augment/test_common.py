@@ -23,7 +23,7 @@ from skimb import ImbalancedTorchClassifier, list_augmentations
 from skimb._inputs.kinds import DICT, INPUT_KINDS, RAW_COLUMNS, TABLE, TENSOR
 from skimb.augment import Augmentation, check_augmentation, make_augmentation
 from skimb.augment import registry
-from skimb.losses import CrossEntropy, ForeignLoss, ImbalanceLoss
+from skimb.losses import CrossEntropy, ForeignLoss
 from tests.augment.contexts import fitted
 from tests.helpers import make_data, raw_frame
 
@@ -161,20 +161,6 @@ def test_a_multilabel_target_as_declared(name):
         return
     assert _finite(clf.fit(X, Y))
     assert clf.predict(X).shape == Y.shape
-
-
-@pytest.fixture
-def mixed_calls(monkeypatch):
-    """The batches whose mixed targets reached a skimb loss."""
-    calls = []
-    original = ImbalanceLoss.mixed_per_sample
-
-    def counted(self, logits, target):
-        calls.append(len(target.lam))
-        return original(self, logits, target)
-
-    monkeypatch.setattr(ImbalanceLoss, "mixed_per_sample", counted)
-    return calls
 
 
 @EVERY_AUGMENTATION

@@ -27,7 +27,7 @@ from skimb import ImbalancedTorchClassifier, list_augmentations, list_losses, li
 from skimb._data import WeightedTarget
 from skimb.augment import CutMix, GaussianNoise, MixUp, SmoteOnTheFly
 from skimb.decisions import fit_decision
-from skimb.losses import ImbalanceLoss, MixedTarget, loss_class
+from skimb.losses import MixedTarget, loss_class
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -149,20 +149,6 @@ def test_predict_of_a_user_module_is_its_output_on_plain_rows(table):
 
 
 MIXED_LOSSES = [name for name in list_losses() if loss_class(name).supports_mixed_targets]
-
-
-@pytest.fixture
-def mixed_calls(monkeypatch):
-    """Counts the batches whose MixedTarget reached a skimb loss."""
-    calls = []
-    original = ImbalanceLoss.mixed_per_sample
-
-    def counted(self, logits, target):
-        calls.append(len(target.lam))
-        return original(self, logits, target)
-
-    monkeypatch.setattr(ImbalanceLoss, "mixed_per_sample", counted)
-    return calls
 
 
 def _finite(clf):
