@@ -942,6 +942,7 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
     def _correction(self):
         """``(correction, class_priors)``: the fitted prior correction that applies (None:
         the raw output) and the deployment priors checked against ``classes_``."""
+        self.check_is_fitted()
         check_calibration(self.calibration)
         classes = vars(self).get("classes_inferred_")  # none on a net restored without data
         priors = None if classes is None else check_class_priors(
@@ -979,8 +980,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
             Rows sum to 1; columns follow ``classes_``. For a multi-label
             target, each label's probability (rows need not sum to 1).
         """
+        correction, priors = self._correction()  # its errors before the forward pass
         output = self._output(X)
-        correction, priors = self._correction()
         if correction is None:
             return to_numpy(self._to_probabilities(output))
         return correction.proba(output, priors).astype(np.float32)
@@ -999,8 +1000,8 @@ class ImbalancedTorchClassifier(NeuralNetClassifier):
         -------
         log_proba : ndarray of shape (n_samples, n_classes), float64
         """
-        output = self._output(X)
         correction, priors = self._correction()
+        output = self._output(X)
         if correction is not None:
             return to_numpy(correction.log_proba(output, priors))
         if self.predict_nonlinearity != "auto":

@@ -195,6 +195,21 @@ def test_class_priors_are_checked_at_predict(gaussians):
     assert clf.set_params(calibration="prior").predict(X_test).shape == (len(X_test),)
 
 
+def test_bad_class_priors_are_refused_before_the_forward_pass(gaussians, monkeypatch):
+    (X, y, _), (X_test, _, _) = gaussians
+    clf = _linear(3).fit(X[:300], y[:300]).set_params(class_priors=[0.5, 0.5])
+    monkeypatch.setattr(clf, "forward", lambda *args, **kwargs: pytest.fail("forward ran"))
+    for method in (clf.predict_proba, clf.predict_log_proba):
+        with pytest.raises(ValueError, match=r"shape \(2,\)"):
+            method(X_test)
+
+
+def test_an_unfitted_model_with_class_priors_is_not_fitted():
+    from sklearn.exceptions import NotFittedError
+    with pytest.raises(NotFittedError):
+        _linear(3, class_priors=[0.2, 0.3, 0.5]).predict_proba(np.zeros((2, 2), np.float32))
+
+
 def test_predict_log_proba_is_the_log_in_log_space(gaussians):
     (X, y, _), (X_test, _, _) = gaussians
     clf = _linear(3, loss="weighted_ce").fit(X[:600], y[:600])
