@@ -24,7 +24,8 @@ from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ["README.md", "docs/getting_started.md", "docs/user_guide/skorch_parameters.md",
-         "docs/user_guide/probabilities.md", "docs/user_guide/decisions.md"]
+         "docs/user_guide/probabilities.md", "docs/user_guide/decisions.md",
+         "docs/user_guide/cli.md"]
 SKIP_MARK = "<!-- docs-test: skip"
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
